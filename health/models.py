@@ -1,0 +1,142 @@
+"""Probes of each service, their results, rollups for charts, and incidents."""
+
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class Probe(models.Model):
+    """An HTTP health check of a service's current revision (a path) or of a full URL."""
+
+    service = models.ForeignKey("runs.Service", on_delete=models.CASCADE, related_name="probes")
+    name = models.CharField(max_length=100)
+    path = models.CharField(max_length=300, blank=True, help_text="Path on the current revision.")
+    url = models.URLField(blank=True, help_text="A full URL instead of a path.")
+    method = models.CharField(max_length=8, default="GET")
+    expected_statuses = models.JSONField(default=list, blank=True)
+    body_contains = models.CharField(max_length=300, blank=True)
+    json_field = models.CharField(max_length=200, blank=True)
+    json_value = models.CharField(max_length=200, blank=True)
+    latency_threshold_ms = models.PositiveIntegerField(null=True, blank=True)
+    interval_seconds = models.PositiveIntegerField(default=30, validators=[MinValueValidator(5)])
+    timeout_seconds = models.FloatField(
+        default=5.0, validators=[MinValueValidator(0.1), MaxValueValidator(60)]
+    )
+    failures_before_incident = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1)]
+    )
+    successes_to_close = models.PositiveSmallIntegerField(
+        default=2, validators=[MinValueValidator(1)]
+    )
+    enabled = models.BooleanField(default=True)
+    next_probe_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    consecutive_successes = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["service__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "name"], name="probe_unique_name"),
+            models.CheckConstraint(
+                condition=models.Q(interval_seconds__gte=5), name="probe_interval_at_least_5s"
+            ),
+        ]
+        indexes = [models.Index(fields=["enabled", "next_probe_at"], name="probe_due")]
+
+    def __str__(self) -> str:
+        return f"{self.service.name}: {self.name}"
+
+
+class ProbeResult(models.Model):
+    probe = models.ForeignKey(Probe, on_delete=models.CASCADE, related_name="results")
+    revision = models.ForeignKey(
+        "runs.Revision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    checked_at = models.DateTimeField()
+    ok = models.BooleanField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.FloatField()
+    error_kind = models.CharField(max_length=24, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["probe", "-checked_at"], name="proberesult_probe_time"),
+            models.Index(fields=["checked_at"], name="proberesult_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.probe_id} at {self.checked_at}: {'ok' if self.ok else self.error_kind}"
+
+
+class _Rollup(models.Model):
+    """Counts, latency sums and a fixed-bucket histogram for one probe over one time bucket."""
+
+    probe = models.ForeignKey(Probe, on_delete=models.CASCADE, related_name="+")
+    revision = models.ForeignKey(
+        "runs.Revision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    bucket_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+    ok_count = models.PositiveIntegerField(default=0)
+    latency_sum = models.FloatField(default=0)
+    latency_min = models.FloatField(null=True)
+    latency_max = models.FloatField(null=True)
+    histogram = models.JSONField(default=list)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"probe {self.probe_id} from {self.bucket_start}"
+
+
+class ProbeRollupMinute(_Rollup):
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["probe", "bucket_start"], name="rollup_minute_unique"),
+        ]
+        indexes = [models.Index(fields=["bucket_start"], name="rollup_minute_time")]
+
+
+class ProbeRollupHour(_Rollup):
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["probe", "bucket_start"], name="rollup_hour_unique"),
+        ]
+        indexes = [models.Index(fields=["bucket_start"], name="rollup_hour_time")]
+
+
+class Incident(models.Model):
+    """Opened after N consecutive failures of a probe, closed after M successes."""
+
+    probe = models.ForeignKey(Probe, on_delete=models.CASCADE, related_name="incidents")
+    service = models.ForeignKey("runs.Service", on_delete=models.CASCADE, related_name="incidents")
+    revision = models.ForeignKey(
+        "runs.Revision", null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
+    )
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    first_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["probe"],
+                condition=models.Q(closed_at__isnull=True),
+                name="incident_one_open_per_probe",
+            ),
+        ]
+        indexes = [models.Index(fields=["service", "-opened_at"], name="incident_service_time")]
+
+    def __str__(self) -> str:
+        return f"Incident on {self.probe} at {self.opened_at}"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.closed_at is None:
+            return None
+        return (self.closed_at - self.opened_at).total_seconds()

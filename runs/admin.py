@@ -1,0 +1,150 @@
+from django.contrib import admin
+
+from runs import models
+
+
+class RevisionInline(admin.TabularInline):
+    model = models.Revision
+    fields = ("name", "image", "status", "traffic_percent", "created_at")
+    readonly_fields = ("created_at",)
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(models.Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ("name", "display_name", "target_kind", "current_revision", "created_at")
+    list_filter = ("target_kind",)
+    search_fields = ("name", "display_name", "description")
+    raw_id_fields = ("current_revision",)
+
+
+@admin.register(models.Build)
+class BuildAdmin(admin.ModelAdmin):
+    list_display = ("service", "image", "commit_sha", "created_by", "created_at")
+    list_filter = ("service",)
+    search_fields = ("image", "commit_sha", "commit_message")
+    date_hierarchy = "created_at"
+
+
+@admin.register(models.Revision)
+class RevisionAdmin(admin.ModelAdmin):
+    list_display = ("name", "service", "image", "status", "traffic_percent", "created_at")
+    list_filter = ("status", "service")
+    search_fields = ("name", "image", "commit_sha")
+    date_hierarchy = "created_at"
+
+
+@admin.register(models.Deploy)
+class DeployAdmin(admin.ModelAdmin):
+    list_display = ("pk", "service", "image", "status", "trigger", "requested_by", "created_at")
+    list_filter = ("status", "trigger", "service")
+    search_fields = ("image", "commit_sha", "error", "operation")
+    raw_id_fields = ("revision", "previous_revision", "build")
+    date_hierarchy = "created_at"
+
+
+@admin.register(models.Suite)
+class SuiteAdmin(admin.ModelAdmin):
+    list_display = ("name", "service", "target_test_count", "timeout_seconds")
+    list_filter = ("service",)
+    search_fields = ("name",)
+
+
+class ArtifactInline(admin.TabularInline):
+    model = models.TestRunArtifact
+    extra = 0
+
+
+@admin.register(models.TestRun)
+class TestRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "pk",
+        "suite",
+        "revision",
+        "status",
+        "trigger",
+        "total",
+        "passed",
+        "failed",
+        "errors",
+        "skipped",
+        "created_at",
+    )
+    list_filter = ("status", "trigger", "service")
+    search_fields = ("suite__name", "revision__name", "content_hash")
+    raw_id_fields = ("revision", "deploy", "suite")
+    date_hierarchy = "created_at"
+    inlines = [ArtifactInline]
+
+
+@admin.register(models.TestCase)
+class TestCaseAdmin(admin.ModelAdmin):
+    list_display = ("key", "suite", "first_seen_at")
+    list_filter = ("suite",)
+    search_fields = ("key", "name", "classname", "file")
+
+
+@admin.register(models.TestResult)
+class TestResultAdmin(admin.ModelAdmin):
+    list_display = ("case", "run", "outcome", "duration", "attempts", "flaky")
+    list_filter = ("outcome", "flaky")
+    search_fields = ("case__key", "message")
+    raw_id_fields = ("run", "case", "signature")
+    list_select_related = ("case",)
+    show_full_result_count = False  # counting ten million rows on every list page is too slow
+
+
+@admin.register(models.FailureSignature)
+class FailureSignatureAdmin(admin.ModelAdmin):
+    list_display = ("normalized", "suite", "kind", "first_seen_at", "last_seen_at")
+    list_filter = ("kind", "suite")
+    search_fields = ("normalized", "example")
+
+
+class WhyInline(admin.TabularInline):
+    model = models.Why
+    extra = 0
+
+
+class ActionItemInline(admin.TabularInline):
+    model = models.ActionItem
+    extra = 0
+
+
+@admin.register(models.Analysis)
+class AnalysisAdmin(admin.ModelAdmin):
+    list_display = ("title", "service", "status", "created_by", "created_at", "verified_at")
+    list_filter = ("status", "service")
+    search_fields = ("title", "problem", "trigger")
+    raw_id_fields = ("signature", "run", "revision", "verified_by_run", "cases")
+    inlines = [WhyInline, ActionItemInline]
+
+
+@admin.register(models.ActionItem)
+class ActionItemAdmin(admin.ModelAdmin):
+    list_display = ("what", "analysis", "owner", "due_date", "status")
+    list_filter = ("status", "owner")
+    search_fields = ("what",)
+
+
+class IterationInline(admin.TabularInline):
+    model = models.LoopIteration
+    extra = 0
+    raw_id_fields = ("build", "deploy", "run")
+
+
+@admin.register(models.Loop)
+class LoopAdmin(admin.ModelAdmin):
+    list_display = ("pk", "service", "suite", "goal", "status", "max_iterations", "created_at")
+    list_filter = ("status", "goal", "service")
+    search_fields = ("service__name",)
+    inlines = [IterationInline]
+
+
+@admin.register(models.ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("name", "user__username", "prefix")
+    readonly_fields = ("digest", "prefix")

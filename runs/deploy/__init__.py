@@ -1,0 +1,22 @@
+"""Deploy targets: where a revision of a service goes live (local process, Cloud Run, a command).
+
+Pure Python with no Django import; ``runs.services`` drives them with plain config and callbacks.
+"""
+
+from runs.deploy.base import (
+    DeployError,
+    DeployRequest,
+    DeployTarget,
+    RevisionInfo,
+    get_target,
+    make_revision_name,
+)
+
+__all__ = [
+    "DeployError",
+    "DeployRequest",
+    "DeployTarget",
+    "RevisionInfo",
+    "get_target",
+    "make_revision_name",
+]

@@ -1,0 +1,182 @@
+"""The deploy target interface: one shape for local processes, Cloud Run and operator commands.
+
+Pure Python, no Django: the service layer passes plain config dicts and callbacks, and stores
+what comes back (a RevisionInfo, a traffic split) in its own tables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import signal
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+LogFn = Callable[[str], None]
+OperationFn = Callable[[str], None]
+
+# Revision names follow Cloud Run's rules (DNS label, at most 63 characters) for every target.
+_MAX_REVISION_NAME = 63
+_TAIL_LINES = 20
+
+
+class DeployError(Exception):
+    """A deploy step failed; ``str(error)`` is a sentence meant for the user."""
+
+
+@dataclass
+class RevisionInfo:
+    """What a target knows about one revision."""
+
+    name: str
+    url: str
+    status: str  # 'ready' | 'failed' | 'pending' | 'retired'
+    image: str = ""
+    operation: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DeployRequest:
+    """One request to create a revision of ``service`` running ``image``."""
+
+    service: str
+    image: str
+    commit: str = ""
+    revision_name: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.revision_name:
+            self.revision_name = make_revision_name(self.service)
+
+
+class DeployTarget(ABC):
+    """A place revisions are deployed to. Every failure raises DeployError and moves no traffic."""
+
+    kind: str = ""
+
+    @abstractmethod
+    def deploy(
+        self,
+        req: DeployRequest,
+        *,
+        log: LogFn,
+        on_operation: OperationFn | None = None,
+    ) -> RevisionInfo:
+        """Create ``req.revision_name`` and return it once it is ready to serve."""
+
+    @abstractmethod
+    def status(self, revision: str) -> RevisionInfo:
+        """Report the current state of ``revision``."""
+
+    @abstractmethod
+    def set_traffic(self, revision: str, percent: int = 100, tag: str = "") -> dict[str, int]:
+        """Send ``percent`` of traffic to ``revision``; return the new split {revision: percent}."""
+
+    def rollback(self, to_revision: str) -> dict[str, int]:
+        """Send all traffic back to ``to_revision``; return the new split."""
+        return self.set_traffic(to_revision, 100)
+
+    def retire(self, revision_info: RevisionInfo) -> None:  # noqa: B027 - optional hook
+        """Release what an old revision holds (a process, say). Targets without any do nothing."""
+
+
+def make_revision_name(service: str) -> str:
+    """Return a fresh revision name ``<service>-<yymmdd-hhmmss>-<4 hex>``, valid as a DNS label."""
+    base = re.sub(r"[^a-z0-9-]+", "-", service.lower()).strip("-") or "rev"
+    suffix = f"{datetime.now(UTC):%y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    base = base[: _MAX_REVISION_NAME - len(suffix) - 1].rstrip("-")
+    if not base[0].isalpha():
+        base = f"r{base}"[: _MAX_REVISION_NAME - len(suffix) - 1]
+    return f"{base}-{suffix}"
+
+
+def get_target(kind: str, config: dict[str, Any]) -> DeployTarget:
+    """Build the deploy target ``kind`` ('local', 'cloudrun' or 'command') from ``config``."""
+    # Imported here so that choosing 'local' never pays for importing the Cloud Run client.
+    if kind == "local":
+        from runs.deploy.local import LocalTarget
+
+        return LocalTarget(config)
+    if kind == "cloudrun":
+        from runs.deploy.cloudrun import CloudRunTarget
+
+        return CloudRunTarget(config)
+    if kind == "command":
+        from runs.deploy.command import CommandTarget
+
+        return CommandTarget(config)
+    raise DeployError(
+        f"unknown deploy target {kind!r}: choose 'local', 'cloudrun' or 'command' "
+        "in the service's settings"
+    )
+
+
+# Helpers shared by the targets that run processes (local, command).
+
+
+def require_argv(command: Any, what: str = "command") -> list[str]:
+    """Return ``command`` as an argument list, refusing shell strings and empty lists."""
+    if isinstance(command, str) or not isinstance(command, list | tuple) or not command:
+        raise DeployError(
+            f"the deploy {what} must be a non-empty list of arguments such as "
+            f'["./deploy.sh", "--env", "staging"], not {command!r}'
+        )
+    return [str(arg) for arg in command]
+
+
+def tail(lines: Iterable[str], n: int = _TAIL_LINES) -> str:
+    """Return the last ``n`` non-blank lines, joined, for error messages."""
+    kept = [line.rstrip() for line in lines if line.strip()]
+    return "\n".join(kept[-n:])
+
+
+def process_group_alive(pgid: int) -> bool:
+    """True while any process of the group ``pgid`` exists (reaping our own child if it ended)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pgid, os.WNOHANG)  # a zombie child of ours would otherwise look alive
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return _group_has_live_member(pgid)
+
+
+def _group_has_live_member(pgid: int) -> bool:
+    """On Linux, ignore zombies: an orphan nobody reaps yet has stopped all the same."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            # Fields after the ")" that closes the command name: state, ppid, pgrp, ...
+            state, _ppid, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended while we looked
+        if int(pgrp) == pgid and state != "Z":
+            return True
+    return False
+
+
+def stop_process_group(pgid: int, grace: float = 5.0) -> None:
+    """Stop every process in group ``pgid``: SIGTERM, then SIGKILL after ``grace`` seconds."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not process_group_alive(pgid):
+                return
+            time.sleep(0.05)

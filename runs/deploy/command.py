@@ -1,0 +1,167 @@
+"""The operator's own deploy command (a script, ``gcloud run deploy ...``, ``kubectl ...``).
+
+Contract with the command: it gets STAGELOOP_IMAGE, STAGELOOP_COMMIT, STAGELOOP_SERVICE and
+STAGELOOP_REVISION in its environment, and its last non-empty output line is a JSON object
+``{"revision": "...", "url": "..."}`` naming what it deployed. Any other exit is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import threading
+import time
+from collections import deque
+from typing import IO, Any, NoReturn
+
+from runs.deploy.base import (
+    DeployError,
+    DeployRequest,
+    DeployTarget,
+    LogFn,
+    OperationFn,
+    RevisionInfo,
+    require_argv,
+    stop_process_group,
+    tail,
+)
+
+_EOF = None
+
+
+class CommandTarget(DeployTarget):
+    """Deploys by running an argument list; traffic moves only through ``traffic_command``."""
+
+    kind = "command"
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.command = require_argv(config.get("command"))
+        # Optional: a command that moves traffic, given STAGELOOP_TRAFFIC_PERCENT / _TAG.
+        traffic = config.get("traffic_command")
+        self.traffic_command = require_argv(traffic, "traffic command") if traffic else None
+        self.cwd = config.get("cwd") or None
+        self.timeout = float(config.get("timeout", 900))
+        self.env = {str(k): str(v) for k, v in (config.get("env") or {}).items()}
+
+    def deploy(
+        self, req: DeployRequest, *, log: LogFn, on_operation: OperationFn | None = None
+    ) -> RevisionInfo:
+        """Run the deploy command and return the revision named on its last output line."""
+        env = {
+            **req.env,
+            "STAGELOOP_IMAGE": req.image,
+            "STAGELOOP_COMMIT": req.commit,
+            "STAGELOOP_SERVICE": req.service,
+            "STAGELOOP_REVISION": req.revision_name,
+        }
+        lines = self._run(self.command, env, log, on_operation)
+        last = next((line for line in reversed(lines) if line.strip()), "")
+        try:
+            result = json.loads(last)
+            if not isinstance(result, dict) or not result.get("revision"):
+                raise ValueError
+        except ValueError:
+            raise DeployError(
+                "the deploy command succeeded but its last output line is not "
+                '{"revision": "...", "url": "..."}; print that JSON as its final line. '
+                f"Last output:\n{tail(lines) or '(no output)'}"
+            ) from None
+        extra = {k: v for k, v in result.items() if k not in ("revision", "url")}
+        return RevisionInfo(
+            name=str(result["revision"]),
+            url=str(result.get("url") or ""),
+            status="ready",
+            image=req.image,
+            extra=extra,
+        )
+
+    def status(self, revision: str) -> RevisionInfo:
+        """A deploy command cannot be asked about a revision; report that plainly."""
+        raise DeployError(
+            "the command target cannot report a revision's status; probe the revision's URL instead"
+        )
+
+    def set_traffic(self, revision: str, percent: int = 100, tag: str = "") -> dict[str, int]:
+        """Run ``traffic_command`` to send ``percent`` to ``revision``; return the new split."""
+        if not self.traffic_command:
+            raise DeployError(
+                "the command target has no traffic command configured; add 'traffic_command' "
+                "(an argument list) to the service's deploy settings to move traffic or roll back"
+            )
+        env = {
+            "STAGELOOP_REVISION": revision,
+            "STAGELOOP_TRAFFIC_PERCENT": str(percent),
+            "STAGELOOP_TRAFFIC_TAG": tag,
+        }
+        self._run(self.traffic_command, env, lambda line: None, None)
+        return {revision: percent}
+
+    def _run(
+        self,
+        argv: list[str],
+        extra_env: dict[str, str],
+        log: LogFn,
+        on_operation: OperationFn | None,
+    ) -> list[str]:
+        """Run ``argv`` in its own process group, streaming lines to ``log``; return them all."""
+        try:
+            proc = subprocess.Popen(
+                argv,
+                cwd=self.cwd,
+                env={**os.environ, **self.env, **extra_env},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # so a timeout can stop the command and all it started
+            )
+        except OSError as exc:
+            raise DeployError(f"could not start the deploy command {argv[0]!r}: {exc}") from None
+        if on_operation:
+            on_operation(f"pid:{proc.pid}")
+        assert proc.stdout is not None
+        # A reader thread feeds a queue so that log() is always called on the caller's thread.
+        lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
+        kept: deque[str] = deque(maxlen=2000)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                line = lines.get(timeout=max(0.0, min(0.5, deadline - time.monotonic())))
+            except queue.Empty:
+                line = ""
+            if line is _EOF:
+                break
+            if line:
+                kept.append(line)
+                log(line)
+            if time.monotonic() >= deadline:
+                self._stop(proc, kept)
+        try:
+            # The output can end before the process does; the deadline still holds.
+            code = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self._stop(proc, kept)
+        if code != 0:
+            raise DeployError(
+                f"the deploy command {argv[0]!r} failed with exit code {code}. "
+                f"Last output:\n{tail(kept) or '(no output)'}"
+            )
+        return list(kept)
+
+    def _stop(self, proc: subprocess.Popen[bytes], kept: deque[str]) -> NoReturn:
+        """Stop the timed-out command's whole group and raise with its last output."""
+        stop_process_group(proc.pid, grace=5)
+        proc.wait()
+        raise DeployError(
+            f"the deploy command timed out after {self.timeout:g} s and was stopped. "
+            f"Last output:\n{tail(kept) or '(no output)'}"
+        )
+
+
+def _pump(stream: IO[bytes], lines: queue.Queue[str | None]) -> None:
+    with stream:
+        for raw in stream:
+            lines.put(raw.decode(errors="replace").rstrip("\r\n"))
+    lines.put(_EOF)

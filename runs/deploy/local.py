@@ -1,0 +1,261 @@
+"""The embedded deploy target: each revision is a child process on a free local port.
+
+The service URL is the current revision's URL; the caller records which revision is current and
+calls ``retire(old)`` after a successful deploy. Which process serves which revision is kept in a
+small JSON file under ``state_dir`` so that any worker process can find and stop it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from runs.deploy.base import (
+    DeployError,
+    DeployRequest,
+    DeployTarget,
+    LogFn,
+    OperationFn,
+    RevisionInfo,
+    process_group_alive,
+    require_argv,
+    stop_process_group,
+    tail,
+)
+
+DEFAULT_STATE_DIR = Path(tempfile.gettempdir()) / "stageloop" / "local-deploy"
+
+
+class LocalTarget(DeployTarget):
+    """Runs ``config['command']`` per revision; traffic is always 100 % to one revision."""
+
+    kind = "local"
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.command = require_argv(config.get("command"))
+        self.cwd = config.get("cwd") or None
+        self.health_path = "/" + str(config.get("health_path", "/healthz")).lstrip("/")
+        self.host = str(config.get("host", "127.0.0.1"))
+        self.start_timeout = float(config.get("start_timeout", 30))
+        self.health_timeout = float(config.get("health_timeout", 2))
+        self.poll_interval = float(config.get("poll_interval", 0.2))
+        self.stop_grace = float(config.get("stop_grace", 5))
+        self.env = {str(k): str(v) for k, v in (config.get("env") or {}).items()}
+        self.state_dir = Path(config.get("state_dir") or DEFAULT_STATE_DIR)
+
+    # -- the DeployTarget interface ---------------------------------------------------------
+
+    def deploy(
+        self, req: DeployRequest, *, log: LogFn, on_operation: OperationFn | None = None
+    ) -> RevisionInfo:
+        """Start the revision's process and return it once its health path answers 2xx."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        port = _free_port(self.host)
+        url = f"http://{self.host}:{port}"
+        log_path = self.state_dir / f"{req.revision_name}.log"
+        # "{port}" in an argument lets commands that take the port as a flag use the free port.
+        argv = [arg.replace("{port}", str(port)) for arg in self.command]
+        env = {
+            **os.environ,
+            **self.env,
+            **req.env,
+            "PORT": str(port),
+            "STAGELOOP_REVISION": req.revision_name,
+            "STAGELOOP_IMAGE": req.image,
+            "STAGELOOP_COMMIT": req.commit,
+        }
+        with open(log_path, "wb") as out:
+            try:
+                proc = subprocess.Popen(
+                    argv,
+                    cwd=self.cwd,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # own process group: survives us, stops as a whole
+                )
+            except OSError as exc:
+                raise DeployError(
+                    f"could not start {argv[0]!r} for {req.revision_name}: {exc}"
+                ) from None
+        log(f"started {req.revision_name}: pid {proc.pid} on {url}, output in {log_path}")
+        if on_operation:
+            on_operation(f"pid:{proc.pid}")
+
+        problem = self._wait_healthy(proc, url + self.health_path, log_path, log)
+        if problem:
+            stop_process_group(proc.pid, grace=min(self.stop_grace, 2.0))
+            _reap(proc)
+            output = tail(_read_lines(log_path)) or "(no output)"
+            raise DeployError(f"{req.revision_name} {problem}. Last output:\n{output}")
+
+        extra = {"pid": proc.pid, "port": port, "log_path": str(log_path)}
+        with self._state() as state:
+            state[req.revision_name] = {"url": url, "image": req.image, **extra}
+        log(f"{req.revision_name} is healthy at {url}{self.health_path}")
+        return RevisionInfo(
+            name=req.revision_name,
+            url=url,
+            status="ready",
+            image=req.image,
+            operation=f"pid:{proc.pid}",
+            extra=extra,
+        )
+
+    def status(self, revision: str) -> RevisionInfo:
+        """'ready' if the process lives and its health path answers 2xx; 'retired' if unknown."""
+        entry = self._entry(revision)
+        if entry is None:
+            return RevisionInfo(name=revision, url="", status="retired")
+        info = _info(revision, entry, "ready")
+        if not process_group_alive(entry["pid"]):
+            info.status = "failed"
+            info.extra["reason"] = f"process {entry['pid']} is not running"
+            return info
+        problem = self._health_problem(info.url + self.health_path)
+        if problem:
+            info.status = "failed"
+            info.extra["reason"] = problem
+        return info
+
+    def set_traffic(self, revision: str, percent: int = 100, tag: str = "") -> dict[str, int]:
+        """Make ``revision`` the one that serves; only 100 % exists locally."""
+        if percent != 100:
+            raise DeployError(
+                "the local target sends all traffic to one revision; "
+                "use the cloudrun target for a canary share"
+            )
+        entry = self._entry(revision)
+        if entry is None or not process_group_alive(entry["pid"]):
+            raise DeployError(
+                f"cannot send traffic to {revision}: its process is no longer running "
+                "(retired or crashed); deploy it again instead"
+            )
+        return {revision: 100}
+
+    def retire(self, revision_info: RevisionInfo) -> None:
+        """Stop the revision's process group (SIGTERM, then SIGKILL) and forget it."""
+        entry = self._entry(revision_info.name) or {}
+        pid = entry.get("pid") or revision_info.extra.get("pid")
+        if pid and _is_group_leader(int(pid)):
+            stop_process_group(int(pid), grace=self.stop_grace)
+        with self._state() as state:
+            state.pop(revision_info.name, None)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _wait_healthy(
+        self, proc: subprocess.Popen[bytes], health_url: str, log_path: Path, log: LogFn
+    ) -> str:
+        """Poll until healthy (return ''), or return why it never became healthy."""
+        deadline = time.monotonic() + self.start_timeout
+        shown = 0
+        last = "no answer yet"
+        with httpx.Client(timeout=self.health_timeout) as client:
+            while True:
+                shown = _forward_output(log_path, shown, log)
+                code = proc.poll()
+                if code is not None:
+                    return f"exited with code {code} before becoming healthy at {health_url}"
+                try:
+                    response = client.get(health_url)
+                    if response.is_success:
+                        return ""
+                    last = f"HTTP {response.status_code}"
+                except httpx.HTTPError as exc:
+                    last = type(exc).__name__
+                if time.monotonic() >= deadline:
+                    return (
+                        f"did not become healthy at {health_url} within "
+                        f"{self.start_timeout:g} s (last answer: {last}); it was stopped"
+                    )
+                time.sleep(self.poll_interval)
+
+    def _health_problem(self, health_url: str) -> str:
+        try:
+            response = httpx.get(health_url, timeout=self.health_timeout)
+        except httpx.HTTPError as exc:
+            return f"{health_url} did not answer: {type(exc).__name__}"
+        return "" if response.is_success else f"{health_url} answered HTTP {response.status_code}"
+
+    def _entry(self, revision: str) -> dict[str, Any] | None:
+        with self._state() as state:
+            return state.get(revision)
+
+    @contextlib.contextmanager
+    def _state(self) -> Iterator[dict[str, Any]]:
+        """Yield the revision -> process map under an exclusive lock; write it back on exit."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        path = self.state_dir / "state.json"
+        with open(self.state_dir / "state.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # several workers may deploy and retire at once
+            try:
+                state = json.loads(path.read_text()) if path.exists() else {}
+            except ValueError:
+                state = {}  # a torn file is not worth failing a deploy for; live pids re-register
+            before = json.dumps(state, sort_keys=True)
+            yield state
+            if json.dumps(state, sort_keys=True) != before:
+                tmp = path.with_suffix(".tmp")
+                tmp.write_text(json.dumps(state, indent=1, sort_keys=True))
+                os.replace(tmp, path)
+
+
+def _info(revision: str, entry: dict[str, Any], status: str) -> RevisionInfo:
+    extra = {k: entry[k] for k in ("pid", "port", "log_path") if k in entry}
+    return RevisionInfo(
+        name=revision, url=entry["url"], status=status, image=entry.get("image", ""), extra=extra
+    )
+
+
+def _free_port(host: str) -> int:
+    """Ask the OS for a port nobody listens on (the child binds it a moment later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _is_group_leader(pid: int) -> bool:
+    """True if ``pid`` still leads its own group, i.e. it was not reused by another program."""
+    try:
+        return os.getpgid(pid) == pid
+    except ProcessLookupError:
+        return False
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+
+
+def _forward_output(path: Path, offset: int, log: LogFn) -> int:
+    """Send complete lines written after ``offset`` to ``log``; return the new offset."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            chunk = f.read()
+    except OSError:
+        return offset
+    end = chunk.rfind(b"\n") + 1
+    for line in chunk[:end].decode(errors="replace").splitlines():
+        log(line)
+    return offset + end

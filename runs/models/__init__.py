@@ -1,0 +1,34 @@
+"""The loop as data: services, revisions, deploys, suites, runs, results, analyses and loops."""
+
+from runs.models.analyses import ActionItem, Analysis, AnalysisEvent, Why
+from runs.models.loops import Loop, LoopIteration
+from runs.models.services import Build, Deploy, Revision, Service
+from runs.models.testing import (
+    FailureSignature,
+    Suite,
+    TestCase,
+    TestResult,
+    TestRun,
+    TestRunArtifact,
+)
+from runs.models.tokens import ApiToken
+
+__all__ = [
+    "ActionItem",
+    "Analysis",
+    "AnalysisEvent",
+    "ApiToken",
+    "Build",
+    "Deploy",
+    "FailureSignature",
+    "Loop",
+    "LoopIteration",
+    "Revision",
+    "Service",
+    "Suite",
+    "TestCase",
+    "TestResult",
+    "TestRun",
+    "TestRunArtifact",
+    "Why",
+]

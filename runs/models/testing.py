@@ -1,0 +1,237 @@
+"""Suites, test runs, the identity of each test, and its outcome in each run."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.urls import reverse
+
+
+class Outcome(models.TextChoices):
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+    ERROR = "error", "Error"
+    SKIPPED = "skipped", "Skipped"
+
+
+class Suite(models.Model):
+    """A named test suite of a service, and the size the team means it to have."""
+
+    service = models.ForeignKey("runs.Service", on_delete=models.CASCADE, related_name="suites")
+    name = models.CharField(max_length=120)
+    # Admin-configured argument list; never built from request data.
+    command = models.JSONField(default=list, blank=True)
+    working_dir = models.CharField(max_length=500, blank=True)
+    env = models.JSONField(default=dict, blank=True)
+    timeout_seconds = models.PositiveIntegerField(default=1800, validators=[MinValueValidator(1)])
+    test_timeout_seconds = models.PositiveIntegerField(null=True, blank=True)
+    target_test_count = models.PositiveIntegerField(
+        null=True, blank=True, help_text="How many tests the team means this suite to have."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["service__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "name"], name="suite_unique_per_service"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service.name} / {self.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("suite-detail", args=[self.pk])
+
+
+class TestRun(models.Model):
+    """One execution of a suite against a revision, or one upload of results."""
+
+    __test__ = False  # not a pytest test class
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        PASSED = "passed", "Passed"
+        FAILED = "failed", "Failed"
+        ERROR = "error", "Error"
+        CANCELLED = "cancelled", "Cancelled"
+        LOST = "lost", "Lost"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+    FINISHED = (Status.PASSED, Status.FAILED, Status.ERROR, Status.CANCELLED, Status.LOST)
+
+    class Trigger(models.TextChoices):
+        DEPLOY = "deploy", "Deploy and test"
+        MANUAL = "manual", "Run tests"
+        UPLOAD = "upload", "Upload"
+        API = "api", "API"
+        CLI = "cli", "Command line"
+        LOOP = "loop", "Loop"
+        SEED = "seed", "Demo data"
+
+    suite = models.ForeignKey(Suite, on_delete=models.CASCADE, related_name="runs")
+    service = models.ForeignKey("runs.Service", on_delete=models.CASCADE, related_name="runs")
+    revision = models.ForeignKey(
+        "runs.Revision", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    deploy = models.ForeignKey(
+        "runs.Deploy", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration = models.FloatField(default=0, help_text="Seconds, as the report or runner says.")
+    total = models.PositiveIntegerField(default=0)
+    passed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    flaky = models.PositiveIntegerField(default=0)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    timeout_seconds = models.PositiveIntegerField(default=1800)
+    log = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    # sha256 over the uploaded files' content; an identical upload returns this run.
+    content_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["suite", "content_hash"],
+                condition=~models.Q(content_hash=""),
+                name="testrun_unique_upload",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["service", "-created_at"], name="testrun_service_time"),
+            models.Index(fields=["suite", "-created_at"], name="testrun_suite_time"),
+            models.Index(fields=["revision", "-created_at"], name="testrun_revision_time"),
+            models.Index(fields=["status", "created_at"], name="testrun_status_time"),
+        ]
+        permissions = [("export_report", "Can export business-value reports")]
+
+    def __str__(self) -> str:
+        return f"Run #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("run-detail", args=[self.pk])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def pass_rate(self) -> float | None:
+        """passed / (passed + failed + error); skipped excluded; None when nothing counted."""
+        counted = self.passed + self.failed + self.errors
+        return self.passed / counted if counted else None
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.progress_total:
+            return 0
+        return min(100, round(100 * self.progress_done / self.progress_total))
+
+
+class TestRunArtifact(models.Model):
+    """A raw file kept with a run: the JUnit reports it was imported from, logs."""
+
+    __test__ = False
+
+    run = models.ForeignKey(TestRun, on_delete=models.CASCADE, related_name="artifacts")
+    name = models.CharField(max_length=255)
+    file = models.FileField(upload_to="artifacts/%Y/%m/")
+    size = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TestCase(models.Model):
+    """The identity of one test across runs: its suite and stable key."""
+
+    __test__ = False
+
+    suite = models.ForeignKey(Suite, on_delete=models.CASCADE, related_name="cases")
+    key = models.TextField()
+    # sha1 of the key: a short, fixed-width column to index and upsert on.
+    key_hash = models.CharField(max_length=40)
+    name = models.TextField()
+    classname = models.TextField(blank=True)
+    file = models.TextField(blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["suite", "key_hash"], name="testcase_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    def get_absolute_url(self) -> str:
+        return reverse("test-detail", args=[self.pk])
+
+
+class FailureSignature(models.Model):
+    """Failures of a suite grouped by their normalized message."""
+
+    suite = models.ForeignKey(Suite, on_delete=models.CASCADE, related_name="signatures")
+    kind = models.CharField(max_length=8, choices=[("failed", "Failure"), ("error", "Error")])
+    hash = models.CharField(max_length=40)
+    normalized = models.TextField()
+    example = models.TextField(blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["suite", "hash"], name="signature_unique_per_suite"),
+        ]
+
+    def __str__(self) -> str:
+        return self.normalized[:80]
+
+
+class TestResult(models.Model):
+    """One test's outcome in one run."""
+
+    __test__ = False
+
+    run = models.ForeignKey(TestRun, on_delete=models.CASCADE, related_name="results")
+    case = models.ForeignKey(TestCase, on_delete=models.CASCADE, related_name="results")
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    duration = models.FloatField(default=0)
+    message = models.TextField(blank=True)
+    details = models.TextField(blank=True)
+    output = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    flaky = models.BooleanField(default=False)
+    signature = models.ForeignKey(
+        FailureSignature, null=True, blank=True, on_delete=models.SET_NULL, related_name="results"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "case"], name="result_unique_per_run"),
+        ]
+        indexes = [
+            # results of a run by outcome (failures first on the run page)
+            models.Index(fields=["run", "outcome"], name="result_run_outcome"),
+            # one test's history across runs, newest first
+            models.Index(fields=["case", "-run"], name="result_case_history"),
+            models.Index(fields=["signature"], name="result_signature"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} in run {self.run_id}: {self.outcome}"
