@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "dashboard",
     "runs",
     "health",
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -1,11 +1,11 @@
-"""Read-only pages: service, revision, suite, run, test, analysis, loop."""
+"""Read-only pages: service, revision, suite, run, test."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from runs.models import Analysis, Loop, Revision, Service, Suite, TestCase, TestRun
+from runs.models import Revision, Service, Suite, TestCase, TestRun
 
 
 def service_detail(request: HttpRequest, name: str) -> HttpResponse:
@@ -52,14 +52,3 @@ def test_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(TestCase.objects.select_related("suite__service"), pk=pk)
     history = case.results.select_related("run__revision").order_by("-run")[:100]
     return render(request, "runs/test_detail.html", {"case": case, "history": history})
-
-
-def analysis_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    analysis = get_object_or_404(Analysis.objects.select_related("service"), pk=pk)
-    return render(request, "runs/analysis_detail.html", {"analysis": analysis})
-
-
-def loop_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    loop = get_object_or_404(Loop.objects.select_related("service", "suite"), pk=pk)
-    iterations = loop.iterations.select_related("build", "deploy", "run")
-    return render(request, "runs/loop_detail.html", {"loop": loop, "iterations": iterations})
