@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
 from dashboard import views
+from runs.api import api
 
 urlpatterns = [
     path("", views.overview, name="overview"),
@@ -12,5 +13,6 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
     path("", include("runs.urls")),
 ]

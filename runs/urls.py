@@ -1,12 +1,15 @@
 from django.urls import include, path
 
-from runs.views import deploys, loops
+from runs.views import deploys, loops, tokens, uploads
 
 urlpatterns = [
     path("services/<slug:name>/deploy", deploys.deploy_and_test, name="deploy-and-test"),
     path("deploys/<int:pk>/", deploys.deploy_detail, name="deploy-detail"),
     path("deploys/<int:pk>/progress", deploys.deploy_progress, name="deploy-progress"),
     path("loops/<int:pk>/", loops.loop_detail, name="loop-detail"),
+    path("suites/<int:pk>/upload", uploads.suite_upload, name="suite-upload"),
+    path("account/tokens/", tokens.token_list, name="tokens"),
+    path("account/tokens/<int:pk>/revoke", tokens.token_revoke_view, name="token-revoke"),
     path("", include("runs.urls_pages")),
     path("", include("runs.urls_analyses")),
     path("", include("health.urls")),

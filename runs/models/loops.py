@@ -62,6 +62,8 @@ class LoopIteration(models.Model):
     deploy = models.ForeignKey("runs.Deploy", null=True, blank=True, on_delete=models.SET_NULL)
     run = models.ForeignKey("runs.TestRun", null=True, blank=True, on_delete=models.SET_NULL)
     goal_met = models.BooleanField(null=True)
+    stable = models.BooleanField(null=True, help_text="N consecutive healthy probes after green.")
+    note = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

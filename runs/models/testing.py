@@ -162,7 +162,10 @@ class TestCase(models.Model):
 
     __test__ = False
 
-    suite = models.ForeignKey(Suite, on_delete=models.CASCADE, related_name="cases")
+    # Covered by the (suite, key_hash) unique index; a second index would only slow imports.
+    suite = models.ForeignKey(
+        Suite, on_delete=models.CASCADE, related_name="cases", db_index=False
+    )
     key = models.TextField()
     # sha1 of the key: a short, fixed-width column to index and upsert on.
     key_hash = models.CharField(max_length=40)
@@ -208,8 +211,14 @@ class TestResult(models.Model):
 
     __test__ = False
 
-    run = models.ForeignKey(TestRun, on_delete=models.CASCADE, related_name="results")
-    case = models.ForeignKey(TestCase, on_delete=models.CASCADE, related_name="results")
+    # run and case are covered by the composite indexes below; their own FK indexes would
+    # double the index writes of every import.
+    run = models.ForeignKey(
+        TestRun, on_delete=models.CASCADE, related_name="results", db_index=False
+    )
+    case = models.ForeignKey(
+        TestCase, on_delete=models.CASCADE, related_name="results", db_index=False
+    )
     outcome = models.CharField(max_length=8, choices=Outcome.choices)
     duration = models.FloatField(default=0)
     message = models.TextField(blank=True)
@@ -218,7 +227,12 @@ class TestResult(models.Model):
     attempts = models.PositiveSmallIntegerField(default=1)
     flaky = models.BooleanField(default=False)
     signature = models.ForeignKey(
-        FailureSignature, null=True, blank=True, on_delete=models.SET_NULL, related_name="results"
+        FailureSignature,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="results",
+        db_index=False,
     )
 
     class Meta:
@@ -230,7 +244,12 @@ class TestResult(models.Model):
             models.Index(fields=["run", "outcome"], name="result_run_outcome"),
             # one test's history across runs, newest first
             models.Index(fields=["case", "-run"], name="result_case_history"),
-            models.Index(fields=["signature"], name="result_signature"),
+            # Only failures have a signature: index just those rows.
+            models.Index(
+                fields=["signature"],
+                name="result_signature",
+                condition=models.Q(signature__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,101 @@
+"""POST /api/v1/runs: upload JUnit XML results; GET /api/v1/runs/{id}: a run's summary."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import File, Form, Router, Schema, Status
+from ninja.files import UploadedFile
+
+from runs.api.permissions import require_perm
+from runs.models import TestRun
+from runs.services.ingest import (
+    IngestError,
+    ReportFile,
+    run_import,
+    started_at_parse,
+    upload_target_resolve,
+)
+
+router = Router(tags=["runs"])
+
+
+class RunOut(Schema):
+    id: int
+    url: str
+    status: str
+    created: bool = True
+    total: int
+    passed: int
+    failed: int
+    errors: int
+    skipped: int
+    flaky: int
+    warnings: list[str] = []
+
+
+class ErrorOut(Schema):
+    error: str
+    field: str = ""
+    file: str = ""
+
+
+def run_out(request: HttpRequest, run: TestRun, *, created: bool = True) -> dict:
+    return {
+        "id": run.pk,
+        "url": request.build_absolute_uri(run.get_absolute_url()),
+        "status": run.status,
+        "created": created,
+        "total": run.total,
+        "passed": run.passed,
+        "failed": run.failed,
+        "errors": run.errors,
+        "skipped": run.skipped,
+        "flaky": run.flaky,
+        "warnings": run.warnings,
+    }
+
+
+@router.post(
+    "",
+    response={201: RunOut, 200: RunOut, 400: ErrorOut, 403: ErrorOut},
+    summary="Upload JUnit XML results (plain or gzip) as one run",
+)
+def upload_run(
+    request: HttpRequest,
+    files: File[list[UploadedFile]],
+    service: Form[str],
+    suite: Form[str],
+    revision: Form[str] = "",
+    commit: Form[str] = "",
+    started_at: Form[str] = "",
+    create: Form[bool] = False,
+):
+    """The same files for the same suite and revision return the first run (200, created false)."""
+    require_perm(request, "runs.trigger_deploy")
+    try:
+        when = started_at_parse(started_at)
+        suite_row, revision_row = upload_target_resolve(
+            service=service, suite=suite, revision=revision, commit=commit, create=create
+        )
+        reports = [
+            ReportFile(name=f.name or f"file-{i}", data=f.read()) for i, f in enumerate(files)
+        ]
+        result = run_import(
+            suite=suite_row,
+            revision=revision_row,
+            files=reports,
+            trigger=TestRun.Trigger.API,
+            user=request.user,
+            started_at=when,
+        )
+    except IngestError as exc:
+        return Status(400, {"error": str(exc), "field": exc.field, "file": exc.file})
+    return Status(
+        201 if result.created else 200, run_out(request, result.run, created=result.created)
+    )
+
+
+@router.get("/{run_id}", response=RunOut, summary="One run's status and counts")
+def get_run(request: HttpRequest, run_id: int):
+    return run_out(request, get_object_or_404(TestRun, pk=run_id))

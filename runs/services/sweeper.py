@@ -1,0 +1,80 @@
+"""The sweeper: nothing stays "running" after its worker died, nothing queued is forgotten."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from runs.models import Deploy, TestRun
+
+logger = logging.getLogger(__name__)
+
+GRACE = timedelta(minutes=2)
+REQUEUE_AFTER = timedelta(minutes=2)
+
+
+@dataclass
+class SweepReport:
+    lost_deploys: int
+    lost_runs: int
+    requeued: list[int]
+
+
+def _timed_out(queryset, now: datetime) -> list[int]:
+    """Ids of rows whose started_at + timeout_seconds + GRACE lies in the past.
+
+    Only rows that are running are looked at: a handful at any time, so the arithmetic is done
+    here rather than in SQL, where interval maths differs between PostgreSQL and SQLite.
+    """
+    return [
+        pk
+        for pk, started, timeout in queryset.values_list("pk", "started_at", "timeout_seconds")
+        if started is None or started + timedelta(seconds=timeout) + GRACE < now
+    ]
+
+
+def runs_sweep(*, now: datetime | None = None) -> SweepReport:
+    """Mark deploys and runs whose worker died as lost; re-enqueue deploys whose message was lost.
+
+    A re-enqueued deploy is harmless if the first message still arrives: the task claims the
+    row with a conditional UPDATE and the second finds nothing to do.
+    """
+    from runs.tasks import deploy_and_test
+
+    now = now or timezone.now()
+    lost_deploy_ids = _timed_out(Deploy.objects.filter(status=Deploy.Status.RUNNING), now)
+    lost_deploys = Deploy.objects.filter(
+        pk__in=lost_deploy_ids, status=Deploy.Status.RUNNING
+    ).update(
+        status=Deploy.Status.LOST,
+        finished_at=now,
+        error="Lost: the worker stopped answering before the deploy finished.",
+    )
+    lost_run_ids = _timed_out(TestRun.objects.filter(status=TestRun.Status.RUNNING), now) + list(
+        TestRun.objects.filter(
+            status__in=TestRun.ACTIVE, deploy_id__in=lost_deploy_ids
+        ).values_list("pk", flat=True)
+    )
+    lost_runs = TestRun.objects.filter(pk__in=lost_run_ids, status__in=TestRun.ACTIVE).update(
+        status=TestRun.Status.LOST,
+        finished_at=now,
+        error="Lost: the worker stopped answering before the run finished.",
+    )
+    requeued = list(
+        Deploy.objects.filter(
+            status=Deploy.Status.QUEUED, created_at__lt=now - REQUEUE_AFTER
+        ).values_list("pk", flat=True)
+    )
+    for deploy_id in requeued:
+        deploy_and_test.delay(deploy_id)
+    if lost_deploys or lost_runs or requeued:
+        logger.warning(
+            "sweeper: %s deploys and %s runs lost, deploys %s enqueued again",
+            lost_deploys,
+            lost_runs,
+            requeued,
+        )
+    return SweepReport(lost_deploys=lost_deploys, lost_runs=lost_runs, requeued=requeued)

@@ -1,0 +1,31 @@
+"""The user's API tokens: create (shown once), list, revoke."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from runs.services.tokens import token_create, token_revoke
+
+
+def token_list(request: HttpRequest) -> HttpResponse:
+    secret = None
+    if request.method == "POST":
+        try:
+            _token, secret = token_create(user=request.user, name=request.POST.get("name", ""))
+        except ValueError as exc:
+            messages.error(request, str(exc))
+            return redirect("tokens")
+    tokens = request.user.api_tokens.all()
+    return render(request, "runs/tokens.html", {"tokens": tokens, "secret": secret})
+
+
+@require_POST
+def token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
+    if token_revoke(user=request.user, token_id=pk):
+        messages.success(request, "Token revoked: requests using it now get 401.")
+    else:
+        messages.error(request, "No such active token of yours.")
+    return redirect("tokens")

@@ -1,0 +1,67 @@
+"""Upload JUnit XML results to a suite from the browser (Operators)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from runs.models import Revision, Suite, TestRun
+from runs.services.ingest import IngestError, ReportFile, run_import
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".xml,.gz,text/xml"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        return (
+            [single(d, initial) for d in data] if isinstance(data, list | tuple) else [single(data)]
+        )
+
+
+class UploadForm(forms.Form):
+    files = MultipleFileField(label="JUnit XML files (plain or .gz)")
+    revision = forms.ModelChoiceField(
+        queryset=Revision.objects.none(), required=False, label="Revision tested"
+    )
+
+    def __init__(self, *args, suite: Suite, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["revision"].queryset = suite.service.revisions.order_by("-created_at")[:50]
+
+
+@permission_required("runs.trigger_deploy", raise_exception=True)
+def suite_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    suite = get_object_or_404(Suite.objects.select_related("service"), pk=pk)
+    form = UploadForm(request.POST or None, request.FILES or None, suite=suite)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = run_import(
+                suite=suite,
+                revision=form.cleaned_data["revision"],
+                files=[ReportFile(name=f.name, data=f.read()) for f in form.cleaned_data["files"]],
+                trigger=TestRun.Trigger.UPLOAD,
+                user=request.user,
+            )
+        except IngestError as exc:
+            form.add_error("files", str(exc))
+        else:
+            if result.created:
+                messages.success(
+                    request, f"Imported {result.run.total} tests as run #{result.run.pk}."
+                )
+            else:
+                messages.info(
+                    request, f"These files were already imported as run #{result.run.pk}."
+                )
+            return redirect(result.run)
+    return render(request, "runs/suite_upload.html", {"suite": suite, "form": form})

@@ -1,0 +1,161 @@
+"""The other two doors: manage.py import_junit and the upload form on the suite page."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from runs.models import ApiToken, TestRun
+from tests.ingest.conftest import EXPECTED, HOSTILE, JUNIT, counts, table_sizes
+
+pytestmark = pytest.mark.django_db
+
+
+def _cli(*args: str) -> str:
+    out = StringIO()
+    call_command("import_junit", *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_the_command_imports_each_real_report(suite, name):
+    output = _cli(str(JUNIT / name), "--service", "web", "--suite", "e2e")
+
+    run = TestRun.objects.get()
+    assert counts(run) == EXPECTED[name]
+    assert f"Imported run #{run.pk}: http://127.0.0.1:8000/runs/{run.pk}/" in output
+    assert f"{EXPECTED[name][0]} tests: {EXPECTED[name][1]} passed" in output
+    assert run.trigger == "cli"
+
+
+def test_the_command_creates_suite_and_revision_when_asked(suite):
+    _cli(
+        str(JUNIT / "mocha.xml"),
+        "--service",
+        "web",
+        "--suite",
+        "nightly",
+        "--revision",
+        "web-00009",
+        "--commit",
+        "abc123",
+        "--started-at",
+        "2026-11-20T08:00:00Z",
+        "--create",
+    )
+
+    run = TestRun.objects.get()
+    assert (run.suite.name, run.revision.name, run.revision.commit_sha) == (
+        "nightly",
+        "web-00009",
+        "abc123",
+    )
+    assert run.started_at.isoformat() == "2026-11-20T08:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--service", "nope", "--suite", "e2e"], "There is no service named 'nope'"),
+        (["--service", "web", "--suite", "other"], "has no suite named 'other'"),
+        (["--service", "web", "--suite", "e2e", "--started-at", "soon"], "not an ISO 8601 time"),
+    ],
+)
+def test_the_command_fails_with_one_clear_line(suite, args, message):
+    with pytest.raises(CommandError, match=message):
+        _cli(str(JUNIT / "mocha.xml"), *args)
+    assert TestRun.objects.count() == 0
+
+
+def test_the_command_refuses_a_hostile_file_and_stores_nothing(suite, tmp_path):
+    bad = tmp_path / "lol.xml"
+    bad.write_bytes(HOSTILE["billion-laughs.xml"][0])
+
+    with pytest.raises(CommandError, match="DTDs and entities are not allowed"):
+        _cli(str(JUNIT / "mocha.xml"), str(bad), "--service", "web", "--suite", "e2e")
+    assert table_sizes() == (0, 0, 0, 0, 0)
+
+
+def test_the_command_names_a_missing_file(suite):
+    with pytest.raises(CommandError, match="does not exist"):
+        _cli("/nonexistent/report.xml", "--service", "web", "--suite", "e2e")
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_the_upload_form_imports_each_real_report(login, operator, suite, name):
+    with (JUNIT / name).open("rb") as report:
+        response = login(operator).post(f"/suites/{suite.pk}/upload", {"files": [report]})
+
+    run = TestRun.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == run.get_absolute_url()
+    assert counts(run) == EXPECTED[name]
+    assert run.created_by == operator
+
+
+def test_the_upload_form_shows_the_error_and_stores_nothing(login, operator, suite, tmp_path):
+    bad = tmp_path / "not-junit.xml"
+    bad.write_bytes(HOSTILE["not-junit.xml"][0])
+
+    with (JUNIT / "mocha.xml").open("rb") as good, bad.open("rb") as evil:
+        response = login(operator).post(f"/suites/{suite.pk}/upload", {"files": [good, evil]})
+
+    assert response.status_code == 200
+    assert "root element is &lt;suites&gt;" in response.content.decode()
+    assert table_sizes() == (0, 0, 0, 0, 0)
+
+
+def test_a_viewer_cannot_upload(login, viewer, suite):
+    with (JUNIT / "mocha.xml").open("rb") as report:
+        response = login(viewer).post(f"/suites/{suite.pk}/upload", {"files": [report]})
+
+    assert response.status_code == 403
+    assert TestRun.objects.count() == 0
+
+
+def test_a_token_is_shown_once_and_can_be_revoked(login, operator):
+    client = login(operator)
+
+    created = client.post("/account/tokens/", {"name": "GitHub Actions"}).content.decode()
+    token = ApiToken.objects.get()
+    assert f"{token.prefix}" in created
+    assert 'id="token-secret"' in created
+    listing = client.get("/account/tokens/").content.decode()
+    assert 'id="token-secret"' not in listing
+    assert "GitHub Actions" in listing
+
+    client.post(f"/account/tokens/{token.pk}/revoke")
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+
+
+def test_a_user_cannot_revoke_someone_elses_token(login, operator, viewer):
+    from runs.services.tokens import token_create
+
+    token, _ = token_create(user=operator, name="ci")
+
+    login(viewer).post(f"/account/tokens/{token.pk}/revoke")
+
+    token.refresh_from_db()
+    assert token.revoked_at is None
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_an_operator_uploads_a_report_in_the_browser(browser_login, operator, js_errors):
+    from tests.factories import ServiceFactory, SuiteFactory
+
+    suite = SuiteFactory(service=ServiceFactory(name="web"), name="e2e")
+    page = browser_login(operator)
+
+    page.goto(f"{page.url.rstrip('/')}/suites/{suite.pk}/upload")
+    page.set_input_files("#id_files", [str(JUNIT / "pytest-fail.xml"), str(JUNIT / "mocha.xml")])
+    page.click("#upload-form button[type=submit]")
+
+    run = TestRun.objects.get()
+    page.wait_for_url(f"**/runs/{run.pk}/")
+    assert "Imported 114 tests" in page.content()
+    assert counts(run) == (114, 112, 1, 0, 1, 0)
+    assert js_errors == []
