@@ -169,6 +169,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=HEARTBEAT_INTERVAL),
         "options": {"expires": HEARTBEAT_INTERVAL},
     },
+    # Claims the probes due in the next seconds and sends them to the workers in batches.
+    "probes-dispatch": {
+        "task": "health.tasks.probes_dispatch",
+        "schedule": timedelta(seconds=2),
+        "options": {"expires": 2},
+    },
+    "health-retention-prune": {
+        "task": "health.tasks.health_retention_prune",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
+    },
     "runs-sweep": {
         "task": "runs.tasks.runs_sweep",
         "schedule": timedelta(seconds=60),
@@ -181,6 +192,9 @@ CELERY_BEAT_SCHEDULE = {
 WORKER_OFFLINE_AFTER = env_int("STAGELOOP_WORKER_OFFLINE_AFTER", 3 * HEARTBEAT_INTERVAL, minimum=1)
 INGEST_MAX_BYTES = env_int("STAGELOOP_INGEST_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
 FLAKY_WINDOW = env_int("STAGELOOP_FLAKY_WINDOW", 20, minimum=2)
+HEALTH_RESULTS_RETENTION_DAYS = env_int("STAGELOOP_PROBE_RESULTS_DAYS", 14, minimum=1)
+HEALTH_MINUTE_ROLLUPS_RETENTION_DAYS = env_int("STAGELOOP_MINUTE_ROLLUPS_DAYS", 30, minimum=1)
+HEALTH_HOUR_ROLLUPS_RETENTION_DAYS = env_int("STAGELOOP_HOUR_ROLLUPS_DAYS", 400, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Coalesce
 
 
 class Probe(models.Model):
@@ -55,6 +56,8 @@ class ProbeResult(models.Model):
         "runs.Revision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     checked_at = models.DateTimeField()
+    # When the schedule wanted this probe; checked_at - due_at is the scheduler's lag.
+    due_at = models.DateTimeField(null=True, blank=True)
     ok = models.BooleanField()
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     latency_ms = models.FloatField()
@@ -72,7 +75,8 @@ class ProbeResult(models.Model):
 
 
 class _Rollup(models.Model):
-    """Counts, latency sums and a fixed-bucket histogram for one probe over one time bucket."""
+    """Counts, latency sums and a fixed-bucket histogram of one probe's results that hit one
+    revision (or none known) in one time bucket; a deploy inside a bucket splits it in two."""
 
     probe = models.ForeignKey(Probe, on_delete=models.CASCADE, related_name="+")
     revision = models.ForeignKey(
@@ -96,17 +100,29 @@ class _Rollup(models.Model):
 class ProbeRollupMinute(_Rollup):
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["probe", "bucket_start"], name="rollup_minute_unique"),
+            models.UniqueConstraint(
+                "probe", Coalesce("revision", 0), "bucket_start", name="rollup_minute_unique"
+            ),
         ]
-        indexes = [models.Index(fields=["bucket_start"], name="rollup_minute_time")]
+        indexes = [
+            models.Index(fields=["bucket_start"], name="rollup_minute_time"),
+            # charts and states read one service's probes over a time range
+            models.Index(fields=["probe", "bucket_start"], name="rollup_minute_probe_time"),
+        ]
 
 
 class ProbeRollupHour(_Rollup):
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["probe", "bucket_start"], name="rollup_hour_unique"),
+            models.UniqueConstraint(
+                "probe", Coalesce("revision", 0), "bucket_start", name="rollup_hour_unique"
+            ),
         ]
-        indexes = [models.Index(fields=["bucket_start"], name="rollup_hour_time")]
+        indexes = [
+            models.Index(fields=["bucket_start"], name="rollup_hour_time"),
+            # charts and states read one service's probes over a time range
+            models.Index(fields=["probe", "bucket_start"], name="rollup_hour_probe_time"),
+        ]
 
 
 class Incident(models.Model):

@@ -61,6 +61,8 @@ class ProbeSpec:
     json_value: str = ""
     latency_threshold_ms: float | None = None
     timeout_s: float = 5.0
+    not_before: datetime | None = None
+    """When set (aware), the probe waits until this time, so a batch sent early runs on time."""
 
 
 @dataclass
@@ -149,6 +151,10 @@ async def probe_many(specs: Sequence[ProbeSpec], *, concurrency: int = 100) -> l
     gate = asyncio.Semaphore(concurrency)
 
     async def bounded(spec: ProbeSpec) -> ProbeOutcome:
+        if spec.not_before is not None:
+            wait = (spec.not_before - datetime.now(UTC)).total_seconds()
+            if wait > 0:
+                await asyncio.sleep(wait)
         # The clock starts inside probe_one, after the gate, so queueing is not counted as latency.
         async with gate:
             return await probe_one(client, spec)

@@ -18,6 +18,12 @@ class ServiceAdmin(admin.ModelAdmin):
     search_fields = ("name", "display_name", "description")
     raw_id_fields = ("current_revision",)
 
+    def save_model(self, request, obj, form, change):
+        from health.services import service_probe_ensure
+
+        super().save_model(request, obj, form, change)
+        service_probe_ensure(service=obj)  # a new service gets a probe on its health path
+
 
 @admin.register(models.Build)
 class BuildAdmin(admin.ModelAdmin):

@@ -48,7 +48,7 @@ def demo_history_create(
                 key=name,
                 key_hash=_key_hash(name),
                 name=name.rsplit("::", 1)[-1],
-                classname=name.rsplit("::", 1)[0],
+                classname=name.rsplit("::", 1)[0].rsplit(" \u203a ", 1)[-1],
             )
             for name in test_names
         ]

@@ -10,21 +10,64 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from health.services import service_probe_ensure
 from runs.models import Build, Service, Suite
 from runs.roles import MANAGER, OPERATOR, VIEWER
 from runs.services.demo_history import demo_history_create
 from runs.services.roles import roles_ensure
 
+# The keys the demo's real e2e suite produces (demo/e2e), so history and new runs line up.
 DEMO_TESTS = [
-    f"tests.test_{area}::test_{name}"
+    f"pytest \u203a test_{area}::test_{name}"
     for area, names in {
-        "health": ["reports_ok", "reports_build"],
-        "auth": ["issues_token", "rejects_bad_password", "rejects_missing_token"],
-        "threads": ["creates_thread", "lists_threads", "gets_thread", "missing_thread_is_404"],
-        "messages": ["posts_message", "lists_messages", "rejects_empty_message"],
-        "agents": ["lists_agents", "runs_agent", "unknown_agent_is_404"],
-        "streaming": ["streams_partial_results", "stream_completes"],
-        "websocket": ["echoes_message", "rejects_unauthenticated"],
+        "agents": [
+            "agent_run_is_recorded_in_the_thread",
+            "agent_without_input_is_refused_with_400",
+            "agents_are_listed_with_descriptions",
+            "reverse_agent_replies_with_its_output",
+            "unknown_agent_is_404",
+        ],
+        "auth": [
+            "forged_token_is_401",
+            "login_without_a_json_body_is_refused_with_400",
+            "protected_endpoint_without_a_token_is_401",
+            "valid_credentials_get_a_bearer_token",
+            "wrong_password_is_refused_with_401",
+        ],
+        "health": [
+            "health_is_ok_and_names_the_build",
+            "responses_carry_the_revision_header",
+            "unknown_path_is_a_json_404",
+        ],
+        "messages": [
+            "empty_message_is_refused_with_400",
+            "invalid_limit_is_refused_with_400",
+            "limit_returns_the_latest_messages",
+            "message_to_an_unknown_thread_is_404",
+            "posted_messages_are_listed_in_order",
+        ],
+        "streaming": [
+            "stream_of_an_empty_thread_is_409",
+            "stream_of_an_unknown_thread_is_404",
+            "stream_sends_partial_chunks_then_completes",
+        ],
+        "threads": [
+            "another_users_thread_is_invisible",
+            "create_thread_returns_201_with_an_id",
+            "created_thread_can_be_fetched_and_is_listed",
+            "unknown_thread_is_404",
+            *(
+                f"invalid_title_is_refused_with_400[{p}]"
+                for p in ("blank", "empty", "missing", "not-a-string", "too-long")
+            ),
+        ],
+        "websocket": [
+            "websocket_accepts_the_token_as_a_query_parameter",
+            "websocket_answers_a_bad_frame_with_an_error_and_stays_open",
+            "websocket_chat_is_stored_in_the_thread",
+            "websocket_greets_pongs_and_echoes",
+            "websocket_refuses_a_connection_without_a_token",
+        ],
     }.items()
     for name in names
 ]
@@ -117,4 +160,6 @@ class Command(BaseCommand):
             seed=11,
             runs_per_day=2,
         )
+        for service in (chat, payments):
+            service_probe_ensure(service=service)
         return True

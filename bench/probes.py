@@ -1,0 +1,315 @@
+"""Benchmark: probing 1,000 targets every 10 s from one Celery worker, and the health page.
+
+Run it against a throwaway PostgreSQL database (created if missing; its health tables and
+``bench-*`` services are wiped first) and a Redis database of its own:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/stageloop_bench \\
+        .venv/bin/python bench/probes.py --targets 1000 --interval 10 --duration 300
+
+What it does:
+1. starts a local HTTP server (a separate process) answering ``/t/<n>`` for every target;
+2. creates one service with ``--targets`` probes at ``--interval`` seconds, spread evenly;
+3. starts one real worker (``celery -A dashboard worker``, prefork, ``--worker-concurrency``
+   processes) on ``--broker`` and, in this process, calls ``probes_dispatch`` every
+   ``--tick`` seconds as celery beat would, for ``--duration`` seconds;
+4. prints the lag distribution (checked_at - due time, from the results' ``due_at``), the
+   number of probes late by more than 1 s and of checks missed;
+5. writes 30 days of minute and hour rollups for a second service and prints the health page's
+   server time (p50/p95, Django test client in this process) for several ranges.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def serve(port: int) -> None:
+    """A minimal asyncio HTTP/1.1 server: 200 "ok" on every path, one request per connection."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n"
+                b"Connection: close\r\n\r\nok"
+            )
+            await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=2048)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--targets", type=int, default=1000)
+    parser.add_argument("--interval", type=int, default=10)
+    parser.add_argument("--duration", type=int, default=300)
+    parser.add_argument("--tick", type=float, default=2.0, help="dispatch period (beat), s")
+    parser.add_argument("--worker-concurrency", type=int, default=4)
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/5")
+    parser.add_argument("--page-requests", type=int, default=30)
+    parser.add_argument("--page-only", action="store_true", help="skip the probing part")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return 0
+
+    db_url = os.environ.get("DATABASE_URL", "")
+    if not db_url.startswith(("postgres://", "postgresql://")):
+        print("bench/probes.py: set DATABASE_URL to a throwaway PostgreSQL database.")
+        return 2
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="dashboard.settings",
+        CELERY_BROKER_URL=args.broker,
+        DEBUG="0",
+        SECRET_KEY=os.environ.get("SECRET_KEY", "bench-only-secret-key"),
+        ALLOWED_HOSTS="testserver,127.0.0.1",
+        LOG_LEVEL="WARNING",
+    )
+    ensure_database(db_url)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    if not args.page_only:
+        probe_lag(args)
+    page_time(args)
+    return 0
+
+
+def probe_lag(args: argparse.Namespace) -> None:
+    from django.db import connection
+    from django.utils import timezone
+
+    from dashboard.celery import app
+    from health.models import Probe, ProbeResult
+    from health.tasks import probes_dispatch
+    from runs.models import Service
+
+    Service.objects.filter(name__startswith="bench-").delete()
+    port = free_port()
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port)])
+    service = Service.objects.create(name="bench-targets", base_url=f"http://127.0.0.1:{port}")
+    start = timezone.now() + timedelta(seconds=5)
+    Probe.objects.bulk_create(
+        Probe(
+            service=service,
+            name=f"t{n}",
+            path=f"/t/{n}",
+            interval_seconds=args.interval,
+            timeout_seconds=5,
+            next_probe_at=start + timedelta(seconds=args.interval * n / args.targets),
+        )
+        for n in range(args.targets)
+    )
+    app.control.purge()
+    log = open(ROOT / "var" / "bench-probes-worker.log", "w")  # noqa: SIM115 - closed below
+    worker = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "dashboard", "worker",
+            "--pool", "prefork", "--concurrency", str(args.worker_concurrency),
+            "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
+        ],
+        cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    print(
+        f"probing {args.targets} targets every {args.interval} s for {args.duration} s "
+        f"(worker: prefork x{args.worker_concurrency}, dispatch every {args.tick} s) ..."
+    )
+    end = start + timedelta(seconds=args.duration)
+    dispatch_ms: list[float] = []
+    try:
+        while timezone.now() < end:
+            began = time.perf_counter()
+            probes_dispatch()
+            dispatch_ms.append((time.perf_counter() - began) * 1000)
+            time.sleep(max(0.0, args.tick - (time.perf_counter() - began)))
+        time.sleep(args.interval)  # let the last batches finish
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=60)
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT count(*),
+                   percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY lag),
+                   max(lag), count(*) FILTER (WHERE lag > 1), count(*) FILTER (WHERE NOT ok),
+                   min(lag)
+            FROM (SELECT EXTRACT(EPOCH FROM checked_at - due_at) AS lag, ok
+                  FROM health_proberesult r JOIN health_probe p ON p.id = r.probe_id
+                  WHERE p.service_id = %s AND due_at >= %s AND due_at < %s) s
+            """,
+            [service.pk, start, end],
+        )
+        count, (p50, p95, p99), worst, late, failed, earliest = cursor.fetchone()
+    expected = args.targets * args.duration // args.interval
+    print(f"checks: {count} of {expected} due ({expected - count} missed), {failed} failed")
+    print(
+        f"lag (checked_at - due): p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
+        f"p99 {p99 * 1000:.0f} ms, max {worst * 1000:.0f} ms, min {earliest * 1000:.0f} ms; "
+        f"late by more than 1 s: {late}"
+    )
+    print(
+        f"dispatch tick: p50 {statistics.median(dispatch_ms):.1f} ms, "
+        f"max {max(dispatch_ms):.1f} ms over {len(dispatch_ms)} ticks"
+    )
+    latency = ProbeResult.objects.filter(probe__service=service, ok=True).values_list(
+        "latency_ms", flat=True
+    )
+    values = list(latency)
+    if values:
+        print(f"probe latency: p50 {pct(values, 0.5):.1f} ms, p95 {pct(values, 0.95):.1f} ms")
+
+
+def page_time(args: argparse.Namespace) -> None:
+    from django.contrib.auth import get_user_model
+    from django.db import connection, reset_queries
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from health import histogram
+    from health.models import Incident, Probe
+    from runs.models import Deploy, Revision, Service
+
+    Service.objects.filter(name="bench-page").delete()
+    now = timezone.now()
+    service = Service.objects.create(name="bench-page", base_url="http://127.0.0.1:9")
+    revisions = [
+        Revision.objects.create(service=service, name=f"bench-{i:05d}", status="ready")
+        for i in range(6)
+    ]
+    probes = [
+        Probe.objects.create(service=service, name=name, path=f"/{name}")
+        for name in ("healthz", "api", "stream")
+    ]
+    shapes = [
+        histogram.from_latencies([base * (1 + k / 10) for k in range(10)]) for base in (8, 15, 40)
+    ]
+    days = 30
+    per_revision = timedelta(days=days) / len(revisions)
+    for rev_index, revision in enumerate(revisions):
+        Deploy.objects.create(
+            service=service,
+            revision=revision,
+            status="succeeded",
+            finished_at=now - timedelta(days=days) + per_revision * rev_index,
+        )
+    with connection.cursor() as cursor:
+        for table, step in (("health_proberollupminute", 60), ("health_proberolluphour", 3600)):
+            for probe_index, probe in enumerate(probes):
+                cursor.execute(
+                    f"""
+                    INSERT INTO {table} (probe_id, revision_id, bucket_start, count, ok_count,
+                        latency_sum, latency_min, latency_max, histogram)
+                    SELECT %s,
+                           (%s::bigint[])[1 + LEAST(%s, floor(extract(epoch from
+                               (t - %s::timestamptz)) / %s))::int],
+                           t, %s, %s - (n %% 97 = 0)::int, 300.0, 5.0, 60.0, %s::jsonb
+                    FROM generate_series(%s::timestamptz, %s::timestamptz, %s::interval)
+                         WITH ORDINALITY AS g(t, n)
+                    """,  # noqa: S608 - table names are constants above
+                    [
+                        probe.pk,
+                        [r.pk for r in revisions],
+                        len(revisions) - 1,
+                        now - timedelta(days=days),
+                        per_revision.total_seconds(),
+                        6 * step // 60 if step == 60 else 360,
+                        6 * step // 60 if step == 60 else 360,
+                        str(shapes[probe_index]).replace(" ", ""),
+                        (now - timedelta(days=days)).replace(second=0, microsecond=0),
+                        now,
+                        f"{step} seconds",
+                    ],
+                )
+    for k in range(40):
+        Incident.objects.create(
+            probe=probes[k % 3],
+            service=service,
+            revision=revisions[k % len(revisions)],
+            opened_at=now - timedelta(hours=17 * k + 3),
+            closed_at=now - timedelta(hours=17 * k + 2),
+            first_error="expected status 200, got 503",
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE health_proberollupminute, health_proberolluphour, health_probe")
+    user, _ = get_user_model().objects.get_or_create(username="bench-viewer")
+    client = Client()
+    client.force_login(user)
+    print(
+        f"health page of a service with 3 probes, 6 revisions, {days} days of rollups "
+        f"({days * 1440 * 3:,} minute + {days * 24 * 3:,} hour rows):"
+    )
+    for key in ("24h", "7d", "30d", "90d"):
+        url = reverse("service-health", args=[service.name]) + f"?range={key}"
+        assert client.get(url).status_code == 200  # warm up
+        timings = []
+        for _ in range(args.page_requests):
+            reset_queries()
+            with CaptureQueriesContext(connection) as queries:
+                began = time.perf_counter()
+                response = client.get(url)
+                timings.append((time.perf_counter() - began) * 1000)
+            assert response.status_code == 200
+        print(
+            f"  range {key:>3}: p50 {statistics.median(timings):.0f} ms, "
+            f"p95 {pct(timings, 0.95):.0f} ms, {len(queries.captured_queries)} queries"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Recording probe outcomes: results, rollups, consecutive counters and incidents, in one go."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from django.db import transaction
+
+from health.incidents_logic import IncidentState, step_incident
+from health.models import Incident, Probe, ProbeResult
+from health.probing import ProbeOutcome
+from health.services.rollups import rollups_add
+from runs.models import Revision
+
+logger = logging.getLogger(__name__)
+
+
+def probe_results_record(
+    *, outcomes: Sequence[ProbeOutcome], due_at: Mapping[int, datetime] | None = None
+) -> list[ProbeResult]:
+    """Store ``outcomes`` and everything that follows from them, all or nothing.
+
+    - one ProbeResult per outcome, with the revision it hit: the revision named by the
+      ``X-Stageloop-Revision`` header when the service answered with one we know, else the
+      service's current revision;
+    - the minute and hour rollups of those results;
+    - each probe's consecutive failure/success counters, and the incidents they open or close
+      (``health.incidents_logic.step_incident`` with the probe's own thresholds). An incident
+      starts at the first failure of the run that opened it, with that failure's revision and
+      error, and ends at the first success of the run that closed it.
+
+    Outcomes of probes deleted meanwhile are dropped. The probe rows are locked for the duration,
+    so two workers recording the same probe apply their outcomes one after the other.
+    """
+    if not outcomes:
+        return []
+    due_at = due_at or {}
+    with transaction.atomic():
+        probes = {
+            probe.id: probe
+            for probe in Probe.objects.select_for_update(of=("self",))
+            .select_related("service")
+            .filter(id__in={o.probe_id for o in outcomes})
+            .order_by("id")
+        }
+        ordered = sorted(
+            (o for o in outcomes if o.probe_id in probes), key=lambda o: (o.checked_at, o.probe_id)
+        )
+        revisions = _revisions_named(ordered, probes)
+        results = [
+            ProbeResult(
+                probe_id=o.probe_id,
+                revision_id=revisions.get((probes[o.probe_id].service_id, o.revision))
+                or probes[o.probe_id].service.current_revision_id,
+                checked_at=o.checked_at,
+                due_at=due_at.get(o.probe_id),
+                ok=o.ok,
+                status_code=o.status_code,
+                latency_ms=max(o.latency_ms, 0.0),
+                error_kind=o.error_kind,
+                error=o.error,
+            )
+            for o in ordered
+        ]
+        ProbeResult.objects.bulk_create(results)
+        rollups_add(results)
+        _incidents_step(results, probes)
+    return results
+
+
+def _revisions_named(
+    outcomes: Sequence[ProbeOutcome], probes: Mapping[int, Probe]
+) -> dict[tuple[int, str], int]:
+    names = {o.revision for o in outcomes if o.revision}
+    if not names:
+        return {}
+    service_ids = {probe.service_id for probe in probes.values()}
+    return {
+        (service_id, name): pk
+        for pk, service_id, name in Revision.objects.filter(
+            service_id__in=service_ids, name__in=names
+        ).values_list("pk", "service_id", "name")
+    }
+
+
+def _incidents_step(results: Sequence[ProbeResult], probes: Mapping[int, Probe]) -> None:
+    open_incidents = {
+        incident.probe_id: incident
+        for incident in Incident.objects.filter(
+            probe_id__in=probes.keys(), closed_at__isnull=True
+        ).select_for_update()
+    }
+    states = {
+        pid: IncidentState(
+            consecutive_failures=p.consecutive_failures,
+            consecutive_successes=p.consecutive_successes,
+            open=pid in open_incidents,
+        )
+        for pid, p in probes.items()
+    }
+    for result in results:
+        probe = probes[result.probe_id]
+        state, action = step_incident(
+            states[probe.id],
+            result.ok,
+            fail_threshold=probe.failures_before_incident,
+            recover_threshold=probe.successes_to_close,
+        )
+        states[probe.id] = state
+        if action == "open":
+            first = _run_start(probe.id, state.consecutive_failures, result)
+            open_incidents[probe.id] = Incident.objects.create(
+                probe=probe,
+                service_id=probe.service_id,
+                revision_id=first.revision_id,
+                opened_at=first.checked_at,
+                first_error=first.error or first.error_kind,
+            )
+            logger.warning("incident %s opened for probe %s", open_incidents[probe.id].pk, probe.id)
+        elif action == "close":
+            incident = open_incidents.pop(probe.id)
+            first = _run_start(probe.id, state.consecutive_successes, result)
+            incident.closed_at = max(first.checked_at, incident.opened_at)
+            incident.save(update_fields=["closed_at"])
+            logger.info("incident %s closed for probe %s", incident.pk, probe.id)
+    for pid, state in states.items():
+        probes[pid].consecutive_failures = state.consecutive_failures
+        probes[pid].consecutive_successes = state.consecutive_successes
+    Probe.objects.bulk_update(
+        list(probes.values()), ["consecutive_failures", "consecutive_successes"]
+    )
+
+
+def _run_start(probe_id: int, length: int, latest: ProbeResult) -> ProbeResult:
+    """The first result of the run of ``length`` alike results that ends with ``latest``."""
+    if length <= 1:
+        return latest
+    run = (
+        ProbeResult.objects.filter(probe_id=probe_id, checked_at__lte=latest.checked_at)
+        .order_by("-checked_at", "-pk")
+        .only("checked_at", "error", "error_kind", "revision_id")[:length]
+    )
+    rows = list(run)
+    return rows[-1] if rows else latest

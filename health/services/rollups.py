@@ -1,0 +1,167 @@
+"""Minute and hour rollups, maintained as results arrive.
+
+Each (probe, revision, bucket) row holds counts, latency sum/min/max and a fixed-bucket histogram
+(``health.histogram``). Latency is counted for results that got an HTTP response; a timeout or a
+refused connection counts against uptime but has no latency worth charting.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection
+
+from health import histogram
+from health.models import ProbeResult, ProbeRollupHour, ProbeRollupMinute
+
+_PG_UPSERT = """
+INSERT INTO {table} AS t
+    (probe_id, revision_id, bucket_start, count, ok_count,
+     latency_sum, latency_min, latency_max, histogram)
+VALUES {values}
+ON CONFLICT (probe_id, (COALESCE(revision_id, 0)), bucket_start) DO UPDATE SET
+    count = t.count + EXCLUDED.count,
+    ok_count = t.ok_count + EXCLUDED.ok_count,
+    latency_sum = t.latency_sum + EXCLUDED.latency_sum,
+    latency_min = LEAST(t.latency_min, EXCLUDED.latency_min),
+    latency_max = GREATEST(t.latency_max, EXCLUDED.latency_max),
+    histogram = (
+        SELECT jsonb_agg(old.n::bigint + new.n::bigint ORDER BY old.i)
+        FROM jsonb_array_elements_text(t.histogram) WITH ORDINALITY AS old(n, i)
+        JOIN jsonb_array_elements_text(EXCLUDED.histogram) WITH ORDINALITY AS new(n, i)
+            ON old.i = new.i
+    )
+"""
+
+
+@dataclass
+class Bucket:
+    """The rollup of the results of one probe in one time bucket, before it is stored."""
+
+    probe_id: int
+    bucket_start: datetime
+    revision_id: int | None = None
+    count: int = 0
+    ok_count: int = 0
+    latency_sum: float = 0.0
+    latency_min: float | None = None
+    latency_max: float | None = None
+    histogram: list[int] = field(default_factory=histogram.empty)
+
+    def add(self, result: ProbeResult) -> None:
+        self.count += 1
+        self.ok_count += int(result.ok)
+        if result.status_code is None:
+            return
+        latency = result.latency_ms
+        self.latency_sum += latency
+        self.latency_min = latency if self.latency_min is None else min(self.latency_min, latency)
+        self.latency_max = latency if self.latency_max is None else max(self.latency_max, latency)
+        histogram.add(self.histogram, latency)
+
+
+def _buckets(results: Iterable[ProbeResult], truncate) -> list[Bucket]:
+    buckets: dict[tuple[int, int, datetime], Bucket] = {}
+    for result in results:
+        start = truncate(result.checked_at)
+        key = (result.probe_id, result.revision_id or 0, start)
+        if key not in buckets:
+            buckets[key] = Bucket(
+                probe_id=result.probe_id, revision_id=result.revision_id, bucket_start=start
+            )
+        buckets[key].add(result)
+    # A fixed order keeps two concurrent upserts from locking rows in opposite orders.
+    return [buckets[key] for key in sorted(buckets)]
+
+
+def minute_of(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
+def hour_of(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def rollups_add(results: list[ProbeResult]) -> None:
+    """Add ``results`` to their minute and hour rollups; call inside the recording transaction."""
+    for model, truncate in ((ProbeRollupMinute, minute_of), (ProbeRollupHour, hour_of)):
+        buckets = _buckets(results, truncate)
+        if not buckets:
+            continue
+        if connection.vendor == "postgresql":
+            _upsert_postgresql(model, buckets)
+        else:
+            _upsert_portable(model, buckets)
+
+
+def _upsert_postgresql(model, buckets: list[Bucket]) -> None:
+    # One statement: the row lock ON CONFLICT takes makes each merge atomic against other workers.
+    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)"] * len(buckets))
+    params: list[object] = []
+    for b in buckets:
+        params += [
+            b.probe_id,
+            b.revision_id,
+            b.bucket_start,
+            b.count,
+            b.ok_count,
+            b.latency_sum,
+            b.latency_min,
+            b.latency_max,
+            json.dumps(b.histogram),
+        ]
+    sql = _PG_UPSERT.format(table=model._meta.db_table, values=placeholders)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _upsert_portable(model, buckets: list[Bucket]) -> None:
+    # SQLite holds the database write lock for the whole (IMMEDIATE) transaction, so reading the
+    # touched rows, merging them here and writing them back cannot interleave with another writer.
+    model.objects.bulk_create(
+        [
+            model(probe_id=b.probe_id, revision_id=b.revision_id, bucket_start=b.bucket_start)
+            for b in buckets
+        ],
+        ignore_conflicts=True,
+    )
+    probe_ids = {b.probe_id for b in buckets}
+    starts = {b.bucket_start for b in buckets}
+    rows = {
+        (row.probe_id, row.revision_id, row.bucket_start): row
+        for row in model.objects.select_for_update().filter(
+            probe_id__in=probe_ids, bucket_start__in=starts
+        )
+    }
+    changed = []
+    for b in buckets:
+        row = rows[(b.probe_id, b.revision_id, b.bucket_start)]
+        row.count += b.count
+        row.ok_count += b.ok_count
+        row.latency_sum += b.latency_sum
+        row.latency_min = _least(row.latency_min, b.latency_min)
+        row.latency_max = _greatest(row.latency_max, b.latency_max)
+        row.histogram = histogram.merge(row.histogram or histogram.empty(), b.histogram)
+        changed.append(row)
+    model.objects.bulk_update(
+        changed,
+        [
+            "count",
+            "ok_count",
+            "latency_sum",
+            "latency_min",
+            "latency_max",
+            "histogram",
+        ],
+    )
+
+
+def _least(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _greatest(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)

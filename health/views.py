@@ -1,0 +1,59 @@
+"""The health page of a service."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from health import charts
+from health.ranges import RANGES, BadRange, range_parse
+from health.selectors import (
+    HEALTH_RULE,
+    deploy_markers,
+    latency_series,
+    service_health_states,
+    service_incidents,
+    service_uptime,
+    uptime_by_day,
+)
+from runs.models import Service
+
+
+def service_health(request: HttpRequest, name: str) -> HttpResponse:
+    service = get_object_or_404(Service.objects.select_related("current_revision"), name=name)
+    try:
+        time_range = range_parse(request.GET.get("range"))
+    except BadRange as exc:
+        return render(
+            request,
+            "health/bad_request.html",
+            {"service": service, "message": str(exc), "ranges": RANGES.values()},
+            status=400,
+        )
+    end = timezone.now()
+    start = end - time_range.span
+    days = uptime_by_day(service_id=service.pk, now=end, days=max(30, time_range.span.days))
+    series = latency_series(service_id=service.pk, time_range=time_range, end=end)
+    deploys = deploy_markers(service_id=service.pk, start=start, end=end)
+    return render(
+        request,
+        "health/service_health.html",
+        {
+            "service": service,
+            "range": time_range,
+            "ranges": RANGES.values(),
+            "state": service_health_states([service.pk])[service.pk],
+            "rule": HEALTH_RULE,
+            "uptime": service_uptime(service_id=service.pk, now=end),
+            "days": days,
+            "incidents": service_incidents(service_id=service.pk, start=start, end=end),
+            "probes": service.probes.all(),
+            "has_latency": bool(series),
+            "latency_json": charts.figure_json(
+                charts.latency_figure(series, deploys, start=start, end=end)
+            ),
+            "uptime_json": charts.figure_json(charts.uptime_figure(days)),
+            "now": end,
+        },
+    )
