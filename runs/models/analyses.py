@@ -3,8 +3,24 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
 from django.urls import reverse
+
+_url = URLValidator(schemes=["http", "https"])
+
+
+def validate_link(value: str) -> None:
+    """A link is an http(s) URL or a path on this site (``/runs/12/#log``)."""
+    if value.startswith("/") and not value.startswith("//"):
+        return
+    try:
+        _url(value)
+    except ValidationError:
+        raise ValidationError(
+            f"“{value}” is not a link: use an http(s) URL or a path on this site such as /runs/12/."
+        ) from None
 
 
 class Analysis(models.Model):
@@ -15,6 +31,9 @@ class Analysis(models.Model):
         VERIFIED = "verified", "Verified"
 
     OPEN = (Status.DRAFT, Status.IN_REVIEW)
+    # Not yet proven fixed: a signature has at most one analysis in these states.
+    UNRESOLVED = (Status.DRAFT, Status.IN_REVIEW, Status.DONE)
+    EDITABLE_STATUSES = (Status.DRAFT, Status.IN_REVIEW, Status.DONE)
 
     service = models.ForeignKey("runs.Service", on_delete=models.CASCADE, related_name="analyses")
     title = models.CharField(max_length=200)
@@ -41,6 +60,7 @@ class Analysis(models.Model):
         "runs.TestRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     verified_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
     reopened_at = models.DateTimeField(null=True, blank=True)
     reopened_reason = models.TextField(blank=True)
     created_by = models.ForeignKey(
@@ -55,6 +75,14 @@ class Analysis(models.Model):
         indexes = [
             models.Index(fields=["service", "status", "-created_at"], name="analysis_service"),
         ]
+        constraints = [
+            # The analyze step may run twice at once: the database refuses the second draft.
+            models.UniqueConstraint(
+                fields=["signature"],
+                condition=models.Q(status__in=["draft", "in_review", "done"]),
+                name="analysis_one_unresolved_per_signature",
+            ),
+        ]
         permissions = [("write_analysis", "Can write five-whys analyses")]
 
     def __str__(self) -> str:
@@ -62,6 +90,10 @@ class Analysis(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("analysis-detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
 
 
 class Why(models.Model):
@@ -104,7 +136,12 @@ class ActionItem(models.Model):
     )
     due_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
-    link = models.URLField(blank=True, help_text="The fixing commit, build or revision.")
+    link = models.CharField(
+        max_length=500,
+        blank=True,
+        validators=[validate_link],
+        help_text="The fixing commit, build or revision: a URL or a path on this site.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -113,6 +150,10 @@ class ActionItem(models.Model):
 
     def __str__(self) -> str:
         return self.what[:80]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATES
 
 
 class AnalysisEvent(models.Model):
@@ -124,9 +165,12 @@ class AnalysisEvent(models.Model):
     )
     at = models.DateTimeField(auto_now_add=True)
     what = models.CharField(max_length=300)
+    # One line per change, when a save changed several things.
+    details = models.JSONField(default=list, blank=True)
 
     class Meta:
-        ordering = ["-at"]
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["analysis", "-at"], name="analysisevent_time")]
 
     def __str__(self) -> str:
         return self.what

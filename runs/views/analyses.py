@@ -1,13 +1,161 @@
-"""Five-whys analyses: start, edit, lists."""
+"""Five-whys analyses: start one, read it, edit it as a whole, list analyses and action items."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
-from runs.models import Analysis
+from runs.models import Analysis, FailureSignature, Service, TestResult, TestRun
+from runs.selectors import analyses as selectors
+from runs.services import analyses as services
+from runs.services.analyses_edit import analysis_save
+from runs.views.analyses_forms import (
+    ActionItemFormSet,
+    AnalysisForm,
+    WhyFormSet,
+    items_from_formset,
+    whys_from_formset,
+)
+
+WRITE = "runs.write_analysis"
+
+
+def _started(request: HttpRequest, start) -> HttpResponse:
+    """Run a start service; go to the new analysis, the existing one, or back with a sentence."""
+    try:
+        analysis = start()
+    except services.AnalysisExists as exc:
+        messages.info(request, str(exc))
+        return redirect(exc.analysis)
+    except services.NothingToAnalyze as exc:
+        messages.error(request, str(exc))
+        return redirect(request.POST.get("next") or "analysis-list")
+    messages.success(request, f"Analysis #{analysis.pk} started: explain the failure below.")
+    return redirect("analysis-edit", analysis.pk)
+
+
+@require_POST
+@permission_required(WRITE, raise_exception=True)
+def analyze_result(request: HttpRequest, pk: int) -> HttpResponse:
+    result = get_object_or_404(
+        TestResult.objects.select_related("case", "signature", "run__suite", "run__revision"), pk=pk
+    )
+    return _started(
+        request, lambda: services.analysis_start_from_result(result=result, user=request.user)
+    )
+
+
+@require_POST
+@permission_required(WRITE, raise_exception=True)
+def analyze_signature(request: HttpRequest, pk: int) -> HttpResponse:
+    signature = get_object_or_404(FailureSignature, pk=pk)
+    return _started(
+        request,
+        lambda: services.analysis_start_from_signature(signature=signature, user=request.user),
+    )
+
+
+@require_POST
+@permission_required(WRITE, raise_exception=True)
+def analyze_run(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(TestRun.objects.select_related("suite", "service", "revision"), pk=pk)
+    return _started(request, lambda: services.analysis_start_from_run(run=run, user=request.user))
+
+
+def _get_analysis(pk: int) -> Analysis:
+    try:
+        return selectors.analysis_detail(pk=pk)
+    except Analysis.DoesNotExist:
+        raise Http404("No such analysis.") from None
 
 
 def analysis_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    analysis = get_object_or_404(Analysis.objects.select_related("service"), pk=pk)
-    return render(request, "runs/analysis_detail.html", {"analysis": analysis})
+    return render(request, "runs/analysis_detail.html", {"analysis": _get_analysis(pk)})
+
+
+def _edit_forms(request: HttpRequest, analysis: Analysis):
+    data = request.POST if request.method == "POST" else None
+    initial_whys = [
+        {"question": w.question, "answer": w.answer, "evidence": w.evidence, "ORDER": w.position}
+        for w in analysis.whys.all()
+    ]
+    return (
+        AnalysisForm(data, instance=analysis, prefix="analysis"),
+        WhyFormSet(data, initial=initial_whys, prefix="whys"),
+        ActionItemFormSet(data, instance=analysis, prefix="items"),
+    )
+
+
+@permission_required(WRITE, raise_exception=True)
+def analysis_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """One page, saved as a whole: a bad field anywhere saves nothing and shows every error."""
+    analysis = _get_analysis(pk)
+    form, whys, items = _edit_forms(request, analysis)
+    errors: list[str] = []
+    if request.method == "POST" and all(f.is_valid() for f in (form, whys, items)):
+        fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            changes = analysis_save(
+                # A fresh row: validating the model form already wrote into `analysis`.
+                analysis=_get_analysis(pk),
+                fields=fields,
+                whys=whys_from_formset(whys),
+                items=items_from_formset(items),
+                user=request.user,
+            )
+        except ValidationError as exc:
+            errors = exc.messages
+        else:
+            messages.success(request, "Saved." if changes else "Nothing changed.")
+            return redirect("analysis-detail", pk)
+    context = {"analysis": analysis, "form": form, "whys": whys, "items": items, "errors": errors}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "runs/analysis_edit.html", context, status=status)
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def analysis_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    if status not in Analysis.Status.values:
+        status = ""
+    service_id = _int_or_none(request.GET.get("service"))
+    page = Paginator(selectors.analysis_list(status=status, service_id=service_id), 50)
+    counts = selectors.analysis_status_counts(service_id=service_id)
+    return render(
+        request,
+        "runs/analysis_list.html",
+        {
+            "page": page.get_page(request.GET.get("page")),
+            "status_counts": [
+                (value, label, counts[value]) for value, label in Analysis.Status.choices
+            ],
+            "statuses": Analysis.Status.choices,
+            "status": status,
+            "service_id": service_id,
+            "services": Service.objects.order_by("name"),
+            "waiting": selectors.failing_runs_without_analysis(),
+        },
+    )
+
+
+def action_item_list(request: HttpRequest) -> HttpResponse:
+    owner_id = _int_or_none(request.GET.get("owner"))
+    page = Paginator(selectors.open_action_items(owner_id=owner_id), 100)
+    return render(
+        request,
+        "runs/analysis_action_items.html",
+        {
+            "page": page.get_page(request.GET.get("page")),
+            "owner_id": owner_id,
+            "owners": get_user_model().objects.filter(action_items__isnull=False).distinct(),
+        },
+    )

@@ -1,0 +1,93 @@
+"""What the manager's summary needs beyond the loop's own tables: business capabilities mapped to
+tests, and the delivery-performance bands each figure is read against."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+
+from reports.patterns import PatternError, parse_patterns
+
+
+def validate_patterns(value: str) -> None:
+    try:
+        parse_patterns(value)
+    except PatternError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+class Capability(models.Model):
+    """A named business capability ("WebSocket chat") and the tests that prove it works."""
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    patterns = models.TextField(
+        validators=[validate_patterns],
+        help_text=(
+            "One glob per line (* any text, ? one character, case-insensitive), matched against "
+            "the test's key, name, class or file. Prefix a line with name:, class:, file: or key: "
+            "to match only that field, and with ! to exclude matches. Example: class:*Chat*"
+        ),
+    )
+    services = models.ManyToManyField(
+        "runs.Service",
+        blank=True,
+        related_name="capabilities",
+        help_text="Only tests of these services; none means every service.",
+    )
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order in the summary.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "capabilities"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("reports:capability-detail", args=[self.pk])
+
+
+class DeliveryBand(models.Model):
+    """One performance band of one delivery metric, with the published source it comes from.
+
+    A value falls in the first band (by rank) with ``lower <= value <= upper``; a missing bound is
+    open. Units: deploys per day, a fraction of deploys, or hours.
+    """
+
+    class Metric(models.TextChoices):
+        DEPLOY_FREQUENCY = "deploy_frequency", "Deploy frequency (deploys per day)"
+        CHANGE_FAILURE_RATE = "change_failure_rate", "Change failure rate (fraction)"
+        LEAD_TIME = "lead_time", "Lead time for changes (hours)"
+        TIME_TO_RESTORE = "time_to_restore", "Time to restore (hours)"
+
+    metric = models.CharField(max_length=32, choices=Metric.choices)
+    level = models.CharField(max_length=32, help_text="Elite, High, Medium, Low…")
+    rank = models.PositiveSmallIntegerField(help_text="1 is checked first (the best band).")
+    lower = models.FloatField(null=True, blank=True)
+    upper = models.FloatField(null=True, blank=True)
+    description = models.CharField(max_length=200, blank=True)
+    source = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["metric", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["metric", "rank"], name="band_unique_rank"),
+            models.CheckConstraint(
+                condition=models.Q(lower__isnull=True)
+                | models.Q(upper__isnull=True)
+                | models.Q(lower__lte=models.F("upper")),
+                name="band_lower_le_upper",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_metric_display()}: {self.level}"
+
+    def contains(self, value: float) -> bool:
+        return (self.lower is None or value >= self.lower) and (
+            self.upper is None or value <= self.upper
+        )

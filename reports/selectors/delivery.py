@@ -1,0 +1,303 @@
+"""Delivery figures: deploys, frequency, change failure rate, time to restore, lead time — each
+read against the bands stored in DeliveryBand."""
+
+from __future__ import annotations
+
+from django.db.models import (
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Window,
+)
+from django.db.models.functions import Coalesce, Lag, TruncWeek
+
+from reports.figures import Figure, Point
+from reports.models import DeliveryBand
+from reports.numbers import (
+    MIN_DAYS_FREQUENCY,
+    MIN_DEPLOYS_CFR,
+    MIN_DEPLOYS_LEAD_TIME,
+    MIN_RESTORES,
+    hours_text,
+    not_enough,
+    percent_text,
+    to_hours,
+)
+from reports.scope import Scope
+from reports.selectors.common import evidence_url, median
+from reports.selectors.testing import COMPLETED
+from runs.models import Deploy, TestRun
+
+FAILING = (TestRun.Status.FAILED, TestRun.Status.ERROR)
+
+
+def deploys_in_scope(scope: Scope):
+    """Succeeded deploys of the period; rollbacks are not changes, so they are left out."""
+    deploys = Deploy.objects.filter(
+        status=Deploy.Status.SUCCEEDED,
+        created_at__gte=scope.start_dt,
+        created_at__lt=scope.end_dt,
+    ).exclude(trigger=Deploy.Trigger.ROLLBACK)
+    return scope.filter(deploys)
+
+
+def deploys_with_outcome(scope: Scope):
+    """Each deploy with the status of the first finished run on its revision and whether a
+    rollback moved traffic away from that revision afterwards."""
+    first_run_status = Subquery(
+        TestRun.objects.filter(revision=OuterRef("revision"), status__in=COMPLETED)
+        .order_by("created_at", "pk")
+        .values("status")[:1]
+    )
+    rolled_back = Exists(
+        Deploy.objects.filter(
+            trigger=Deploy.Trigger.ROLLBACK,
+            previous_revision=OuterRef("revision"),
+            created_at__gte=OuterRef("created_at"),
+        )
+    )
+    return deploys_in_scope(scope).annotate(
+        first_run_status=first_run_status, rolled_back=rolled_back
+    )
+
+
+def _band(bands: list[DeliveryBand], metric: str, value: float | None) -> tuple[str, str]:
+    if value is None:
+        return "", ""
+    for band in bands:
+        if band.metric == metric and band.contains(value):
+            return band.level, band.source
+    return "", ""
+
+
+def delivery_figures(scope: Scope) -> list[Figure]:
+    bands = list(DeliveryBand.objects.order_by("metric", "rank"))
+    url = evidence_url(scope, "deploys")
+    counts = deploys_with_outcome(scope).aggregate(
+        deploys=Count("pk"),
+        failed=Count("pk", filter=Q(first_run_status__in=FAILING) | Q(rolled_back=True)),
+    )
+    n = counts["deploys"]
+    figures = [
+        Figure(
+            key="delivery.deploys",
+            label="Deploys",
+            text=str(n),
+            value=n,
+            unit="deploys",
+            n=n,
+            enough=True,
+            evidence_url=url,
+            definition="succeeded deploys started in the period, rollbacks excluded",
+        )
+    ]
+
+    if scope.days >= MIN_DAYS_FREQUENCY:
+        per_day = n / scope.days
+        text = f"{per_day * 7:.1f} per week" if per_day < 1 else f"{per_day:.1f} per day"
+        figures.append(
+            _figure(
+                "delivery.deploy_frequency",
+                "Deploy frequency",
+                text,
+                per_day,
+                "per day",
+                n,
+                url,
+                "deploys / days in the period",
+                _band(bands, "deploy_frequency", per_day),
+            )
+        )
+    else:
+        figures.append(
+            _short(
+                "delivery.deploy_frequency",
+                "Deploy frequency",
+                not_enough(scope.days, "days", MIN_DAYS_FREQUENCY),
+                n,
+                url,
+                "deploys / days in the period",
+            )
+        )
+
+    cfr_definition = (
+        "deploys whose first finished run on the deployed revision failed, or that were rolled "
+        "back, / deploys"
+    )
+    if n >= MIN_DEPLOYS_CFR:
+        rate = counts["failed"] / n
+        figures.append(
+            _figure(
+                "delivery.change_failure_rate",
+                "Change failure rate",
+                f"{percent_text(counts['failed'], n)} ({counts['failed']} of {n})",
+                rate,
+                "%",
+                n,
+                evidence_url(scope, "deploys", failed="1"),
+                cfr_definition,
+                _band(bands, "change_failure_rate", rate),
+            )
+        )
+    else:
+        figures.append(
+            _short(
+                "delivery.change_failure_rate",
+                "Change failure rate",
+                not_enough(n, "deploys", MIN_DEPLOYS_CFR),
+                n,
+                url,
+                cfr_definition,
+            )
+        )
+
+    figures.append(_time_to_restore(scope, bands))
+    figures.append(_lead_time(scope, bands, url))
+    return figures
+
+
+def _figure(key, label, text, value, unit, n, url, definition, band) -> Figure:
+    return Figure(
+        key=key,
+        label=label,
+        text=text,
+        value=value,
+        unit=unit,
+        n=n,
+        enough=True,
+        evidence_url=url,
+        definition=definition,
+        band=band[0],
+        band_source=band[1],
+    )
+
+
+def _short(key, label, text, n, url, definition) -> Figure:
+    return Figure(
+        key=key,
+        label=label,
+        text=text,
+        value=None,
+        unit="",
+        n=n,
+        enough=False,
+        evidence_url=url,
+        definition=definition,
+    )
+
+
+def restores(scope: Scope, *, restored_only: bool = False):
+    """Failure episodes that began in the period: the first failing run of a suite after a green
+    one (or its first run), with the time of the next green run of that suite (None: still red)."""
+    previous = Window(
+        Lag("status"), partition_by=[F("suite_id")], order_by=[F("created_at"), F("pk")]
+    )
+    next_green = Subquery(
+        TestRun.objects.filter(
+            suite=OuterRef("suite"),
+            status=TestRun.Status.PASSED,
+            created_at__gt=OuterRef("created_at"),
+            created_at__lt=scope.end_dt,
+        )
+        .order_by("created_at")
+        .values("created_at")[:1]
+    )
+    runs = scope.filter(TestRun.objects.filter(status__in=COMPLETED, created_at__lt=scope.end_dt))
+    # Every condition sits under an OR with the window, so the database applies it after LAG has
+    # seen every run of the suite (Django puts window conditions in an outer query).
+    episode = Q(status__in=FAILING, created_at__gte=scope.start_dt)
+    if restored_only:
+        episode &= Q(restored_at__isnull=False)
+    return (
+        runs.annotate(previous_status=previous, restored_at=next_green)
+        .annotate(restore=ExpressionWrapper(F("restored_at") - F("created_at"), DurationField()))
+        .filter(
+            (episode & Q(previous_status__isnull=True))
+            | (episode & Q(previous_status=TestRun.Status.PASSED))
+        )
+    )
+
+
+def _time_to_restore(scope: Scope, bands) -> Figure:
+    definition = "median time from the first failing run of a suite to its next green run"
+    url = evidence_url(scope, "restores")
+    value, n = median(restores(scope, restored_only=True), "restore")
+    if n < MIN_RESTORES:
+        return _short(
+            "delivery.time_to_restore",
+            "Time to restore",
+            not_enough(n, "restores", MIN_RESTORES),
+            n,
+            url,
+            definition,
+        )
+    hours = to_hours(value)
+    return _figure(
+        "delivery.time_to_restore",
+        "Time to restore",
+        hours_text(hours),
+        hours,
+        "hours",
+        n,
+        url,
+        definition,
+        _band(bands, "time_to_restore", hours),
+    )
+
+
+def lead_times(scope: Scope):
+    """Deploys with a known commit time and the time from that commit to the deploy."""
+    return (
+        deploys_in_scope(scope)
+        .annotate(
+            commit_time=Coalesce("revision__commit_time", "build__commit_time"),
+            deployed_at=Coalesce("finished_at", "created_at"),
+        )
+        .filter(commit_time__isnull=False)
+        .annotate(lead=ExpressionWrapper(F("deployed_at") - F("commit_time"), DurationField()))
+    )
+
+
+def _lead_time(scope: Scope, bands, url: str) -> Figure:
+    definition = "median time from the commit's time to the end of its deploy"
+    value, n = median(lead_times(scope), "lead")
+    if n < MIN_DEPLOYS_LEAD_TIME:
+        return _short(
+            "delivery.lead_time",
+            "Lead time for changes",
+            not_enough(n, "deploys with a commit time", MIN_DEPLOYS_LEAD_TIME),
+            n,
+            url,
+            definition,
+        )
+    hours = to_hours(value)
+    return _figure(
+        "delivery.lead_time",
+        "Lead time for changes",
+        hours_text(hours),
+        hours,
+        "hours",
+        n,
+        url,
+        definition,
+        _band(bands, "lead_time", hours),
+    )
+
+
+def deploys_weekly(scope: Scope) -> list[Point]:
+    rows = (
+        deploys_in_scope(scope)
+        .annotate(week=TruncWeek("created_at"))
+        .values("week")
+        .annotate(n=Count("pk"))
+        .order_by("week")
+    )
+    return [
+        Point(x=r["week"].date() if hasattr(r["week"], "date") else r["week"], y=r["n"])
+        for r in rows
+    ]

@@ -1,0 +1,38 @@
+"""The rows behind each figure of the summary, for its evidence page."""
+
+from __future__ import annotations
+
+from django.db.models import DurationField, ExpressionWrapper, Q
+from django.db.models.functions import Coalesce
+
+from reports.scope import Scope
+from reports.selectors.delivery import FAILING, deploys_with_outcome, restores
+from reports.selectors.reliability import incidents_in_scope
+from reports.selectors.testing import completed_runs
+
+MAX_ROWS = 500
+
+
+def evidence_rows(*, kind: str, scope: Scope, params) -> tuple[list, int] | None:
+    """(up to MAX_ROWS rows, how many there are) for a kind of evidence; None for an unknown one."""
+    if kind == "runs":
+        rows = completed_runs(scope).select_related("suite", "revision", "service")
+        if params.get("status") == "failing":
+            rows = rows.filter(status__in=FAILING)
+        rows = rows.order_by("-created_at")
+    elif kind == "deploys":
+        rows = deploys_with_outcome(scope).select_related("service", "revision")
+        if params.get("failed"):
+            rows = rows.filter(Q(first_run_status__in=FAILING) | Q(rolled_back=True))
+        commit_time = Coalesce("revision__commit_time", "build__commit_time")
+        deployed_at = Coalesce("finished_at", "created_at")
+        rows = rows.annotate(
+            lead=ExpressionWrapper(deployed_at - commit_time, DurationField())
+        ).order_by("-created_at")
+    elif kind == "restores":
+        rows = restores(scope).select_related("suite").order_by("-created_at")
+    elif kind == "incidents":
+        rows = incidents_in_scope(scope).select_related("service", "probe").order_by("-opened_at")
+    else:
+        return None
+    return list(rows[:MAX_ROWS]), rows.count()

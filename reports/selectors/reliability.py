@@ -1,0 +1,190 @@
+"""Reliability figures from health's tables: uptime, p95 latency, incidents and their durations.
+
+Reads health.models directly with plain aggregates, so it depends on no health selector.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.db.models import Count, DurationField, ExpressionWrapper, Max, Q, Sum, Value
+from django.db.models.functions import Coalesce, Greatest, Least
+
+from health import histogram
+from health.models import Incident, Probe, ProbeRollupHour
+from reports.figures import Figure
+from reports.numbers import MIN_PROBE_CHECKS, hours_text, not_enough, percent_text, to_hours
+from reports.scope import Scope
+from reports.selectors.common import evidence_url
+
+
+def _rollups(scope: Scope):
+    rollups = ProbeRollupHour.objects.filter(
+        bucket_start__gte=scope.start_dt, bucket_start__lt=scope.end_dt
+    )
+    return scope.filter(rollups, "probe__service")
+
+
+def merged_histogram(scope: Scope) -> list[int]:
+    """Sum the hourly latency histograms of the period element-wise, in the database."""
+    rollup, probe = ProbeRollupHour._meta.db_table, Probe._meta.db_table
+    if connection.vendor == "postgresql":
+        each = (
+            "CROSS JOIN LATERAL jsonb_array_elements_text(r.histogram::jsonb) "
+            "WITH ORDINALITY AS e(val, idx)"
+        )
+        index, value = "e.idx - 1", "e.val::bigint"
+    else:
+        each = "JOIN json_each(r.histogram) AS e"
+        index, value = "CAST(e.key AS INTEGER)", "e.value"
+    where = ["r.bucket_start >= %s", "r.bucket_start < %s"]
+    params: list = [scope.start_dt, scope.end_dt]
+    if scope.service_ids:
+        where.append(f"p.service_id IN ({', '.join(['%s'] * len(scope.service_ids))})")
+        params += scope.service_ids
+    sql = (
+        f"SELECT {index} AS i, SUM({value}) FROM {rollup} r JOIN {probe} p ON p.id = r.probe_id "  # noqa: S608 - table names and placeholders only
+        f"{each} WHERE {' AND '.join(where)} GROUP BY 1 ORDER BY 1"
+    )
+    merged = histogram.empty()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for i, count in cursor.fetchall():
+            if 0 <= i < len(merged):
+                merged[i] = int(count)
+    return merged
+
+
+def incidents_in_scope(scope: Scope):
+    """Incidents that overlap the period, with their duration inside it (open ones run to the end
+    of the period)."""
+    incidents = Incident.objects.filter(opened_at__lt=scope.end_dt).filter(
+        Q(closed_at__isnull=True) | Q(closed_at__gt=scope.start_dt)
+    )
+    end = Value(scope.end_dt)
+    return scope.filter(incidents).annotate(
+        inside=ExpressionWrapper(
+            Least(Coalesce("closed_at", end), end) - Greatest("opened_at", Value(scope.start_dt)),
+            DurationField(),
+        )
+    )
+
+
+def reliability_figures(scope: Scope) -> list[Figure]:
+    checks = _rollups(scope).aggregate(count=Sum("count"), ok=Sum("ok_count"))
+    count, ok = checks["count"] or 0, checks["ok"] or 0
+    probes_url = evidence_url(scope, "incidents")
+    figures = []
+    if count >= MIN_PROBE_CHECKS:
+        uptime = Figure(
+            "reliability.uptime",
+            "Uptime",
+            percent_text(ok, count),
+            ok / count,
+            "%",
+            count,
+            True,
+            probes_url,
+            "successful probe checks / all probe checks",
+        )
+    else:
+        uptime = Figure(
+            "reliability.uptime",
+            "Uptime",
+            not_enough(count, "checks", MIN_PROBE_CHECKS),
+            None,
+            "%",
+            count,
+            False,
+            probes_url,
+            "successful probe checks / all probe checks",
+        )
+    figures.append(uptime)
+
+    merged = merged_histogram(scope) if count >= MIN_PROBE_CHECKS else []
+    p95 = histogram.percentile(merged, 0.95) if merged else None
+    definition = "95th percentile of probe latency, from hourly histograms (error at most 1/3)"
+    if p95 is None:
+        figures.append(
+            Figure(
+                "reliability.p95_latency",
+                "p95 latency",
+                not_enough(count, "checks", MIN_PROBE_CHECKS),
+                None,
+                "ms",
+                count,
+                False,
+                probes_url,
+                definition,
+            )
+        )
+    else:
+        figures.append(
+            Figure(
+                "reliability.p95_latency",
+                "p95 latency",
+                f"{p95:.0f} ms",
+                p95,
+                "ms",
+                count,
+                True,
+                probes_url,
+                definition,
+            )
+        )
+
+    inc = incidents_in_scope(scope).aggregate(
+        overlapping=Count("pk"),
+        opened=Count("pk", filter=Q(opened_at__gte=scope.start_dt)),
+        still_open=Count("pk", filter=Q(closed_at__isnull=True)),
+        downtime=Sum("inside"),
+        longest=Max("inside"),
+    )
+    n = inc["overlapping"]
+    downtime, longest = to_hours(inc["downtime"]) or 0.0, to_hours(inc["longest"]) or 0.0
+    figures += [
+        Figure(
+            "reliability.incidents",
+            "Incidents",
+            str(inc["opened"]),
+            inc["opened"],
+            "incidents",
+            n,
+            True,
+            probes_url,
+            "incidents opened in the period",
+        ),
+        Figure(
+            "reliability.incident_time",
+            "Time in incidents",
+            hours_text(downtime),
+            downtime,
+            "hours",
+            n,
+            True,
+            probes_url,
+            "sum of incident durations inside the period (open ones run to its end)",
+        ),
+        Figure(
+            "reliability.longest_incident",
+            "Longest incident",
+            hours_text(longest),
+            longest,
+            "hours",
+            n,
+            True,
+            probes_url,
+            "the longest incident, counted inside the period",
+        ),
+        Figure(
+            "reliability.open_incidents",
+            "Incidents still open",
+            str(inc["still_open"]),
+            inc["still_open"],
+            "incidents",
+            n,
+            True,
+            probes_url,
+            "overlapping incidents not closed yet",
+        ),
+    ]
+    return figures

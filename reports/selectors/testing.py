@@ -1,0 +1,214 @@
+"""Test figures of the summary: runs, pass rate now, over the period and its trend, suite size."""
+
+from __future__ import annotations
+
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import TruncDate
+
+from reports.figures import Figure, Point
+from reports.numbers import (
+    MIN_RUNS_PASS_RATE,
+    MIN_RUNS_PASS_RATE_NOW,
+    MIN_RUNS_PER_HALF_TREND,
+    not_enough,
+    percent_text,
+    points_text,
+)
+from reports.scope import Scope
+from reports.selectors.common import evidence_url
+from runs.models import Suite, TestRun
+
+COMPLETED = (TestRun.Status.PASSED, TestRun.Status.FAILED, TestRun.Status.ERROR)
+COUNTED = F("passed") + F("failed") + F("errors")
+RATE_DEFINITION = "passed / (passed + failed + errors) over {what}; skipped tests excluded"
+
+
+def completed_runs(scope: Scope):
+    runs = TestRun.objects.filter(
+        status__in=COMPLETED, created_at__gte=scope.start_dt, created_at__lt=scope.end_dt
+    )
+    return scope.filter(runs)
+
+
+def _rate_figure(key, label, passed, counted, runs, needs, url, what) -> Figure:
+    if runs < needs or not counted:
+        text, value, enough = not_enough(runs, "runs", needs), None, False
+    else:
+        text, value, enough = percent_text(passed, counted), passed / counted, True
+    return Figure(
+        key=key,
+        label=label,
+        text=text,
+        value=value,
+        unit="%",
+        n=runs,
+        enough=enough,
+        evidence_url=url,
+        definition=RATE_DEFINITION.format(what=what),
+    )
+
+
+def test_figures(scope: Scope) -> list[Figure]:
+    """Runs, pass rates and trend in two queries; suite sizes in one more."""
+    mid = scope.mid_dt
+    first, second = Q(created_at__lt=mid), Q(created_at__gte=mid)
+    t = completed_runs(scope).aggregate(
+        runs=Count("pk"),
+        failing=Count("pk", filter=~Q(status=TestRun.Status.PASSED)),
+        n_passed=Sum("passed"),
+        n_counted=Sum(COUNTED),
+        n_runs_1=Count("pk", filter=first),
+        n_passed_1=Sum("passed", filter=first),
+        n_counted_1=Sum(COUNTED, filter=first),
+        n_runs_2=Count("pk", filter=second),
+        n_passed_2=Sum("passed", filter=second),
+        n_counted_2=Sum(COUNTED, filter=second),
+    )
+    runs_url = evidence_url(scope, "runs")
+    figures = [
+        Figure(
+            key="tests.runs",
+            label="Test runs",
+            text=str(t["runs"]),
+            value=t["runs"],
+            unit="runs",
+            n=t["runs"],
+            enough=True,
+            evidence_url=runs_url,
+            definition="finished runs (passed, failed or error) started in the period",
+        ),
+        Figure(
+            key="tests.failing_runs",
+            label="Runs with failures",
+            text=str(t["failing"]),
+            value=t["failing"],
+            unit="runs",
+            n=t["runs"],
+            enough=True,
+            evidence_url=evidence_url(scope, "runs", status="failing"),
+            definition="finished runs whose status is failed or error",
+        ),
+    ]
+    figures.append(_pass_rate_now(scope, runs_url))
+    figures.append(
+        _rate_figure(
+            "tests.pass_rate",
+            "Pass rate over the period",
+            t["n_passed"] or 0,
+            t["n_counted"] or 0,
+            t["runs"],
+            MIN_RUNS_PASS_RATE,
+            runs_url,
+            "every finished run of the period",
+        )
+    )
+    figures.append(_trend(t, runs_url))
+    figures += suite_size_figures(scope)
+    return figures
+
+
+def _pass_rate_now(scope: Scope, url: str) -> Figure:
+    latest = Subquery(
+        TestRun.objects.filter(
+            suite=OuterRef("pk"), status__in=COMPLETED, created_at__lt=scope.end_dt
+        )
+        .order_by("-created_at", "-pk")
+        .values("pk")[:1]
+    )
+    suites = scope.filter(Suite.objects.all())
+    latest_runs = TestRun.objects.filter(pk__in=suites.annotate(last=latest).values("last"))
+    t = latest_runs.aggregate(runs=Count("pk"), n_passed=Sum("passed"), n_counted=Sum(COUNTED))
+    return _rate_figure(
+        "tests.pass_rate_now",
+        "Pass rate now",
+        t["n_passed"] or 0,
+        t["n_counted"] or 0,
+        t["runs"],
+        MIN_RUNS_PASS_RATE_NOW,
+        url,
+        "the latest finished run of each suite up to the end of the period",
+    )
+
+
+def _trend(t: dict, url: str) -> Figure:
+    runs = min(t["n_runs_1"], t["n_runs_2"])
+    enough = runs >= MIN_RUNS_PER_HALF_TREND and t["n_counted_1"] and t["n_counted_2"]
+    if enough:
+        # Exact in integers: 100 * (p2/c2 - p1/c1), truncated by points_text.
+        value = (
+            100
+            * (t["n_passed_2"] * t["n_counted_1"] - t["n_passed_1"] * t["n_counted_2"])
+            / (t["n_counted_1"] * t["n_counted_2"])
+        )
+        text = points_text(value)
+    else:
+        value, text = None, not_enough(runs, "runs in the thinner half", MIN_RUNS_PER_HALF_TREND)
+    return Figure(
+        key="tests.pass_rate_trend",
+        label="Pass-rate trend",
+        text=text,
+        value=value,
+        unit="pp",
+        n=t["runs"],
+        enough=bool(enough),
+        evidence_url=url,
+        definition="pass rate of the second half of the period minus the first half's",
+    )
+
+
+def suite_size_figures(scope: Scope) -> list[Figure]:
+    """For each suite with a target size: tests in its latest run against the target."""
+    latest_total = Subquery(
+        TestRun.objects.filter(
+            suite=OuterRef("pk"), status__in=COMPLETED, created_at__lt=scope.end_dt
+        )
+        .order_by("-created_at", "-pk")
+        .values("total")[:1]
+    )
+    suites = (
+        scope.filter(Suite.objects.filter(target_test_count__gt=0))
+        .select_related("service")
+        .annotate(size=latest_total)
+        .order_by("service__name", "name")
+    )
+    figures = []
+    for suite in suites:
+        if suite.size is None:
+            text, value, enough = not_enough(0, "runs", 1), None, False
+        else:
+            share = percent_text(suite.size, suite.target_test_count)
+            text = f"{suite.size} of {suite.target_test_count} tests ({share})"
+            value, enough = suite.size / suite.target_test_count, True
+        figures.append(
+            Figure(
+                key=f"tests.suite_size.{suite.pk}",
+                label=f"Suite size: {suite}",
+                text=text,
+                value=value,
+                unit="of target",
+                n=0 if suite.size is None else 1,
+                enough=enough,
+                evidence_url=suite.get_absolute_url(),
+                definition="tests in the suite's latest finished run / its target size",
+            )
+        )
+    return figures
+
+
+def pass_rate_daily(scope: Scope) -> list[Point]:
+    """One point per day with runs: that day's pass rate (for the trend chart)."""
+    rows = (
+        completed_runs(scope)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(n_passed=Sum("passed"), n_counted=Sum(COUNTED), runs=Count("pk"))
+        .order_by("day")
+    )
+    return [
+        Point(
+            x=r["day"],
+            y=(r["n_passed"] / r["n_counted"]) if r["n_counted"] else None,
+            label=str(r["runs"]),
+        )
+        for r in rows
+    ]

@@ -1,0 +1,154 @@
+"""The manager's summary and its exports, the evidence behind each figure, and capabilities."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+
+from reports import exports, svg
+from reports.forms import CapabilityForm
+from reports.models import Capability, DeliveryBand
+from reports.scope import Scope, ScopeError, scope_from_query
+from reports.selectors.capabilities import capability_status, mapped_tests
+from reports.selectors.evidence import MAX_ROWS, evidence_rows
+from reports.summary import summary_build
+from runs.models import Service
+
+EXPORT = "runs.export_report"
+
+
+def _scope_or_error(request: HttpRequest) -> Scope | HttpResponse:
+    try:
+        return scope_from_query(request.GET)
+    except ScopeError as exc:
+        return render(
+            request,
+            "reports/scope_error.html",
+            {"error": str(exc), "services": Service.objects.all()},
+            status=400,
+        )
+
+
+def _context(request: HttpRequest, scope: Scope) -> dict:
+    summary = summary_build(scope=scope)
+    charts = {
+        "pass_rate": mark_safe(svg.line_chart("Pass rate per day", summary.pass_rate_daily)),  # noqa: S308 - built from escaped text
+        "deploys": mark_safe(svg.bar_chart("Deploys per week", summary.deploys_weekly, "deploys")),  # noqa: S308
+    }
+    return {"summary": summary, "scope": scope, "charts": charts, "services": Service.objects.all()}
+
+
+def _filename(scope: Scope, ext: str) -> str:
+    return f"stageloop-summary-{scope.start:%Y%m%d}-{scope.end:%Y%m%d}.{ext}"
+
+
+@permission_required(EXPORT, raise_exception=True)
+def summary(request: HttpRequest) -> HttpResponse:
+    scope = _scope_or_error(request)
+    if isinstance(scope, HttpResponse):
+        return scope
+    return render(request, "reports/summary.html", _context(request, scope))
+
+
+@permission_required(EXPORT, raise_exception=True)
+def summary_markdown(request: HttpRequest) -> HttpResponse:
+    scope = _scope_or_error(request)
+    if isinstance(scope, HttpResponse):
+        return scope
+    base = request.build_absolute_uri("/").rstrip("/")
+    response = StreamingHttpResponse(
+        exports.markdown_lines(summary_build(scope=scope), base_url=base),
+        content_type="text/markdown; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{_filename(scope, "md")}"'
+    return response
+
+
+@permission_required(EXPORT, raise_exception=True)
+def summary_csv(request: HttpRequest) -> HttpResponse:
+    scope = _scope_or_error(request)
+    if isinstance(scope, HttpResponse):
+        return scope
+    base = request.build_absolute_uri("/").rstrip("/")
+    response = StreamingHttpResponse(
+        exports.csv_lines(summary_build(scope=scope), base_url=base),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{_filename(scope, "csv")}"'
+    return response
+
+
+@permission_required(EXPORT, raise_exception=True)
+def summary_pdf(request: HttpRequest) -> HttpResponse:
+    scope = _scope_or_error(request)
+    if isinstance(scope, HttpResponse):
+        return scope
+    html = render_to_string("reports/summary_print.html", _context(request, scope), request=request)
+    pdf = exports.pdf_bytes(html, base_url=request.build_absolute_uri("/"))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{_filename(scope, "pdf")}"'
+    return response
+
+
+@permission_required(EXPORT, raise_exception=True)
+def evidence(request: HttpRequest, kind: str) -> HttpResponse:
+    scope = _scope_or_error(request)
+    if isinstance(scope, HttpResponse):
+        return scope
+    found = evidence_rows(kind=kind, scope=scope, params=request.GET)
+    if found is None:
+        raise Http404("No such evidence.")
+    rows, total = found
+    return render(
+        request,
+        "reports/evidence.html",
+        {"kind": kind, "rows": rows, "total": total, "scope": scope, "max_rows": MAX_ROWS},
+    )
+
+
+@permission_required(EXPORT, raise_exception=True)
+def capability_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "reports/capabilities.html",
+        {
+            "capabilities": Capability.objects.prefetch_related("services"),
+            "bands": DeliveryBand.objects.all(),
+        },
+    )
+
+
+@permission_required(EXPORT, raise_exception=True)
+def capability_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    capability = get_object_or_404(Capability, pk=pk)
+    scope = _scope_or_error(request)
+    if isinstance(scope, HttpResponse):
+        return scope
+    cases = mapped_tests(capability, scope, limit=MAX_ROWS)
+    return render(
+        request,
+        "reports/capability_detail.html",
+        {
+            "capability": capability,
+            "status": capability_status(capability, scope),
+            "cases": cases,
+            "scope": scope,
+        },
+    )
+
+
+@permission_required(EXPORT, raise_exception=True)
+def capability_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    capability = get_object_or_404(Capability, pk=pk) if pk else None
+    form = CapabilityForm(request.POST or None, instance=capability)
+    if request.method == "POST":
+        if form.is_valid():
+            capability = form.save()
+            messages.success(request, f"Capability “{capability.name}” saved.")
+            return redirect(capability)
+        return render(request, "reports/capability_form.html", {"form": form}, status=400)
+    return render(request, "reports/capability_form.html", {"form": form})

@@ -1,0 +1,216 @@
+"""Reads for five-whys analyses: facts to prefill them, lists, counts for the overview."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
+from django.utils import timezone
+
+from runs.models import (
+    ActionItem,
+    Analysis,
+    FailureSignature,
+    TestCase,
+    TestResult,
+    TestRun,
+)
+
+FAILING = ("failed", "error")
+
+
+@dataclass(frozen=True)
+class FailureHistory:
+    """When a failure was first seen and how often it failed since."""
+
+    first_seen_at: datetime | None
+    first_run_id: int | None
+    first_revision: str
+    failing_results: int
+    failing_runs: int
+
+
+def failure_history(*, signature: FailureSignature | None, case: TestCase | None) -> FailureHistory:
+    """First failing run and the number of failing results and runs, for a signature or one test."""
+    if signature is not None:
+        results = TestResult.objects.filter(signature=signature)
+    elif case is not None:
+        results = TestResult.objects.filter(case=case, outcome__in=FAILING)
+    else:
+        return FailureHistory(None, None, "", 0, 0)
+    facts = results.aggregate(
+        first_run_id=Min("run_id"),
+        failing_results=Count("pk"),
+        failing_runs=Count("run_id", distinct=True),
+    )
+    first = (
+        TestRun.objects.filter(pk=facts["first_run_id"])
+        .values("created_at", "revision__name")
+        .first()
+    )
+    return FailureHistory(
+        first_seen_at=first["created_at"] if first else None,
+        first_run_id=facts["first_run_id"],
+        first_revision=(first or {}).get("revision__name") or "",
+        failing_results=facts["failing_results"],
+        failing_runs=facts["failing_runs"],
+    )
+
+
+def failing_results_of_run(*, run: TestRun, signature: FailureSignature | None = None) -> QuerySet:
+    """The run's failed and errored results (of one signature if given), by test key."""
+    results = run.results.filter(outcome__in=FAILING).select_related("case")
+    if signature is not None:
+        results = results.filter(signature=signature)
+    return results.order_by("case__key")
+
+
+def signatures_of_run(*, run: TestRun) -> QuerySet[FailureSignature]:
+    """The distinct failure signatures of a run's failures."""
+    return FailureSignature.objects.filter(
+        pk__in=run.results.filter(signature__isnull=False).values("signature_id")
+    ).order_by("pk")
+
+
+def unresolved_analysis_for_signature(*, signature: FailureSignature) -> Analysis | None:
+    return signature.analyses.filter(status__in=Analysis.UNRESOLVED).first()
+
+
+def analysis_list(*, status: str = "", service_id: int | None = None) -> QuerySet[Analysis]:
+    """Analyses newest first, with their service, revision and open action-item count."""
+    analyses = Analysis.objects.select_related("service", "revision", "created_by").annotate(
+        open_items=Count("action_items", filter=Q(action_items__status__in=ActionItem.OPEN_STATES))
+    )
+    if status:
+        analyses = analyses.filter(status=status)
+    if service_id:
+        analyses = analyses.filter(service_id=service_id)
+    return analyses.order_by("-created_at", "-pk")
+
+
+def analysis_status_counts(*, service_id: int | None = None) -> dict[str, int]:
+    """How many analyses are in each status (every status present, zero when none)."""
+    analyses = Analysis.objects.all()
+    if service_id:
+        analyses = analyses.filter(service_id=service_id)
+    counts = dict(analyses.values_list("status").annotate(n=Count("pk")).order_by())
+    return {value: counts.get(value, 0) for value, _ in Analysis.Status.choices}
+
+
+def open_action_items(*, owner_id: int | None = None, today: date | None = None) -> QuerySet:
+    """Open action items grouped by owner; owners with overdue items first, overdue first within.
+
+    Each item carries ``is_overdue`` (1 or 0); items without an owner come last.
+    """
+    today = today or timezone.localdate()
+    overdue = Case(When(due_date__lt=today, then=Value(1)), default=Value(0))
+    items = (
+        ActionItem.objects.filter(status__in=ActionItem.OPEN_STATES)
+        .select_related("owner", "analysis__service")
+        .annotate(
+            is_overdue=Case(
+                When(due_date__lt=today, then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            ),
+            owner_overdue=Window(Max(overdue), partition_by=["owner_id"]),
+            no_owner=Case(
+                When(owner__isnull=True, then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            ),
+        )
+    )
+    if owner_id:
+        items = items.filter(owner_id=owner_id)
+    return items.order_by(
+        "no_owner",
+        "-owner_overdue",
+        "owner__username",
+        "-is_overdue",
+        F("due_date").asc(nulls_last=True),
+        "pk",
+    )
+
+
+def failing_runs_without_analysis(*, limit: int = 10) -> QuerySet[TestRun]:
+    """The latest failed runs that no analysis links to, for the "waiting" list."""
+    return (
+        TestRun.objects.filter(status__in=("failed", "error"))
+        .exclude(Exists(Analysis.objects.filter(run=OuterRef("pk"))))
+        .select_related("suite", "service", "revision")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def analysis_counts_by_service(*, today: date | None = None) -> dict[int, dict]:
+    """Per service id: ``{"open_analyses": n, "overdue_action_items": m}`` (services with any).
+
+    Two grouped queries, whatever the number of analyses.
+    """
+    today = today or timezone.localdate()
+    counts: dict[int, dict] = {}
+    open_rows = (
+        Analysis.objects.filter(status__in=Analysis.OPEN)
+        .values_list("service_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    overdue_rows = (
+        ActionItem.objects.filter(status__in=ActionItem.OPEN_STATES, due_date__lt=today)
+        .values_list("analysis__service_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for service_id, n in open_rows:
+        counts.setdefault(service_id, {"open_analyses": 0, "overdue_action_items": 0})
+        counts[service_id]["open_analyses"] = n
+    for service_id, n in overdue_rows:
+        counts.setdefault(service_id, {"open_analyses": 0, "overdue_action_items": 0})
+        counts[service_id]["overdue_action_items"] = n
+    return counts
+
+
+def analyses_for_run(*, run: TestRun) -> QuerySet[Analysis]:
+    """Analyses linked to the run, to its failures' signatures, or verified by it."""
+    return (
+        Analysis.objects.filter(
+            Q(run=run)
+            | Q(verified_by_run=run)
+            | Q(signature__in=run.results.filter(signature__isnull=False).values("signature_id"))
+        )
+        .select_related("service")
+        .distinct()
+        .order_by("-created_at")
+    )
+
+
+def analyses_for_case(*, case: TestCase) -> QuerySet[Analysis]:
+    """Analyses that name this test among their linked tests."""
+    return case.analyses.select_related("service").order_by("-created_at")
+
+
+def analysis_detail(*, pk: int) -> Analysis:
+    """One analysis with everything its page shows, in a fixed number of queries."""
+    return (
+        Analysis.objects.select_related(
+            "service", "revision", "run", "signature", "verified_by_run__revision", "created_by"
+        )
+        .prefetch_related("whys", "action_items__owner", "events__who", "cases")
+        .get(pk=pk)
+    )

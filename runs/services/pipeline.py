@@ -1,0 +1,52 @@
+"""Deploy and test, as one chain: deploy → wait healthy → run suite → import → analyze."""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils import timezone
+
+from runs.models import TestRun
+from runs.services.analyze import run_analyze_execute
+from runs.services.deploy_step import deploy_claim, deploy_execute
+from runs.services.suite_step import run_claim, suite_execute
+
+logger = logging.getLogger(__name__)
+
+
+def deploy_and_test_execute(*, deploy_id: int) -> None:
+    """Carry one deploy and its run through the whole chain. Safe to run twice: each step
+    claims its row with a conditional UPDATE, so a duplicate task finds nothing to do."""
+    deploy = deploy_claim(deploy_id=deploy_id)
+    if deploy is None:
+        logger.info("deploy %s: already taken or finished", deploy_id)
+        return
+    run = deploy.runs.first()
+    revision = deploy_execute(deploy)
+    if revision is None:
+        if run is not None:
+            TestRun.objects.filter(pk=run.pk, status__in=TestRun.ACTIVE).update(
+                status=TestRun.Status.ERROR,
+                error=f"Not run: deploy #{deploy.pk} failed.",
+                finished_at=timezone.now(),
+            )
+        _loop_step(run)
+        return
+    if run is None:
+        return
+    TestRun.objects.filter(pk=run.pk).update(revision=revision)
+    claimed = run_claim(run_id=run.pk)
+    if claimed is not None:
+        claimed.revision = revision
+        run = suite_execute(claimed, revision)
+        if run.status in (TestRun.Status.PASSED, TestRun.Status.FAILED):
+            run_analyze_execute(run_id=run.pk)
+    _loop_step(run)
+
+
+def _loop_step(run: TestRun | None) -> None:
+    if run is None:
+        return
+    from runs.services.loops import loop_iteration_finished
+
+    loop_iteration_finished(run_id=run.pk)

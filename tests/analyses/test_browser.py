@@ -1,0 +1,57 @@
+"""In Chromium: from a failed run to a new analysis with whys and an action item, then the lists."""
+
+from __future__ import annotations
+
+import pytest
+
+from runs.models import Analysis
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_operator_analyzes_a_failed_run_and_finds_it_in_the_lists(
+    browser_login, live_server, operator, js_errors
+):
+    from tests.analyses.conftest import History
+
+    history = History()
+    run = history.run({0: "failed", 1: "failed"}, message="socket closed")
+    page = browser_login(operator)
+
+    # The failed run's page, then the analyses page lists it as waiting for an analysis.
+    page.goto(f"{live_server.url}/runs/{run.pk}/")
+    assert "socket closed" in page.content()
+    page.goto(f"{live_server.url}/analyses/")
+    page.click(f"#waiting tr[data-run='{run.pk}'] button.analyze")
+
+    analysis = Analysis.objects.get()
+    page.wait_for_url(f"{live_server.url}/analyses/{analysis.pk}/edit")
+    assert "tests/chat.py::test_0 (failed)" in page.input_value("#id_analysis-problem")
+
+    page.fill("#id_whys-0-question", "Why did the chat test fail?")
+    page.fill("#id_whys-0-answer", "The socket closed after 30 s.")
+    page.click("#add-why")
+    page.fill("#id_whys-1-question", "Why did the socket close?")
+    page.fill("#id_whys-1-evidence", f"/runs/{run.pk}/")
+    page.click("#whys [data-why-row]:nth-child(2) .why-up")  # the second why goes first
+    page.fill("#id_analysis-root_causes", "Idle timeout on the proxy")
+    page.fill("#id_items-0-what", "Raise the proxy idle timeout")
+    page.select_option("#id_items-0-owner", label=operator.username)
+    page.fill("#id_items-0-due_date", "2001-01-31")
+    page.click("#save-analysis")
+
+    page.wait_for_url(f"{live_server.url}/analyses/{analysis.pk}/")
+    whys = page.locator("#whys li")
+    assert whys.count() == 2
+    assert whys.first.inner_text().startswith("Why did the socket close?")
+    assert "Raise the proxy idle timeout" in page.locator("#action-items").inner_text()
+    assert "Edited:" in page.locator("#history").inner_text()
+
+    page.goto(f"{live_server.url}/action-items/")
+    row = page.locator("#action-items tbody tr").first
+    assert "Raise the proxy idle timeout" in row.inner_text() and "overdue" in row.inner_text()
+
+    page.goto(f"{live_server.url}/analyses/?status=draft")
+    assert f"#{analysis.pk}" in page.locator("#analyses").inner_text()
+    assert page.locator("#waiting").count() == 0
+    assert js_errors == []
