@@ -2,18 +2,42 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from dashboard.selectors import worker_status
-from runs.selectors.overview import service_cards
+from runs import charts
+from runs.selectors.overview import TREND_DAYS, TREND_RUNS, service_cards
+from runs.selectors.rates import RATE_DEFINITION
 
 
 def overview(request: HttpRequest) -> HttpResponse:
+    cards = service_cards()
+    for card in cards:
+        card.day_chart = charts.figure_json(
+            charts.sparkline(
+                [d for d, _ in card.by_day], [r for _, r in card.by_day], name="pass rate per day"
+            )
+        )
+        card.run_chart = charts.figure_json(
+            charts.sparkline(
+                [at for _, at, _ in card.by_run],
+                [r for _, _, r in card.by_run],
+                name="pass rate per run",
+            )
+        )
     return render(
         request,
         "dashboard/overview.html",
-        {"cards": service_cards(), "worker": worker_status()},
+        {
+            "cards": cards,
+            "worker": worker_status(),
+            "trend_days": TREND_DAYS,
+            "trend_runs": TREND_RUNS,
+            "flaky_window": settings.FLAKY_WINDOW,
+            "rate_definition": RATE_DEFINITION,
+        },
     )
 
 

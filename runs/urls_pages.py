@@ -1,11 +1,18 @@
 from django.urls import path
 
-from runs.views import pages
+from runs.views import compare, pages, run_pages
 
 urlpatterns = [
     path("services/<slug:name>/", pages.service_detail, name="service-detail"),
     path("revisions/<int:pk>/", pages.revision_detail, name="revision-detail"),
     path("suites/<int:pk>/", pages.suite_detail, name="suite-detail"),
-    path("runs/<int:pk>/", pages.run_detail, name="run-detail"),
+    path("runs/<int:pk>/", run_pages.run_detail, name="run-detail"),
+    path("runs/<int:pk>/progress", run_pages.run_progress, name="run-progress"),
+    path(
+        "runs/<int:pk>/artifacts/<int:artifact_pk>",
+        run_pages.artifact_download,
+        name="run-artifact",
+    ),
     path("tests/<int:pk>/", pages.test_detail, name="test-detail"),
+    path("compare", compare.compare, name="compare"),
 ]

@@ -163,9 +163,7 @@ class TestCase(models.Model):
     __test__ = False
 
     # Covered by the (suite, key_hash) unique index; a second index would only slow imports.
-    suite = models.ForeignKey(
-        Suite, on_delete=models.CASCADE, related_name="cases", db_index=False
-    )
+    suite = models.ForeignKey(Suite, on_delete=models.CASCADE, related_name="cases", db_index=False)
     key = models.TextField()
     # sha1 of the key: a short, fixed-width column to index and upsert on.
     key_hash = models.CharField(max_length=40)
@@ -249,6 +247,12 @@ class TestResult(models.Model):
                 fields=["signature"],
                 name="result_signature",
                 condition=models.Q(signature__isnull=False),
+            ),
+            # Reality check: "has this test ever failed or taken over 1 ms?" is one probe per test.
+            models.Index(
+                fields=["case"],
+                name="result_case_real",
+                condition=models.Q(outcome__in=["failed", "error"]) | models.Q(duration__gt=0.001),
             ),
         ]
 

@@ -1,12 +1,21 @@
-"""Reads for the overview page: one card per service."""
+"""Reads for the overview page: one card per service, with its trends."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
 
-from django.db.models import OuterRef, Prefetch, Subquery
+from django.db.models import F, OuterRef, Prefetch, Subquery, Window
+from django.db.models.functions import RowNumber, TruncDay
+from django.utils import timezone
 
 from runs.models import Deploy, Service, TestRun
+from runs.selectors.flaky import flaky_counts_by_service
+from runs.selectors.rates import each_run_pass_rate, run_pass_rate
+
+TREND_DAYS = 30
+TREND_RUNS = 50
 
 
 @dataclass
@@ -14,12 +23,52 @@ class ServiceCard:
     service: Service
     last_run: TestRun | None
     active_deploy: Deploy | None
+    by_day: list[tuple] = field(default_factory=list)  # (day, pass rate, runs)
+    by_run: list[tuple] = field(default_factory=list)  # (run id, time, pass rate)
+    flaky_tests: int = 0
+
+
+def _by_day(since) -> dict[int, list[tuple]]:
+    rows = (
+        TestRun.objects.filter(status__in=TestRun.FINISHED, created_at__gte=since)
+        .annotate(day=TruncDay("created_at"))
+        .values("service_id", "day")
+        .annotate(rate=run_pass_rate())
+        .order_by("service_id", "day")
+        .values_list("service_id", "day", "rate")
+    )
+    grouped: dict[int, list[tuple]] = defaultdict(list)
+    for service_id, day, rate in rows:
+        grouped[service_id].append((day, rate))
+    return grouped
+
+
+def _by_run(limit: int) -> dict[int, list[tuple]]:
+    rows = (
+        TestRun.objects.filter(status__in=TestRun.FINISHED)
+        .annotate(
+            position=Window(
+                RowNumber(),
+                partition_by=[F("service_id")],
+                order_by=[F("created_at").desc(), F("pk").desc()],
+            )
+        )
+        .filter(position__lte=limit)
+        .order_by("service_id", "created_at", "pk")
+        .annotate(rate=each_run_pass_rate())
+        .values_list("service_id", "pk", "created_at", "rate")
+    )
+    grouped: dict[int, list[tuple]] = defaultdict(list)
+    for service_id, pk, at, rate in rows:
+        grouped[service_id].append((pk, at, rate))
+    return grouped
 
 
 def service_cards() -> list[ServiceCard]:
-    """Every service with its current revision, last finished run and active deploy.
+    """Every service with its current revision, last finished run, active deploy, pass-rate trend
+    (by day over TREND_DAYS days, and over its last TREND_RUNS runs) and flaky-test count.
 
-    A fixed number of queries, whatever the number of runs.
+    A fixed number of queries, whatever the number of services, runs or results.
     """
     last_run_id = (
         TestRun.objects.filter(service=OuterRef("pk"), status__in=TestRun.FINISHED)
@@ -37,14 +86,22 @@ def service_cards() -> list[ServiceCard]:
             )
         )
     )
+    if not services:
+        return []
     runs = TestRun.objects.select_related("revision", "suite").in_bulk(
         [s.last_run_id for s in services if s.last_run_id]
     )
+    by_day = _by_day(timezone.now() - timedelta(days=TREND_DAYS))
+    by_run = _by_run(TREND_RUNS)
+    flaky = flaky_counts_by_service()
     return [
         ServiceCard(
             service=s,
             last_run=runs.get(s.last_run_id),
             active_deploy=s.active_deploys[0] if s.active_deploys else None,
+            by_day=by_day.get(s.pk, []),
+            by_run=by_run.get(s.pk, []),
+            flaky_tests=flaky.get(s.pk, 0),
         )
         for s in services
     ]

@@ -1,11 +1,19 @@
-"""Read-only pages: service, revision, suite, run, test."""
+"""Read-only pages: service, suite, test and revision. Thin: parse input, call selectors, render."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from runs.models import Revision, Service, Suite, TestCase, TestRun
+from runs import charts
+from runs.models import Revision, Service, Suite, TestCase
+from runs.selectors import cases, flaky, reality, revisions, suites
+from runs.selectors.compare import diff_counts, latest_runs_of, run_counts
+from runs.selectors.rates import RATE_DEFINITION
+from runs.views.paging import BadInput, bad_request, paginate, query_without
+
+RUNS_PER_PAGE = 25
 
 
 def service_detail(request: HttpRequest, name: str) -> HttpResponse:
@@ -24,31 +32,103 @@ def service_detail(request: HttpRequest, name: str) -> HttpResponse:
     )
 
 
-def revision_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    revision = get_object_or_404(Revision.objects.select_related("service"), pk=pk)
-    return render(
-        request,
-        "runs/revision_detail.html",
-        {"revision": revision, "runs": revision.runs.select_related("suite")[:50]},
-    )
-
-
 def suite_detail(request: HttpRequest, pk: int) -> HttpResponse:
     suite = get_object_or_404(Suite.objects.select_related("service"), pk=pk)
+    try:
+        runs_page = paginate(
+            request,
+            suite.runs.select_related("suite", "revision").order_by("-created_at", "-pk"),
+            per_page=RUNS_PER_PAGE,
+        )
+    except BadInput as exc:
+        return bad_request(request, str(exc))
+    latest = suites.latest_run(suite=suite)
+    series = suites.run_series(runs=suites.finished_runs(suite=suite))
+    since = series.points[0].at if series.points else None
+    per_revision = suites.revision_rates(suite=suite)
+    flaky_cases, flaky_total = flaky.flaky_cases(suite_id=suite.pk)
+    flags, trivial = reality.suite_flags(suite=suite, latest=latest)
     return render(
         request,
         "runs/suite_detail.html",
-        {"suite": suite, "runs": suite.runs.select_related("revision")[:50]},
+        {
+            "suite": suite,
+            "latest": latest,
+            "size": suites.size_against_target(suite=suite, latest=latest),
+            "series": series,
+            "rate_chart": charts.figure_json(
+                charts.pass_rate_over_time(
+                    series.points,
+                    bucket=series.bucket,
+                    deploys=suites.deploy_markers(suite=suite, since=since),
+                )
+            ),
+            "revision_chart": charts.figure_json(charts.pass_rate_per_revision(per_revision)),
+            "duration_chart": charts.figure_json(
+                charts.run_durations(series.points, bucket=series.bucket)
+            ),
+            "slowest": suites.slowest_tests(suite=suite),
+            "failing": suites.most_failing_tests(suite=suite),
+            "flaky_cases": flaky_cases,
+            "flaky_total": flaky_total,
+            "flags": flags,
+            "trivial": trivial,
+            "runs_page": runs_page,
+            "runs": runs_page.object_list,
+            "page_query": query_without(request, "page"),
+            "recent_runs": suites.RECENT_RUNS,
+            "flaky_definition": flaky.FLAKY_DEFINITION.format(n=settings.FLAKY_WINDOW),
+            "rate_definition": RATE_DEFINITION,
+        },
     )
-
-
-def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(TestRun.objects.select_related("suite", "service", "revision"), pk=pk)
-    results = run.results.select_related("case").order_by("outcome", "case__key")[:500]
-    return render(request, "runs/run_detail.html", {"run": run, "results": results})
 
 
 def test_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(TestCase.objects.select_related("suite__service"), pk=pk)
-    history = case.results.select_related("run__revision").order_by("-run")[:100]
-    return render(request, "runs/test_detail.html", {"case": case, "history": history})
+    history = cases.case_history(case=case)
+    return render(
+        request,
+        "runs/test_detail.html",
+        {
+            "case": case,
+            "strip": history[-cases.STRIP_LENGTH :],
+            "history_count": len(history),
+            "duration_chart": charts.figure_json(charts.case_durations(history)),
+            "flakiness": flaky.case_flakiness(case_id=case.pk),
+            "broken": cases.broken_since(case=case),
+            "analyses": cases.case_analyses(case=case),
+            "flaky_definition": flaky.FLAKY_DEFINITION.format(n=settings.FLAKY_WINDOW),
+        },
+    )
+
+
+def revision_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    revision = get_object_or_404(Revision.objects.select_related("service"), pk=pk)
+    try:
+        runs_page = paginate(
+            request, revisions.revision_runs(revision=revision), per_page=RUNS_PER_PAGE
+        )
+    except BadInput as exc:
+        return bad_request(request, str(exc))
+    previous = revisions.previous_revision(revision=revision)
+    changes, change_counts = None, None
+    if previous is not None:
+        diff = revisions.revision_changes(revision=revision, previous=previous)
+        change_counts = diff_counts(diff)
+        changes = list(diff.exclude(change="other change")[:50])
+    return render(
+        request,
+        "runs/revision_detail.html",
+        {
+            "revision": revision,
+            "deploy": revisions.revision_deploy(revision=revision),
+            "counts": run_counts(latest_runs_of(revision=revision)),
+            "runs_page": runs_page,
+            "runs": runs_page.object_list,
+            "page_query": query_without(request, "page"),
+            "previous": previous,
+            "changes": changes,
+            "change_counts": change_counts,
+            "rate_definition": RATE_DEFINITION,
+        },
+    )

@@ -1,0 +1,110 @@
+"""Compare two runs, or two revisions (their latest finished run of each suite), test by test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+
+from runs.models import Revision, TestCase, TestRun
+from runs.selectors.rates import FAILING
+
+CHANGES = ("newly failing", "newly passing", "other change")
+
+
+def latest_runs_of(*, revision: Revision) -> QuerySet[TestRun]:
+    """The latest finished run of each suite on `revision`."""
+    latest = (
+        TestRun.objects.filter(
+            revision_id=revision.pk, suite_id=OuterRef("suite_id"), status__in=TestRun.FINISHED
+        )
+        .order_by("-created_at", "-pk")
+        .values("pk")[:1]
+    )
+    return TestRun.objects.filter(
+        revision_id=revision.pk, status__in=TestRun.FINISHED, pk=Subquery(latest)
+    )
+
+
+def run_counts(runs: QuerySet[TestRun]) -> dict:
+    """Summed counts and pass rate of a set of runs. One query."""
+    counts = runs.aggregate(
+        runs=Count("pk"),
+        total=Sum("total"),
+        passed=Sum("passed"),
+        failed=Sum("failed"),
+        errors=Sum("errors"),
+        skipped=Sum("skipped"),
+        flaky=Sum("flaky"),
+        duration=Sum("duration"),
+    )
+    counted = (counts["passed"] or 0) + (counts["failed"] or 0) + (counts["errors"] or 0)
+    counts["pass_rate"] = (counts["passed"] or 0) / counted if counted else None
+    return counts
+
+
+@dataclass(frozen=True)
+class Sides:
+    """The run ids on each side (one run per suite)."""
+
+    a: list[int]
+    b: list[int]
+
+
+def sides_of(a: QuerySet[TestRun], b: QuerySet[TestRun]) -> Sides:
+    """Resolve two sets of runs to their ids. One query."""
+    rows = (
+        a.order_by()
+        .annotate(side=Value("a"))
+        .values_list("pk", "side")
+        .union(b.order_by().annotate(side=Value("b")).values_list("pk", "side"), all=True)
+    )
+    ids: dict[str, list[int]] = {"a": [], "b": []}
+    for pk, side in rows:
+        ids[side].append(pk)
+    return Sides(a=ids["a"], b=ids["b"])
+
+
+def outcome_diff(sides: Sides) -> QuerySet[TestCase]:
+    """Tests whose outcome differs between side A and side B (present on only one side counts),
+    with `a`, `b` and `change` annotated; newly failing first. Lazy: paginate it."""
+    on_a = FilteredRelation("results", condition=Q(results__run_id__in=sides.a))
+    on_b = FilteredRelation("results", condition=Q(results__run_id__in=sides.b))
+    change = Case(
+        When(a=F("b"), then=Value("")),
+        When(Q(b__in=FAILING) & (Q(a__isnull=True) | ~Q(a__in=FAILING)), then=Value(CHANGES[0])),
+        When(Q(a__in=FAILING) & Q(b="passed"), then=Value(CHANGES[1])),
+        default=Value(CHANGES[2]),
+        output_field=CharField(),
+    )
+    suites = TestRun.objects.filter(pk__in=[*sides.a, *sides.b]).values("suite_id")
+    return (
+        TestCase.objects.filter(suite_id__in=suites)
+        .annotate(on_a=on_a, on_b=on_b)
+        .annotate(a=F("on_a__outcome"), b=F("on_b__outcome"))
+        .filter(Q(a__isnull=False) | Q(b__isnull=False))
+        .annotate(change=change)
+        .exclude(change="")
+        .order_by("change", "key")
+    )
+
+
+def diff_counts(diff: QuerySet[TestCase]) -> dict[str, int]:
+    """How many tests changed, per kind of change. One query."""
+    counts = dict.fromkeys(CHANGES, 0)
+    for row in diff.order_by().values("change").annotate(n=Count("pk")):
+        counts[row["change"]] = row["n"]
+    return counts

@@ -1,0 +1,166 @@
+"""Flakiness, in SQL: status flips between consecutive runs of one revision, and passes on retry.
+
+A test is flaky when, over the last FLAKY_WINDOW finished runs of its suite, its outcome flipped
+between two consecutive runs of the same revision (same code, different result), or it passed only
+on a retry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+
+from runs.models import TestCase, TestResult, TestRun
+
+FLAKY_DEFINITION = (
+    "Flaky = over the last {n} runs, the outcome flipped between two runs of the same revision, "
+    "or the test passed only on a retry."
+)
+
+# Flips and retries per test over the given runs ({run_ids} is a list of placeholders). The run
+# ids are chosen by a separate query: PostgreSQL misjudges a ranked subquery and scans every result.
+_FLAKY_SQL = """
+WITH seq AS (
+    SELECT res.case_id, rr.suite_id, rr.service_id,
+           CASE WHEN res.flaky THEN 1 ELSE 0 END AS retried,
+           -- revision and outcome in one number, so one LAG sees both: a flip is the previous
+           -- run of the same revision with the other outcome.
+           COALESCE(rr.revision_id, 0) * 2
+               + CASE WHEN res.outcome = 'passed' THEN 1 ELSE 0 END AS state,
+           LAG(COALESCE(rr.revision_id, 0) * 2
+               + CASE WHEN res.outcome = 'passed' THEN 1 ELSE 0 END)
+               OVER (PARTITION BY res.case_id ORDER BY res.run_id) AS prev_state
+    FROM {result} res JOIN {run} rr ON rr.id = res.run_id
+    WHERE res.run_id IN ({run_ids}) AND rr.id IN ({run_ids}) AND res.outcome <> 'skipped'
+),
+per_case AS (
+    SELECT suite_id, service_id, case_id,
+           SUM(CASE WHEN prev_state = state + 1 - 2 * (state %% 2) THEN 1 ELSE 0 END) AS flips,
+           SUM(retried) AS retries,
+           COUNT(*) AS seen
+    FROM seq GROUP BY suite_id, service_id, case_id
+)
+"""
+
+
+def recent_run_ids(*, suite_id: int | None = None) -> list[int]:
+    """Ids of the last FLAKY_WINDOW finished runs (passed, failed or error) of each suite, or of
+    one suite. One query."""
+    runs = TestRun.objects.filter(status__in=("passed", "failed", "error"))
+    if suite_id is not None:
+        return list(
+            runs.filter(suite_id=suite_id)
+            .order_by("-created_at", "-pk")
+            .values_list("pk", flat=True)[: settings.FLAKY_WINDOW]
+        )
+    ranked = runs.annotate(
+        position=Window(
+            RowNumber(),
+            partition_by=[F("suite_id")],
+            order_by=[F("created_at").desc(), F("pk").desc()],
+        )
+    ).filter(position__lte=settings.FLAKY_WINDOW)
+    return list(ranked.values_list("pk", flat=True))
+
+
+@dataclass(frozen=True)
+class FlakyCase:
+    case_id: int
+    name: str
+    key: str
+    flips: int
+    retries: int
+    seen: int
+
+
+_BY_SERVICE = """
+SELECT service_id, COUNT(*) FROM per_case
+WHERE flips > 0 OR retries > 0 GROUP BY service_id
+"""
+_TOP_OF_SUITE = """
+SELECT p.case_id, c.name, c.key, p.flips, p.retries, p.seen, COUNT(*) OVER ()
+FROM per_case p JOIN {case} c ON c.id = p.case_id
+WHERE p.flips > 0 OR p.retries > 0
+ORDER BY p.flips + p.retries DESC, p.case_id LIMIT %s
+"""
+
+
+def _sql(*, run_ids: list[int], tail: str) -> str:
+    """The flakiness CTEs over `run_ids` followed by `tail`, with table names from the models."""
+    return (_FLAKY_SQL + tail).format(
+        run=TestRun._meta.db_table,
+        result=TestResult._meta.db_table,
+        case=TestCase._meta.db_table,
+        run_ids=", ".join(["%s"] * len(run_ids)),
+    )
+
+
+def flaky_counts_by_service() -> dict[int, int]:
+    """Number of flaky tests per service id (services without any are absent). Two queries."""
+    run_ids = recent_run_ids()
+    if not run_ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(run_ids=run_ids, tail=_BY_SERVICE), [*run_ids, *run_ids])
+        return dict(cursor.fetchall())
+
+
+def flaky_cases(*, suite_id: int, limit: int = 20) -> tuple[list[FlakyCase], int]:
+    """The flakiest tests of a suite (most flips and retries first) and how many are flaky.
+    Two queries."""
+    run_ids = recent_run_ids(suite_id=suite_id)
+    if not run_ids:
+        return [], 0
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(run_ids=run_ids, tail=_TOP_OF_SUITE), [*run_ids, *run_ids, limit])
+        rows = cursor.fetchall()
+    total = rows[0][6] if rows else 0
+    return [FlakyCase(*row[:6]) for row in rows], total
+
+
+@dataclass(frozen=True)
+class CaseFlakiness:
+    window: int
+    seen: int
+    flips: int
+    retries: int
+    passed: int
+
+    @property
+    def is_flaky(self) -> bool:
+        return self.flips > 0 or self.retries > 0
+
+
+def case_flakiness(*, case_id: int) -> CaseFlakiness:
+    """Flips between consecutive runs of one revision and passes on retry, over the test's last
+    FLAKY_WINDOW counted results. One query."""
+    window = settings.FLAKY_WINDOW
+    # Table names come from model metadata; values are parameters.
+    sql = f"""
+        SELECT COUNT(*),
+               COALESCE(SUM(CASE WHEN prev_ok IS NOT NULL AND ok <> prev_ok
+                                  AND prev_revision = revision_id THEN 1 ELSE 0 END), 0),
+               COALESCE(SUM(retried), 0), COALESCE(SUM(ok), 0)
+        FROM (
+            SELECT ok, retried, revision_id,
+                   LAG(ok) OVER (ORDER BY run_id) AS prev_ok,
+                   LAG(revision_id) OVER (ORDER BY run_id) AS prev_revision
+            FROM (
+                SELECT res.run_id, COALESCE(t.revision_id, 0) AS revision_id,
+                       CASE WHEN res.outcome = 'passed' THEN 1 ELSE 0 END AS ok,
+                       CASE WHEN res.flaky THEN 1 ELSE 0 END AS retried
+                FROM {TestResult._meta.db_table} res
+                JOIN {TestRun._meta.db_table} t ON t.id = res.run_id
+                WHERE res.case_id = %s AND res.outcome <> 'skipped'
+                ORDER BY res.run_id DESC LIMIT %s
+            ) last_n
+        ) seq
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [case_id, window])
+        seen, flips, retries, passed = cursor.fetchone()
+    return CaseFlakiness(window=window, seen=seen, flips=flips, retries=retries, passed=passed)

@@ -1,0 +1,142 @@
+"""Reads for the suite page: pass rate over time and per revision, sizes, slow and failing tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import (
+    Avg,
+    Count,
+    Max,
+    Min,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import TruncDay, TruncWeek
+
+from runs.models import Deploy, Suite, TestResult, TestRun
+from runs.selectors.rates import FAILING, each_run_pass_rate, run_pass_rate
+
+MAX_POINTS = 500
+RECENT_RUNS = 20
+
+
+@dataclass(frozen=True)
+class Point:
+    at: datetime
+    pass_rate: float | None
+    duration: float | None
+    runs: int
+    run_id: int | None = None
+
+
+@dataclass
+class Series:
+    points: list[Point]
+    bucket: str  # "run", "day" or "week"
+
+
+def finished_runs(*, suite: Suite) -> QuerySet[TestRun]:
+    return TestRun.objects.filter(suite=suite, status__in=TestRun.FINISHED)
+
+
+def run_series(*, runs: QuerySet[TestRun], max_points: int = MAX_POINTS) -> Series:
+    """Pass rate and duration of `runs` over time: one point per run while there are at most
+    `max_points` runs, else one per day (or week) aggregated in SQL. Two queries."""
+    span = runs.aggregate(n=Count("pk"), first=Min("created_at"), last=Max("created_at"))
+    if not span["n"]:
+        return Series(points=[], bucket="run")
+    if span["n"] <= max_points:
+        rows = (
+            runs.annotate(rate=each_run_pass_rate())
+            .order_by("created_at")
+            .values_list("created_at", "rate", "duration", "pk")
+        )
+        return Series(points=[Point(at, r, d, 1, pk) for at, r, d, pk in rows], bucket="run")
+    days = (span["last"] - span["first"]).days + 1
+    bucket, trunc = ("day", TruncDay) if days <= max_points else ("week", TruncWeek)
+    rows = (
+        runs.annotate(bucket=trunc("created_at"))
+        .values("bucket")
+        .annotate(rate=run_pass_rate(), duration=Avg("duration"), n=Count("pk"))
+        .order_by("bucket")
+        .values_list("bucket", "rate", "duration", "n")
+    )
+    return Series(points=[Point(*row) for row in rows], bucket=bucket)
+
+
+def revision_rates(*, suite: Suite, limit: int = 100) -> list[dict]:
+    """Pass rate per revision over the suite's finished runs, the last `limit` revisions in
+    deploy order. One query."""
+    rows = list(
+        finished_runs(suite=suite)
+        .filter(revision__isnull=False)
+        .values("revision_id", "revision__name")
+        .annotate(rate=run_pass_rate(), runs=Count("pk"), first=Min("created_at"))
+        .order_by("-first")[:limit]
+    )
+    rows.reverse()
+    return rows
+
+
+def deploy_markers(*, suite: Suite, since: datetime | None, limit: int = MAX_POINTS) -> list[dict]:
+    """Successful deploys of the suite's service since `since`, newest `limit`. One query."""
+    deploys = Deploy.objects.filter(service_id=suite.service_id, status=Deploy.Status.SUCCEEDED)
+    if since is not None:
+        deploys = deploys.filter(created_at__gte=since)
+    return list(
+        deploys.order_by("-created_at").values("pk", "created_at", "revision__name")[:limit]
+    )
+
+
+def latest_run(*, suite: Suite) -> TestRun | None:
+    return finished_runs(suite=suite).select_related("revision").order_by("-created_at").first()
+
+
+def _recent_results(*, suite: Suite) -> QuerySet[TestResult]:
+    recent = finished_runs(suite=suite).order_by("-created_at").values("pk")[:RECENT_RUNS]
+    return TestResult.objects.filter(run_id__in=Subquery(recent))
+
+
+def slowest_tests(*, suite: Suite, limit: int = 10) -> list[dict]:
+    """The tests with the longest mean duration over the last RECENT_RUNS runs. One query."""
+    return list(
+        _recent_results(suite=suite)
+        .exclude(outcome="skipped")
+        .values("case_id", "case__name", "case__key")
+        .annotate(mean=Avg("duration"), longest=Max("duration"), runs=Count("pk"))
+        .order_by("-mean", "case_id")[:limit]
+    )
+
+
+def most_failing_tests(*, suite: Suite, limit: int = 10) -> list[dict]:
+    """The tests that failed most often over the last RECENT_RUNS runs. One query."""
+    return list(
+        _recent_results(suite=suite)
+        .filter(outcome__in=FAILING)
+        .values("case_id", "case__name", "case__key")
+        .annotate(failures=Count("pk"), last_failed_run=Max("run_id"))
+        .order_by("-failures", "case_id")[:limit]
+    )
+
+
+def size_against_target(*, suite: Suite, latest: TestRun | None) -> dict | None:
+    """ "23 of 1000 = 2.3 %": tests in the latest run against the suite's target count."""
+    if not suite.target_test_count:
+        return None
+    tests = latest.total if latest else 0
+    return {
+        "tests": tests,
+        "target": suite.target_test_count,
+        "percent": 100 * tests / suite.target_test_count,
+    }
+
+
+def suite_pass_rate(*, suite: Suite, since: datetime) -> float | None:
+    """Pass rate over the suite's finished runs since `since`. One query."""
+    return (
+        finished_runs(suite=suite)
+        .filter(created_at__gte=since)
+        .aggregate(rate=run_pass_rate())["rate"]
+    )

@@ -1,0 +1,37 @@
+"""Template filters for the dashboard pages."""
+
+from __future__ import annotations
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def percent(value: float | None, digits: int = 1) -> str:
+    """0.973 -> "97.3 %"; None -> "—"."""
+    if value is None or value == "":
+        return "—"
+    return f"{100 * float(value):.{int(digits)}f} %"
+
+
+@register.filter
+def seconds(value: float | None) -> str:
+    """A duration for people: 0.0004 -> "0.4 ms", 2.5 -> "2.50 s", 3700 -> "1 h 1 min"."""
+    if value is None:
+        return "—"
+    value = float(value)
+    if value < 1:
+        return f"{value * 1000:.1f} ms"
+    if value < 120:
+        return f"{value:.2f} s"
+    minutes = int(value // 60)
+    if minutes < 120:
+        return f"{minutes} min {int(value % 60)} s"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
+@register.filter
+def get_item(mapping: dict | None, key: str):
+    """mapping[key] in a template, for keys with spaces."""
+    return (mapping or {}).get(key, 0)

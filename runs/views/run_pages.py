@@ -1,0 +1,71 @@
+"""The run page, its live progress partial, and downloads of its artifacts."""
+
+from __future__ import annotations
+
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from runs.models import TestRun, TestRunArtifact
+from runs.selectors import reality
+from runs.selectors import runs as run_selectors
+from runs.selectors.rates import OUTCOMES, RATE_DEFINITION
+from runs.views.paging import BadInput, bad_request, paginate, query_without
+
+RESULTS_PER_PAGE = 50
+
+
+def _run(pk: int) -> TestRun:
+    return get_object_or_404(
+        TestRun.objects.select_related("suite", "service", "revision", "deploy"), pk=pk
+    )
+
+
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _run(pk)
+    outcome = request.GET.get("outcome", "")
+    search = request.GET.get("q", "").strip()[:200]
+    try:
+        results = run_selectors.run_results(run=run, outcome=outcome, search=search)
+        page = paginate(request, results, per_page=RESULTS_PER_PAGE)
+    except (BadInput, run_selectors.BadFilter) as exc:
+        return bad_request(request, str(exc))
+    previous = run_selectors.previous_run(run=run)
+    flags, trivial = reality.run_flags(run=run)
+    return render(
+        request,
+        "runs/run_detail.html",
+        {
+            "run": run,
+            "page": page,
+            "results": page.object_list,
+            "page_query": query_without(request, "page"),
+            "outcome": outcome,
+            "outcomes": OUTCOMES,
+            "search": search,
+            "comparison": run_selectors.run_comparison(run=run, previous=previous),
+            "comparison_definition": run_selectors.COMPARISON_DEFINITION,
+            "groups": run_selectors.signature_groups(run=run),
+            "artifacts": list(run.artifacts.order_by("name").values("pk", "name", "size")),
+            "flags": flags,
+            "trivial": trivial,
+            "rate_definition": RATE_DEFINITION,
+        },
+    )
+
+
+def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The live part of the run page; when the run has finished, tells htmx to reload the page."""
+    run = _run(pk)
+    response = render(request, "runs/_run_progress.html", {"run": run})
+    if not run.is_active and request.headers.get("HX-Request"):
+        response["HX-Refresh"] = "true"
+    return response
+
+
+def artifact_download(request: HttpRequest, pk: int, artifact_pk: int) -> HttpResponse:
+    artifact = get_object_or_404(TestRunArtifact, pk=artifact_pk, run_id=pk)
+    try:
+        handle = artifact.file.open("rb")
+    except (FileNotFoundError, ValueError) as exc:
+        raise Http404(f"The file of artifact “{artifact.name}” is no longer stored.") from exc
+    return FileResponse(handle, as_attachment=True, filename=artifact.name)
