@@ -6,27 +6,15 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from dashboard.cards import LATENCY_RANGE, cards_decorate
 from dashboard.selectors import worker_status
-from runs import charts
 from runs.selectors.overview import TREND_DAYS, TREND_RUNS, service_cards
 from runs.selectors.rates import RATE_DEFINITION
 
 
 def overview(request: HttpRequest) -> HttpResponse:
     cards = service_cards()
-    for card in cards:
-        card.day_chart = charts.figure_json(
-            charts.sparkline(
-                [d for d, _ in card.by_day], [r for _, r in card.by_day], name="pass rate per day"
-            )
-        )
-        card.run_chart = charts.figure_json(
-            charts.sparkline(
-                [at for _, at, _ in card.by_run],
-                [r for _, _, r in card.by_run],
-                name="pass rate per run",
-            )
-        )
+    cards_decorate(cards)
     return render(
         request,
         "dashboard/overview.html",
@@ -37,6 +25,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "trend_runs": TREND_RUNS,
             "flaky_window": settings.FLAKY_WINDOW,
             "rate_definition": RATE_DEFINITION,
+            "latency_range": LATENCY_RANGE,
         },
     )
 

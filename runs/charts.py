@@ -65,6 +65,20 @@ def sparkline(xs: Sequence, rates: Sequence[float | None], *, name: str, height:
     return _figure([trace], height=height, percent=True, margin={"l": 36, "r": 6, "t": 4, "b": 22})
 
 
+def latency_sparkline(xs: Sequence, p95_ms: Sequence[float], *, height: int = 110) -> dict:
+    """A small p95 latency line (milliseconds) for an overview card."""
+    trace = {
+        "type": "scatter",
+        "x": list(xs),
+        "y": [round(v, 1) for v in p95_ms],
+        "name": "p95 latency",
+        "mode": "lines",
+        "line": {"color": "#b26a00", "width": 1.5},
+        "hovertemplate": "%{x}<br>p95 %{y:.0f} ms<extra></extra>",
+    }
+    return _figure([trace], height=height, margin={"l": 44, "r": 6, "t": 4, "b": 22}, y_title="ms")
+
+
 def pass_rate_over_time(
     points: Sequence, *, bucket: str, deploys: Sequence[dict] = (), height: int = 260
 ) -> dict:

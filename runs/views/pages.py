@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from health.selectors.states import revision_health, service_health_states
 from runs import charts
 from runs.models import Revision, Service, Suite, TestCase
 from runs.selectors import cases, flaky, reality, revisions, suites
@@ -28,6 +29,10 @@ def service_detail(request: HttpRequest, name: str) -> HttpResponse:
             "runs": service.runs.select_related("suite", "revision")[:20],
             "deploys": service.deploys.select_related("revision")[:10],
             "active": service.deploys.filter(status__in=("queued", "running")).first(),
+            "health": service_health_states([service.pk]).get(service.pk),
+            "loops": service.loops.select_related("suite")[:10],
+            "builds": service.builds.all()[:10],
+            "incidents": service.incidents.select_related("revision", "probe")[:10],
         },
     )
 
@@ -130,5 +135,7 @@ def revision_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "changes": changes,
             "change_counts": change_counts,
             "rate_definition": RATE_DEFINITION,
+            "health": revision_health(revision),
+            "incidents": revision.incidents.select_related("probe")[:20],
         },
     )

@@ -18,11 +18,12 @@ def test_operator_analyzes_a_failed_run_and_finds_it_in_the_lists(
     run = history.run({0: "failed", 1: "failed"}, message="socket closed")
     page = browser_login(operator)
 
-    # The failed run's page, then the analyses page lists it as waiting for an analysis.
+    # The analyses page lists the failed run as waiting for an analysis; Analyze is on its page.
+    page.goto(f"{live_server.url}/analyses/")
+    assert page.locator(f"#waiting tr[data-run='{run.pk}']").count() == 1
     page.goto(f"{live_server.url}/runs/{run.pk}/")
     assert "socket closed" in page.content()
-    page.goto(f"{live_server.url}/analyses/")
-    page.click(f"#waiting tr[data-run='{run.pk}'] button.analyze")
+    page.click("button.analyze[data-analyze=run]")
 
     analysis = Analysis.objects.get()
     page.wait_for_url(f"{live_server.url}/analyses/{analysis.pk}/edit")

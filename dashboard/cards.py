@@ -1,0 +1,53 @@
+"""What the overview cards show beyond runs: health state, p95 latency, analyses."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from health.ranges import range_parse
+from health.selectors.latency import latency_series
+from health.selectors.states import service_health_states
+from runs import charts
+from runs.selectors.analyses import analysis_counts_by_service
+from runs.selectors.overview import ServiceCard
+
+LATENCY_RANGE = "24h"
+
+
+def cards_decorate(cards: list[ServiceCard]) -> None:
+    """Attach to each card its charts, health state, p95 latency trend and analysis counts.
+
+    A fixed number of queries for the health states and counts, plus two per service for the
+    latency trend (read from rollups, so independent of how many probe results exist).
+    """
+    states = service_health_states([c.service.pk for c in cards])
+    counts = analysis_counts_by_service()
+    time_range = range_parse(LATENCY_RANGE)
+    now = timezone.now()
+    for card in cards:
+        card.day_chart = charts.figure_json(
+            charts.sparkline(
+                [d for d, _ in card.by_day], [r for _, r in card.by_day], name="pass rate per day"
+            )
+        )
+        card.run_chart = charts.figure_json(
+            charts.sparkline(
+                [at for _, at, _ in card.by_run],
+                [r for _, _, r in card.by_run],
+                name="pass rate per run",
+            )
+        )
+        card.health = states.get(card.service.pk)
+        card.analyses = counts.get(card.service.pk, {"open_analyses": 0, "overdue_action_items": 0})
+        points = sorted(
+            (point.time, point.p95)
+            for series in latency_series(service_id=card.service.pk, time_range=time_range, end=now)
+            for point in series.points
+        )
+        card.latency_chart = (
+            charts.figure_json(
+                charts.latency_sparkline([t for t, _ in points], [p for _, p in points])
+            )
+            if points
+            else None
+        )
