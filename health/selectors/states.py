@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db.models import OuterRef, Subquery, Sum
 from django.utils import timezone
 
+from dashboard.formatting import percent_text
 from health import histogram
 from health.models import Incident, ProbeResult, ProbeRollupMinute
 from health.selectors._sql import histograms_by
@@ -62,7 +63,7 @@ def _threshold(value: int | None) -> float:
 
 
 def _percent(value: float) -> str:
-    return f"{value * 100:.1f} %"
+    return percent_text(value)
 
 
 def health_judge(evidence: _Evidence) -> HealthState:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from django import template
 
+from dashboard.formatting import percent_text
+
 register = template.Library()
 
 
 @register.filter
 def percent(value: float | None, digits: int = 2) -> str:
-    """0.99871 → "99.87 %"; None → "no data"."""
+    """0.99871 → "99.87 %", truncated so that only 100 % reads 100 %; None → "no data"."""
     if value is None:
         return "no data"
-    return f"{value * 100:.{int(digits)}f} %"
+    return percent_text(value, int(digits))
 
 
 @register.filter

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from django import template
 
+from dashboard.formatting import percent_text
+
 register = template.Library()
 
 
 @register.filter
 def percent(value: float | None, digits: int = 1) -> str:
-    """0.973 -> "97.3 %"; None -> "—"."""
+    """0.973 -> "97.3 %", truncated so that only 100 % reads 100 %; None -> "—"."""
     if value is None or value == "":
         return "—"
-    return f"{100 * float(value):.{int(digits)}f} %"
+    return percent_text(float(value), int(digits))
 
 
 @register.filter

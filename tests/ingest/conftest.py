@@ -1,26 +1,10 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from runs.models import FailureSignature, TestCase, TestResult, TestRun, TestRunArtifact
 from tests.factories import ServiceFactory, SuiteFactory
-
-JUNIT = Path(__file__).resolve().parents[3] / "shared" / "data" / "junit"
-
-# (total, passed, failed, error, skipped, flaky), counted from the XML elements themselves.
-EXPECTED = {
-    "gotestsum.xml": (60, 42, 13, 0, 5, 0),
-    "jest-monorepo.xml": (4239, 4207, 2, 0, 30, 0),
-    "jest-suite-failed-to-run.xml": (2, 0, 0, 2, 0, 0),
-    "mocha.xml": (109, 109, 0, 0, 0, 0),
-    "phpunit-nested.xml": (30, 28, 2, 0, 0, 0),
-    "pytest-fail.xml": (5, 3, 1, 0, 1, 0),
-    "pytest-xunit2.xml": (10, 6, 2, 0, 2, 0),
-    "surefire-flaky.xml": (1, 1, 0, 0, 0, 1),
-    "surefire-testng-pulsar.xml": (808, 793, 1, 0, 14, 0),
-}
+from tests.junit_reports import EXPECTED, JUNIT  # noqa: F401  (re-exported for the tests)
 
 
 def counts(run: TestRun) -> tuple[int, ...]:

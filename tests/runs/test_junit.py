@@ -11,6 +11,7 @@ import pytest
 
 from runs.junit import JUnitError, ParsedReport, parse_report
 from runs.junit.values import parse_seconds, parse_timestamp
+from tests.junit_reports import EXPECTED as COUNTS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA = REPO_ROOT.parent / "shared" / "data" / "junit"
@@ -30,21 +31,6 @@ def only_case(body: str):
 
 def by_key(parsed: ParsedReport) -> dict:
     return {case.key: case for case in parsed.cases}
-
-
-# Counted from the XML by hand and with a throwaway script over the elements
-# (testcase children failure/error/skipped/flaky*), never from tests=/failures=.
-COUNTS = {
-    "gotestsum.xml": (60, 42, 13, 0, 5, 0),
-    "jest-monorepo.xml": (4239, 4207, 2, 0, 30, 0),
-    "jest-suite-failed-to-run.xml": (2, 0, 0, 2, 0, 0),
-    "mocha.xml": (109, 109, 0, 0, 0, 0),
-    "phpunit-nested.xml": (30, 28, 2, 0, 0, 0),
-    "pytest-fail.xml": (5, 3, 1, 0, 1, 0),
-    "pytest-xunit2.xml": (10, 6, 2, 0, 2, 0),
-    "surefire-flaky.xml": (1, 1, 0, 0, 0, 1),
-    "surefire-testng-pulsar.xml": (808, 793, 1, 0, 14, 0),
-}
 
 
 @pytest.mark.parametrize("filename", sorted(COUNTS))
