@@ -210,14 +210,18 @@ class TestResult(models.Model):
     __test__ = False
 
     # run and case are covered by the composite indexes below; their own FK indexes would
-    # double the index writes of every import.
+    # double the index writes of every import. Neither has a database-level constraint: the
+    # check runs once per inserted row and locks the referenced row (for the case: 100,000
+    # distinct tuple headers written per import); together they doubled the import time in
+    # bench/ingest.py. The importer is the only writer and takes both ids from its own
+    # transaction; deleting a run, case or suite still cascades through Django.
     run = models.ForeignKey(
-        TestRun, on_delete=models.CASCADE, related_name="results", db_index=False
+        TestRun,
+        on_delete=models.CASCADE,
+        related_name="results",
+        db_index=False,
+        db_constraint=False,
     )
-    # No database-level constraint: checking it locks every referenced test-case row, which
-    # writes 100,000 tuple headers per import and doubled import time (bench/ingest.py). The
-    # importer is the only writer and takes these ids from its own transaction; deletes still
-    # cascade through Django.
     case = models.ForeignKey(
         TestCase,
         on_delete=models.CASCADE,
@@ -246,8 +250,8 @@ class TestResult(models.Model):
             models.UniqueConstraint(fields=["run", "case"], name="result_unique_per_run"),
         ]
         indexes = [
-            # results of a run by outcome (failures first on the run page)
-            models.Index(fields=["run", "outcome"], name="result_run_outcome"),
+            # (A run's results by outcome are read through result_unique_per_run: a run holds at
+            # most a few thousand rows, and one index fewer makes every import cheaper.)
             # one test's history across runs, newest first
             models.Index(fields=["case", "-run"], name="result_case_history"),
             # Only failures have a signature: index just those rows.

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from runs.junit import ERROR, FAILED, JUnitError, ParsedCase, parse_report
@@ -18,12 +18,12 @@ from runs.models import (
     FailureSignature,
     Revision,
     Suite,
-    TestCase,
     TestResult,
     TestRun,
     TestRunArtifact,
 )
-from runs.services.bulk import is_postgres, rows_insert
+from runs.services.bulk import rows_insert
+from runs.services.ingest_cases import KnownCases, cases_upsert
 from runs.signatures import normalize_message, signature_hash
 
 logger = logging.getLogger(__name__)
@@ -118,7 +118,12 @@ def run_import(
     All-or-nothing: a bad file raises IngestError and nothing is written. The same files for
     the same suite and revision return the run they made the first time (created=False).
     """
-    cases, facts = reports_parse(files)
+    # The suite's known test cases are read on a second connection while this thread parses.
+    known = KnownCases(suite_id=suite.pk)
+    try:
+        cases, facts = reports_parse(files)
+    finally:
+        prefetched = known.result()
     content_hash = ""
     if run is None:
         content_hash = hashlib.sha256(
@@ -142,6 +147,7 @@ def run_import(
                 run=run,
                 content_hash=content_hash,
                 files=files,
+                prefetched=prefetched,
             )
     except IntegrityError:
         existing = TestRun.objects.filter(suite=suite, content_hash=content_hash).first()
@@ -167,7 +173,20 @@ def run_import(
     return ImportResult(run=run, created=True, warnings=run.warnings)
 
 
-def _write(*, suite, cases, facts, revision, trigger, user, started_at, run, content_hash, files):
+def _write(
+    *,
+    suite,
+    cases,
+    facts,
+    revision,
+    trigger,
+    user,
+    started_at,
+    run,
+    content_hash,
+    files,
+    prefetched,
+):
     now = timezone.now()
     counts = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
     for case in cases:
@@ -212,7 +231,7 @@ def _write(*, suite, cases, facts, revision, trigger, user, started_at, run, con
         TestRun.objects.filter(pk=run.pk).update(**values)
         run.refresh_from_db()
     hashes = [_key_hash(c.key) for c in cases]
-    case_ids = _cases_upsert(suite=suite, cases=cases, hashes=hashes)
+    case_ids = cases_upsert(suite=suite, cases=cases, hashes=hashes, prefetched=prefetched)
     signature_ids = _signatures_upsert(suite=suite, cases=cases)
     rows = (
         (
@@ -254,65 +273,6 @@ def _write(*, suite, cases, facts, revision, trigger, user, started_at, run, con
             sha256=upload.sha256,
         )
     return run
-
-
-def _cases_upsert(*, suite: Suite, cases: list[ParsedCase], hashes: list[str]) -> dict[str, int]:
-    """Create the suite's unknown TestCases in bulk; return key_hash -> id for every case."""
-    wanted = dict(zip(hashes, cases, strict=True))
-    now = timezone.now()
-    if is_postgres():
-        return _cases_upsert_postgres(suite=suite, wanted=wanted, now=now)
-    TestCase.objects.bulk_create(
-        [
-            TestCase(
-                suite=suite, key=c.key, key_hash=h, name=c.name, classname=c.classname, file=c.file
-            )
-            for h, c in wanted.items()
-        ],
-        ignore_conflicts=True,
-        batch_size=2000,
-    )
-    ids: dict[str, int] = {}
-    hashes = list(wanted)
-    for start in range(0, len(hashes), 900):
-        ids.update(
-            TestCase.objects.filter(
-                suite=suite, key_hash__in=hashes[start : start + 900]
-            ).values_list("key_hash", "id")
-        )
-    return ids
-
-
-def _cases_upsert_postgres(
-    *, suite: Suite, wanted: dict[str, ParsedCase], now: datetime
-) -> dict[str, int]:
-    """Read the suite's known cases; COPY the new ones in; read their ids back.
-
-    Both reads are one plain scan of the (suite, key_hash) index with no 100,000-element array
-    parameter. COPY cannot say ON CONFLICT: when a concurrent import of the same suite inserts
-    one of these keys first, the unique index fails this transaction and run_import retries.
-    """
-    table = TestCase._meta.db_table
-    query = f"SELECT key_hash, id FROM {table} WHERE suite_id = %s"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(query, [suite.pk])
-        known: dict[str, int] = dict(cursor.fetchall())
-    # In key_hash order, a new suite's entries append to the right edge of the unique index
-    # instead of splitting pages all over it (about twice as fast for 100,000 new cases).
-    missing = sorted(h for h in wanted if h not in known)
-    if not missing:
-        return known
-    rows_insert(
-        table,
-        ("suite_id", "key", "key_hash", "name", "classname", "file", "first_seen_at"),
-        (
-            (suite.pk, c.key, h, c.name, c.classname, c.file, now)
-            for h, c in ((h, wanted[h]) for h in missing)
-        ),
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(query, [suite.pk])
-        return dict(cursor.fetchall())
 
 
 def _signatures_upsert(*, suite: Suite, cases: list[ParsedCase]) -> dict[int, int]:
