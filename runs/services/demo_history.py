@@ -32,10 +32,13 @@ def demo_history_create(
     revisions_every_days: int = 3,
     seed: int = 7,
     now: datetime | None = None,
+    keep_current: bool = True,
 ) -> int:
     """Write `days` of runs of `suite` on a new revision every few days; return the run count.
 
     One test is flaky, one breaks for a few days on one revision and is fixed by the next.
+    With `keep_current` the newest revision is left as the service's current one; otherwise
+    every revision is retired and the first real deploy makes the current one.
     """
     rng = random.Random(seed)
     now = now or timezone.now()
@@ -78,7 +81,7 @@ def demo_history_create(
                 image=f"registry.local/{service.name}:1.{number}.0",
                 commit_sha=_key_hash(f"{service.name}{number}"),
                 commit_message=f"Release 1.{number}.0",
-                url=f"http://127.0.0.1:{5100 + number}",
+                # No URL: nothing of this history runs, so probes must not look for it.
                 status=Revision.Status.RETIRED,
             )
             Revision.objects.filter(pk=revision.pk).update(
@@ -146,8 +149,11 @@ def demo_history_create(
                 ]
             )
             runs_made += 1
-    latest = revisions[-1]
-    Revision.objects.filter(pk=latest.pk).update(status=Revision.Status.READY, traffic_percent=100)
-    service.current_revision = latest
-    service.save(update_fields=["current_revision"])
+    if keep_current:  # the last revision stays recorded as the one serving (it has no URL)
+        latest = revisions[-1]
+        Revision.objects.filter(pk=latest.pk).update(
+            status=Revision.Status.READY, traffic_percent=100
+        )
+        service.current_revision = latest
+        service.save(update_fields=["current_revision"])
     return runs_made

@@ -142,12 +142,22 @@ class Command(BaseCommand):
             commit_sha="4e1f0c2a9b7d",
             commit_message="Stream agent replies in partial chunks",
         )
-        demo_history_create(suite=suite, test_names=DEMO_TESTS)
+        # All history revisions retired: the first click on Deploy and test starts a real one.
+        demo_history_create(suite=suite, test_names=DEMO_TESTS, keep_current=False)
         payments = Service.objects.create(
             name="payments-api",
             display_name="Payments API",
-            target_kind=Service.TargetKind.COMMAND,
-            target_config={"command": [sys.executable, str(base / "demo" / "deploy_script.py")]},
+            description=(
+                "Results pushed from CI. Configured for Cloud Run: deploying needs Application "
+                "Default Credentials and a real project in the service's settings."
+            ),
+            target_kind=Service.TargetKind.CLOUDRUN,
+            target_config={
+                "project": "your-gcp-project",
+                "region": "europe-west1",
+                "service": "payments-api",
+                "timeout": 600,
+            },
             health_path="/healthz",
             default_image="registry.local/payments-api:2.3.0",
         )
