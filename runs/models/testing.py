@@ -163,7 +163,15 @@ class TestCase(models.Model):
     __test__ = False
 
     # Covered by the (suite, key_hash) unique index; a second index would only slow imports.
-    suite = models.ForeignKey(Suite, on_delete=models.CASCADE, related_name="cases", db_index=False)
+    # No database-level constraint, like TestResult's keys: the importer creates up to 100,000
+    # cases at once for a suite it has just read, and the per-row check cost a third of that.
+    suite = models.ForeignKey(
+        Suite,
+        on_delete=models.CASCADE,
+        related_name="cases",
+        db_index=False,
+        db_constraint=False,
+    )
     key = models.TextField()
     # sha1 of the key: a short, fixed-width column to index and upsert on.
     key_hash = models.CharField(max_length=40)
@@ -171,6 +179,9 @@ class TestCase(models.Model):
     classname = models.TextField(blank=True)
     file = models.TextField(blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
+    # Has it ever failed or taken more than 1 ms? Kept by runs.services.reality; a test still
+    # false after many runs is flagged by the reality check as one that may test nothing.
+    ever_real = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -259,12 +270,6 @@ class TestResult(models.Model):
                 fields=["signature"],
                 name="result_signature",
                 condition=models.Q(signature__isnull=False),
-            ),
-            # Reality check: "has this test ever failed or taken over 1 ms?" is one probe per test.
-            models.Index(
-                fields=["case"],
-                name="result_case_real",
-                condition=models.Q(outcome__in=["failed", "error"]) | models.Q(duration__gt=0.001),
             ),
         ]
 

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum, Window
+from django.db.models import Count, Exists, OuterRef, QuerySet, Sum, Window
 
 from runs.models import Suite, TestCase, TestResult, TestRun
-from runs.selectors.rates import FAILING
-
-TRIVIAL_SECONDS = 0.001
+from runs.services.reality import TRIVIAL_SECONDS
 
 
 @dataclass(frozen=True)
@@ -26,14 +24,11 @@ class Flag:
 
 def trivial_cases(*, run: TestRun) -> QuerySet[TestCase]:
     """Tests that passed in `run` and, across their whole history, never failed and never took
-    more than TRIVIAL_SECONDS. One probe per test on the result_case_real index."""
+    more than TRIVIAL_SECONDS (TestCase.ever_real, kept by runs.services.reality)."""
     passed_here = TestResult.objects.filter(run=run, case=OuterRef("pk"), outcome="passed")
-    ever_real = TestResult.objects.filter(case=OuterRef("pk")).filter(
-        Q(outcome__in=FAILING) | Q(duration__gt=TRIVIAL_SECONDS)
-    )
     return (
-        TestCase.objects.filter(suite_id=run.suite_id)
-        .filter(Exists(passed_here), ~Exists(ever_real))
+        TestCase.objects.filter(suite_id=run.suite_id, ever_real=False)
+        .filter(Exists(passed_here))
         .order_by("key")
     )
 

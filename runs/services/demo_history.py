@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from runs.models import FailureSignature, Revision, Suite, TestCase, TestResult, TestRun
+from runs.services.reality import cases_reality_refresh
 
 _FAILURES = [
     ("failed", "AssertionError: expected status 200, got 503 from {host}"),
@@ -149,6 +150,7 @@ def demo_history_create(
                 ]
             )
             runs_made += 1
+    cases_reality_refresh(suite_id=suite.pk)
     if keep_current:  # the last revision stays recorded as the one serving (it has no URL)
         latest = revisions[-1]
         Revision.objects.filter(pk=latest.pk).update(

@@ -28,6 +28,7 @@ from runs.models import (
     TestRun,
 )
 from runs.services.history_rows import AREAS, CLUSTERS, CaseProfile, run_rows
+from runs.services.reality import cases_reality_refresh
 
 RUN_SPACING = timedelta(minutes=50)
 CHUNK_RUNS = 50
@@ -290,4 +291,5 @@ def history_seed(
         )
         service.current_revision = revision
         service.save(update_fields=["current_revision"])
+    cases_reality_refresh(suite_id=suite.pk)
     return SeedResult(suite=suite, runs=runs, results=written, revisions=revisions)

@@ -24,6 +24,7 @@ from runs.models import (
 )
 from runs.services.bulk import rows_insert
 from runs.services.ingest_cases import KnownCases, cases_upsert
+from runs.services.reality import cases_mark_real, is_real
 from runs.signatures import normalize_message, signature_hash
 
 logger = logging.getLogger(__name__)
@@ -231,7 +232,8 @@ def _write(
         TestRun.objects.filter(pk=run.pk).update(**values)
         run.refresh_from_db()
     hashes = [_key_hash(c.key) for c in cases]
-    case_ids = cases_upsert(suite=suite, cases=cases, hashes=hashes, prefetched=prefetched)
+    known = cases_upsert(suite=suite, cases=cases, hashes=hashes, prefetched=prefetched)
+    case_ids = known.ids
     signature_ids = _signatures_upsert(suite=suite, cases=cases)
     rows = (
         (
@@ -263,6 +265,14 @@ def _write(
             "signature_id",
         ),
         rows,
+    )
+    # Only tests that existed before this report and were not yet known real can change.
+    cases_mark_real(
+        ids=[
+            case_ids[h]
+            for c, h in zip(cases, hashes, strict=True)
+            if case_ids[h] in known.plain and is_real(c.outcome, c.duration)
+        ]
     )
     for upload in files:
         TestRunArtifact.objects.create(

@@ -146,3 +146,42 @@ def test_a_report_without_tests_is_an_error_run_not_a_green_one(suite):
 
     assert run.status == "error"
     assert "nothing was tested" in run.error
+
+
+def _suite_xml(*cases: str) -> bytes:
+    return ("<testsuite name='s'>" + "".join(cases) + "</testsuite>").encode()
+
+
+def test_the_importer_keeps_which_tests_have_ever_failed_or_taken_time(suite):
+    run_import(
+        suite=suite,
+        files=[
+            ReportFile(
+                name="a.xml",
+                data=_suite_xml(
+                    "<testcase classname='c' name='instant' time='0'/>",
+                    "<testcase classname='c' name='slow' time='0.5'/>",
+                    "<testcase classname='c' name='later_fails' time='0'/>",
+                ),
+            )
+        ],
+    )
+    real = dict(TestCase.objects.filter(suite=suite).values_list("name", "ever_real"))
+    assert real == {"instant": False, "slow": True, "later_fails": False}
+
+    run_import(
+        suite=suite,
+        files=[
+            ReportFile(
+                name="b.xml",
+                data=_suite_xml(
+                    "<testcase classname='c' name='instant' time='0'/>",
+                    "<testcase classname='c' name='later_fails' time='0'><failure message='x'/>"
+                    "</testcase>",
+                ),
+            )
+        ],
+    )
+
+    real = dict(TestCase.objects.filter(suite=suite).values_list("name", "ever_real"))
+    assert real == {"instant": False, "slow": True, "later_fails": True}

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from runs.models import Deploy, FailureSignature, Revision, Suite, TestCase, TestResult, TestRun
 from runs.selectors.rates import FAILING
+from runs.services.reality import cases_reality_refresh
 from tests.factories import CaseFactory, RevisionFactory, SuiteFactory
 
 
@@ -68,6 +69,7 @@ def make_run(
             for case, outcome in outcomes.items()
         ]
     )
+    cases_reality_refresh(suite_id=suite.pk)  # what the importer keeps for imported runs
     return run
 
 
