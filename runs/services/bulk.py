@@ -6,6 +6,20 @@ from collections.abc import Iterable, Sequence
 
 from django.db import connection
 
+# The columns of runs_testresult that the importer and the history seeder write, in COPY order.
+RESULT_COLUMNS = (
+    "run_id",
+    "case_id",
+    "outcome",
+    "duration",
+    "message",
+    "details",
+    "output",
+    "attempts",
+    "flaky",
+    "signature_id",
+)
+
 
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"

@@ -27,6 +27,7 @@ from runs.models import (
     TestResult,
     TestRun,
 )
+from runs.services.bulk import RESULT_COLUMNS
 from runs.services.history_rows import AREAS, CLUSTERS, CaseProfile, run_rows
 from runs.services.reality import cases_reality_refresh
 
@@ -127,18 +128,7 @@ def _revision_create(
 class _Writer:
     """Writes result rows: COPY on PostgreSQL, chunked bulk_create elsewhere."""
 
-    COLUMNS = (
-        "run_id",
-        "case_id",
-        "outcome",
-        "duration",
-        "message",
-        "details",
-        "output",
-        "attempts",
-        "flaky",
-        "signature_id",
-    )
+    COLUMNS = RESULT_COLUMNS
 
     def __init__(self) -> None:
         self.postgres = connection.vendor == "postgresql"

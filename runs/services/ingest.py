@@ -22,7 +22,7 @@ from runs.models import (
     TestRun,
     TestRunArtifact,
 )
-from runs.services.bulk import rows_insert
+from runs.services.bulk import RESULT_COLUMNS, rows_insert
 from runs.services.ingest_cases import KnownCases, cases_upsert
 from runs.services.reality import cases_mark_real, is_real
 from runs.signatures import normalize_message, signature_hash
@@ -250,22 +250,7 @@ def _write(
         )
         for c, h in zip(cases, hashes, strict=True)
     )
-    rows_insert(
-        TestResult._meta.db_table,
-        (
-            "run_id",
-            "case_id",
-            "outcome",
-            "duration",
-            "message",
-            "details",
-            "output",
-            "attempts",
-            "flaky",
-            "signature_id",
-        ),
-        rows,
-    )
+    rows_insert(TestResult._meta.db_table, RESULT_COLUMNS, rows)
     # Only tests that existed before this report and were not yet known real can change.
     cases_mark_real(
         ids=[
