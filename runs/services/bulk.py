@@ -21,6 +21,31 @@ RESULT_COLUMNS = (
 )
 
 
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": "\ufffd"})
+
+
+def copy_text(value: str) -> str:
+    """A string as one field of PostgreSQL's COPY text format (NUL, which text cannot hold,
+    becomes U+FFFD)."""
+    return value.translate(_ESCAPES) if value else ""
+
+
+def copy_lines(table: str, columns: Sequence[str], lines: Iterable[str]) -> None:
+    """COPY lines already in PostgreSQL's text format (tab-separated, newline-ended) into
+    `table`, in chunks: much cheaper than one write_row call per row for wide imports."""
+    names = ", ".join(columns)
+    chunk: list[str] = []
+    sql = f"COPY {table} ({names}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for line in lines:
+            chunk.append(line)
+            if len(chunk) == 5000:
+                copy.write("".join(chunk))
+                chunk = []
+        if chunk:
+            copy.write("".join(chunk))
+
+
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from runs.models import (
     TestRun,
     TestRunArtifact,
 )
-from runs.services.bulk import RESULT_COLUMNS, rows_insert
+from runs.services.bulk import RESULT_COLUMNS, copy_lines, copy_text, is_postgres, rows_insert
 from runs.services.ingest_cases import KnownCases, cases_upsert
 from runs.services.reality import cases_mark_real, is_real
 from runs.signatures import normalize_message, signature_hash
@@ -135,6 +136,10 @@ def run_import(
         existing = TestRun.objects.filter(suite=suite, content_hash=content_hash).first()
         if existing:
             return ImportResult(run=existing, created=False, warnings=existing.warnings)
+    # Writing allocates a few objects per case and no cycles; the cyclic collector would keep
+    # rescanning the parsed cases held here, as it did in the parser (see parse_report).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         with transaction.atomic():
             run = _write(
@@ -165,8 +170,12 @@ def run_import(
             user=user,
             started_at=started_at,
             run=run,
+            analyze=analyze,
             _retried=True,
         )
+    finally:
+        if collecting:
+            gc.enable()
     if analyze:
         from runs.tasks import run_analyze  # tasks import services
 
@@ -235,22 +244,9 @@ def _write(
     known = cases_upsert(suite=suite, cases=cases, hashes=hashes, prefetched=prefetched)
     case_ids = known.ids
     signature_ids = _signatures_upsert(suite=suite, cases=cases)
-    rows = (
-        (
-            run.pk,
-            case_ids[h],
-            c.outcome,
-            c.duration,
-            c.message,
-            c.details,
-            c.output,
-            min(c.attempts, 32767),
-            c.flaky,
-            signature_ids.get(id(c)),
-        )
-        for c, h in zip(cases, hashes, strict=True)
+    _results_insert(
+        run_id=run.pk, cases=cases, hashes=hashes, case_ids=case_ids, signature_ids=signature_ids
     )
-    rows_insert(TestResult._meta.db_table, RESULT_COLUMNS, rows)
     # Only tests that existed before this report and were not yet known real can change.
     cases_mark_real(
         ids=[
@@ -268,6 +264,43 @@ def _write(
             sha256=upload.sha256,
         )
     return run
+
+
+def _results_insert(*, run_id, cases, hashes, case_ids, signature_ids) -> None:
+    """One result row per case: COPY text built here on PostgreSQL, rows_insert elsewhere."""
+    table = TestResult._meta.db_table
+    if is_postgres():
+        text, sig, null = copy_text, signature_ids.get, "\\N"
+        copy_lines(
+            table,
+            RESULT_COLUMNS,
+            (
+                f"{run_id}\t{case_ids[h]}\t{c.outcome}\t{c.duration!r}\t{text(c.message)}\t"
+                f"{text(c.details)}\t{text(c.output)}\t{min(c.attempts, 32767)}\t"
+                f"{'t' if c.flaky else 'f'}\t{sig(id(c)) or null}\n"
+                for c, h in zip(cases, hashes, strict=True)
+            ),
+        )
+        return
+    rows_insert(
+        table,
+        RESULT_COLUMNS,
+        (
+            (
+                run_id,
+                case_ids[h],
+                c.outcome,
+                c.duration,
+                c.message,
+                c.details,
+                c.output,
+                min(c.attempts, 32767),
+                c.flaky,
+                signature_ids.get(id(c)),
+            )
+            for c, h in zip(cases, hashes, strict=True)
+        ),
+    )
 
 
 def _signatures_upsert(*, suite: Suite, cases: list[ParsedCase]) -> dict[int, int]:

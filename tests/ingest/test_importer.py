@@ -185,3 +185,19 @@ def test_the_importer_keeps_which_tests_have_ever_failed_or_taken_time(suite):
 
     real = dict(TestCase.objects.filter(suite=suite).values_list("name", "ever_real"))
     assert real == {"instant": False, "slow": True, "later_fails": True}
+
+
+def test_messages_keep_tabs_newlines_backslashes_and_carriage_returns(suite):
+    text = "line one\ttabbed\r\nC:\\temp\\new \\N not null\nlast"
+    data = _suite_xml(
+        "<testcase classname='c' name='t' time='1'><failure message='m'><![CDATA["
+        + text
+        + "]]></failure><system-out>out\\put\t1</system-out></testcase>"
+    )
+
+    run = run_import(suite=suite, files=[ReportFile(name="esc.xml", data=data)]).run
+
+    result = TestResult.objects.get(run=run)
+    assert result.details == text.replace("\r\n", "\n")  # XML normalizes line ends
+    assert result.output == "out\\put\t1"
+    assert result.signature is not None
