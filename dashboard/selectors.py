@@ -22,8 +22,13 @@ class WorkerStatus:
     def label(self) -> str:
         if self.last_seen is None:
             return "No worker has ever run: deploys and tests will wait in the queue."
-        state = "online" if self.online else "offline"
-        return f"Worker {state}, last seen {self.seconds_ago} s ago ({self.hostname})"
+        if self.online:
+            return f"Worker online, last seen {self.seconds_ago} s ago ({self.hostname})"
+        # The heartbeat is a beat-scheduled task run by a worker: either may be the one missing.
+        return (
+            f"No heartbeat for {self.seconds_ago} s (last from {self.hostname}): is a worker "
+            "running, and beat?"
+        )
 
 
 def worker_status() -> WorkerStatus:
