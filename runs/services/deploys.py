@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
 from runs.models import Build, Deploy, Service, Suite, TestRun
+from runs.services.enqueue import enqueue_on_commit
 
 
 class DeployInProgress(Exception):
@@ -74,7 +75,7 @@ def deploy_and_test_create(
                     created_by=deploy.requested_by,
                     timeout_seconds=suite.timeout_seconds,
                 )
-            deploy_and_test.delay_on_commit(deploy.pk)
+            enqueue_on_commit(deploy_and_test, deploy.pk)
     except IntegrityError:
         raise DeployInProgress(deploy_active_for(service=service)) from None
     return deploy, run

@@ -24,6 +24,7 @@ from runs.models import (
     TestRunArtifact,
 )
 from runs.services.bulk import RESULT_COLUMNS, copy_lines, copy_text, is_postgres, rows_insert
+from runs.services.enqueue import enqueue_on_commit
 from runs.services.ingest_cases import KnownCases, cases_upsert
 from runs.services.reality import cases_mark_real, is_real
 from runs.signatures import normalize_message, signature_hash
@@ -179,7 +180,7 @@ def run_import(
     if analyze:
         from runs.tasks import run_analyze  # tasks import services
 
-        transaction.on_commit(lambda: run_analyze.delay(run.pk))
+        enqueue_on_commit(run_analyze, run.pk)
     return ImportResult(run=run, created=True, warnings=run.warnings)
 
 

@@ -69,7 +69,10 @@ def runs_sweep(*, now: datetime | None = None) -> SweepReport:
         ).values_list("pk", flat=True)
     )
     for deploy_id in requeued:
-        deploy_and_test.delay(deploy_id)
+        try:
+            deploy_and_test.delay(deploy_id)
+        except Exception:  # the broker is still down: the next sweep tries again
+            logger.exception("sweeper: could not enqueue deploy %s", deploy_id)
     if lost_deploys or lost_runs or requeued:
         logger.warning(
             "sweeper: %s deploys and %s runs lost, deploys %s enqueued again",
