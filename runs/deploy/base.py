@@ -90,9 +90,10 @@ class DeployTarget(ABC):
 
 
 def make_revision_name(service: str) -> str:
-    """Return a fresh revision name ``<service>-<yymmdd-hhmmss>-<4 hex>``, valid as a DNS label."""
+    """Return a fresh revision name ``<service>-<yymmdd-hhmmss>-<8 hex>``, valid as a DNS label."""
     base = re.sub(r"[^a-z0-9-]+", "-", service.lower()).strip("-") or "rev"
-    suffix = f"{datetime.now(UTC):%y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    # 32 random bits: revisions named in the same second must not collide (unique per service).
+    suffix = f"{datetime.now(UTC):%y%m%d-%H%M%S}-{secrets.token_hex(4)}"
     base = base[: _MAX_REVISION_NAME - len(suffix) - 1].rstrip("-")
     if not base[0].isalpha():
         base = f"r{base}"[: _MAX_REVISION_NAME - len(suffix) - 1]
