@@ -54,32 +54,27 @@ def summary(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/summary.html", _context(request, scope))
 
 
-@permission_required(EXPORT, raise_exception=True)
-def summary_markdown(request: HttpRequest) -> HttpResponse:
+def _streamed_export(request: HttpRequest, lines, content_type: str, ext: str) -> HttpResponse:
+    """Stream one text export of the summary (Markdown or CSV) as a download."""
     scope = _scope_or_error(request)
     if isinstance(scope, HttpResponse):
         return scope
     base = request.build_absolute_uri("/").rstrip("/")
     response = StreamingHttpResponse(
-        exports.markdown_lines(summary_build(scope=scope), base_url=base),
-        content_type="text/markdown; charset=utf-8",
+        lines(summary_build(scope=scope), base_url=base), content_type=content_type
     )
-    response["Content-Disposition"] = f'attachment; filename="{_filename(scope, "md")}"'
+    response["Content-Disposition"] = f'attachment; filename="{_filename(scope, ext)}"'
     return response
+
+
+@permission_required(EXPORT, raise_exception=True)
+def summary_markdown(request: HttpRequest) -> HttpResponse:
+    return _streamed_export(request, exports.markdown_lines, "text/markdown; charset=utf-8", "md")
 
 
 @permission_required(EXPORT, raise_exception=True)
 def summary_csv(request: HttpRequest) -> HttpResponse:
-    scope = _scope_or_error(request)
-    if isinstance(scope, HttpResponse):
-        return scope
-    base = request.build_absolute_uri("/").rstrip("/")
-    response = StreamingHttpResponse(
-        exports.csv_lines(summary_build(scope=scope), base_url=base),
-        content_type="text/csv; charset=utf-8",
-    )
-    response["Content-Disposition"] = f'attachment; filename="{_filename(scope, "csv")}"'
-    return response
+    return _streamed_export(request, exports.csv_lines, "text/csv; charset=utf-8", "csv")
 
 
 @permission_required(EXPORT, raise_exception=True)
