@@ -2,11 +2,13 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The demo service and its e2e suite have their own environment, as a team's suite would.
+DEMO_VENV := .venv-demo
 # Embedded mode runs with DEBUG on (development secret key); production sets DEBUG=0 and SECRET_KEY.
 export DEBUG ?= 1
 export STAGELOOP_PORT ?= 8000
 
-.PHONY: run test install install-dev migrate demo chromium lint format ci clean
+.PHONY: run serve admin test install install-dev install-demo migrate demo chromium lint format ci clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,20 +22,40 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+$(DEMO_VENV)/.installed: demo/requirements.txt
+	$(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/pip install --quiet -r demo/requirements.txt
+	touch $@
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+install-demo: $(DEMO_VENV)/.installed
 
 migrate: install
 	$(BIN)/python manage.py migrate --no-input
 
-demo: migrate
-	$(BIN)/python manage.py seed_demo
+demo: migrate install-demo
+	$(BIN)/python manage.py seed_demo --python "$(CURDIR)/$(DEMO_VENV)/bin/python"
 
-## run: set up and start web + Celery worker + beat on http://127.0.0.1:8000 (Ctrl-C stops all)
+## run: set up the demo and start web + Celery worker + beat on http://127.0.0.1:8000
+## (Ctrl-C stops them and every demo service process that a deploy started)
 run: demo
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
-	@echo "Stageloop on http://127.0.0.1:$(STAGELOOP_PORT)/ (Ctrl-C stops web, worker and beat)"
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+	@echo "Stageloop on http://127.0.0.1:$(STAGELOOP_PORT)/ (Ctrl-C stops web, worker, beat and deployed services)"
+	@trap 'true' INT TERM; \
+	  PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile; status=$$?; \
+	  $(BIN)/python manage.py stop_local_services; exit $$status
+
+## serve: production (DEBUG=0, gunicorn, no demo): the commands docker-compose.yml runs.
+## Needs SECRET_KEY and ALLOWED_HOSTS; create the first admin with `make admin`.
+serve: export DEBUG = 0
+serve: install
+	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile.production
+
+## admin: create an administrator account (asks for its password)
+admin: migrate
+	$(BIN)/python manage.py createsuperuser
 
 ## chromium: the system Chromium the browser tests drive (never a downloaded browser)
 chromium:
@@ -55,4 +77,4 @@ test: install-dev chromium lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) $(DEMO_VENV) var

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_operator_logs_in_and_sees_demo_services_and_worker_status(
     browser_login, operator, js_errors
 ):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("seed_demo", password="demo-in-tests", stdout=open("/dev/null", "w"))  # noqa: SIM115
     WorkerHeartbeat.objects.create(hostname="worker@test", last_beat_at=timezone.now())
 
     page = browser_login(operator)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from health.services import service_probe_ensure
@@ -15,6 +16,8 @@ from runs.models import Build, Service, Suite
 from runs.roles import MANAGER, OPERATOR, VIEWER
 from runs.services.demo_history import demo_history_create
 from runs.services.roles import roles_ensure
+
+DEMO_PASSWORD = "stageloop-demo"  # noqa: S105 - published in the README, for the demo only
 
 # The keys the demo's real e2e suite produces (demo/e2e), so history and new runs line up.
 DEMO_TESTS = [
@@ -78,9 +81,30 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--password", default=os.environ.get("STAGELOOP_DEMO_PASSWORD", ""))
+        parser.add_argument(
+            "--python",
+            default=os.environ.get("STAGELOOP_DEMO_PYTHON", ""),
+            help="Python of the demo's own environment (make run: .venv-demo/bin/python); it "
+            "runs the demo service and its e2e suite. Default: this Python.",
+        )
 
-    def handle(self, *args, password: str, **options):
-        password = password or "stageloop-demo"
+    def handle(self, *args, password: str, python: str, **options):
+        if not password and not settings.DEBUG:
+            raise CommandError(
+                "seed_demo makes accounts with a known password, which only the demo may have. "
+                "Outside DEBUG mode pass --password (or STAGELOOP_DEMO_PASSWORD) with a password "
+                "of your own."
+            )
+        if password == DEMO_PASSWORD and not settings.DEBUG:
+            raise CommandError(
+                f"The password {DEMO_PASSWORD!r} is published in the README; outside DEBUG mode "
+                "choose another one."
+            )
+        password = password or DEMO_PASSWORD
+        python = python or sys.executable
+        if not Path(python).is_file():
+            raise CommandError(f"--python {python}: no such file. Run `make demo` to create it.")
+        self.python = python
         with transaction.atomic():
             self._accounts(password)
             created = self._services()
@@ -89,7 +113,8 @@ class Command(BaseCommand):
         else:
             self.stdout.write("Demo services already exist; left as they are.")
         self.stdout.write(
-            f"Log in at http://127.0.0.1:8000/ as admin / {password} "
+            f"Log in at http://127.0.0.1:{os.environ.get('STAGELOOP_PORT', '8000')}/ "
+            f"as admin / {password} "
             f"(also operator, viewer, manager with the same password)."
         )
 
@@ -120,7 +145,7 @@ class Command(BaseCommand):
             description="The demo staging service shipped in demo/: chat, agents, streaming.",
             target_kind=Service.TargetKind.LOCAL,
             target_config={
-                "command": [sys.executable, str(base / "demo" / "app.py")],
+                "command": [self.python, str(base / "demo" / "app.py")],
                 "cwd": str(base),
                 "start_timeout": 30,
             },
@@ -130,7 +155,7 @@ class Command(BaseCommand):
         suite = Suite.objects.create(
             service=chat,
             name="e2e",
-            command=[sys.executable, "-m", "pytest", "-q"],
+            command=[self.python, "-m", "pytest", "-q"],
             working_dir=str(base / "demo" / "e2e"),
             timeout_seconds=300,
             test_timeout_seconds=10,
