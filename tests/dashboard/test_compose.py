@@ -28,14 +28,23 @@ def test_web_worker_and_beat_run_one_image():
     assert builds == {"."}
 
 
-def test_app_services_run_the_modules_the_tests_use():
-    assert "gunicorn dashboard.wsgi:application" in _command("web")
-    assert "migrate" in _command("web")
-    assert _command("worker").startswith("celery -A dashboard worker")
-    assert _command("beat").startswith("celery -A dashboard beat")
-    procfile = (ROOT / "Procfile").read_text()
-    assert "celery -A dashboard worker" in procfile
-    assert "celery -A dashboard beat" in procfile
+def test_app_services_run_the_production_commands_that_make_serve_runs():
+    procfile = dict(
+        line.split(": ", 1) for line in (ROOT / "Procfile.production").read_text().splitlines()
+    )
+
+    assert {name: _command(name) for name in ("web", "worker", "beat")} == procfile
+    assert "gunicorn dashboard.wsgi:application" in (ROOT / "bin" / "web").read_text()
+    assert "migrate --no-input" in (ROOT / "bin" / "web").read_text()
+    assert "celery -A dashboard worker" in (ROOT / "bin" / "worker").read_text()
+    assert "celery -A dashboard beat" in (ROOT / "bin" / "beat").read_text()
+    assert "Procfile.production" in (ROOT / "Makefile").read_text()
+
+
+def test_the_demo_never_reaches_production():
+    for path in ("docker-compose.yml", "Dockerfile", "Procfile.production", "bin/web"):
+        text = (ROOT / path).read_text()
+        assert "seed_demo" not in text and "stageloop-demo" not in text, path
 
 
 def test_postgres_and_redis_have_health_checks_the_app_waits_on():
@@ -60,5 +69,5 @@ def test_the_dockerfile_serves_the_wsgi_module():
     dockerfile = (ROOT / "Dockerfile").read_text()
 
     assert "FROM python:3.11" in dockerfile
-    assert "dashboard.wsgi:application" in dockerfile
+    assert 'CMD ["bin/web"]' in dockerfile
     assert "pip install -r requirements.txt" in dockerfile
