@@ -16,4 +16,5 @@ COPY . .
 RUN DEBUG=1 python manage.py collectstatic --no-input --verbosity 0
 USER stageloop
 EXPOSE 8000
-CMD ["gunicorn", "dashboard.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
+ENV STAGELOOP_BIND=0.0.0.0:8000
+CMD ["bin/web"]

@@ -40,7 +40,6 @@ demo: migrate install-demo
 ## run: set up the demo and start web + Celery worker + beat on http://127.0.0.1:8000
 ## (Ctrl-C stops them and every demo service process that a deploy started)
 run: demo
-	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
 	@echo "Stageloop on http://127.0.0.1:$(STAGELOOP_PORT)/ (Ctrl-C stops web, worker, beat and deployed services)"
 	@trap 'true' INT TERM; \
 	  PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile; status=$$?; \
