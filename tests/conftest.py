@@ -22,13 +22,21 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Under CI (STAGELOOP_REQUIRE_SERVICES=1) refuse to run on the embedded fallbacks."""
+    """Under CI, refuse to run on the wrong mode instead of falling back silently:
+    STAGELOOP_REQUIRE_SERVICES=1 needs PostgreSQL + Redis, STAGELOOP_REQUIRE_EMBEDDED=1 needs
+    SQLite + the filesystem broker (what `make run` uses)."""
+    engine = settings.DATABASES["default"]["ENGINE"]
+    broker = settings.CELERY_BROKER_URL
     if os.environ.get("STAGELOOP_REQUIRE_SERVICES") == "1":
-        engine = settings.DATABASES["default"]["ENGINE"]
         if "postgresql" not in engine:
             pytest.exit(f"CI requires PostgreSQL but DATABASE_URL gives {engine}.", returncode=3)
-        if not settings.CELERY_BROKER_URL.startswith("redis"):
+        if not broker.startswith("redis"):
             pytest.exit("CI requires Redis but CELERY_BROKER_URL is not redis://.", returncode=3)
+    if os.environ.get("STAGELOOP_REQUIRE_EMBEDDED") == "1":
+        if "sqlite" not in engine:
+            pytest.exit(f"The embedded pass requires SQLite but got {engine}.", returncode=3)
+        if not broker.startswith("filesystem"):
+            pytest.exit(f"The embedded pass requires the filesystem broker, not {broker}.", 3)
 
 
 def _user(username: str, role: str | None, **extra):

@@ -20,6 +20,11 @@ from playwright.sync_api import Page
 
 ROOT = Path(__file__).resolve().parents[2]
 
+DEMO_CHAT_READY = (
+    "FROM runs_revision WHERE status = 'ready' "
+    "AND service_id = (SELECT id FROM runs_service WHERE name = 'demo-chat')"
+)
+
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.fresh_clone]
 
 
@@ -130,9 +135,7 @@ def test_a_fresh_copy_runs_the_demo_loop_from_make_run_alone_and_stops_on_ctrl_c
         _deploy_and_test(page, base, db)
         demo_pids = [
             json.loads(state)["pid"]
-            for (state,) in _query(
-                db, "SELECT target_state FROM runs_revision WHERE status = 'ready'"
-            )
+            for (state,) in _query(db, "SELECT target_state " + DEMO_CHAT_READY)
         ]
         assert len(demo_pids) == 1, demo_pids
     finally:
@@ -149,4 +152,4 @@ def test_a_fresh_copy_runs_the_demo_loop_from_make_run_alone_and_stops_on_ctrl_c
     for pid in demo_pids:
         with pytest.raises(ProcessLookupError):
             os.killpg(pid, 0)  # nor the demo service the deploy started
-    assert _query(db, "SELECT count(*) FROM runs_revision WHERE status = 'ready'") == [(0,)]
+    assert _query(db, "SELECT count(*) " + DEMO_CHAT_READY) == [(0,)]

@@ -1,4 +1,4 @@
-"""`manage.py stop_local_services` (run by `make run` on Ctrl-C) stops what local deploys started."""
+"""`manage.py stop_local_services` (make run runs it on Ctrl-C) stops what local deploys started."""
 
 from __future__ import annotations
 
