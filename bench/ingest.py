@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-JEST = ROOT.parent / "shared" / "data" / "junit" / "jest-monorepo.xml"
+JEST = ROOT / "tests" / "data" / "junit" / "jest-monorepo.xml"
 
 
 def synthetic_report(path: Path, cases: int) -> None:

@@ -1,10 +1,10 @@
-"""The real JUnit reports in ../shared/data/junit and what each holds, counted from its elements."""
+"""The real JUnit reports in tests/data/junit and what each holds, counted from its elements."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-JUNIT = Path(__file__).resolve().parents[2] / "shared" / "data" / "junit"
+JUNIT = Path(__file__).resolve().parent / "data" / "junit"
 
 # (total, passed, failed, error, skipped, flaky), counted from the XML itself (testcase children
 # failure/error/skipped/flaky*, reruns folded), never from the declared tests=/failures=.

@@ -14,7 +14,7 @@ from runs.junit.values import parse_seconds, parse_timestamp
 from tests.junit_reports import EXPECTED as COUNTS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DATA = REPO_ROOT.parent / "shared" / "data" / "junit"
+DATA = REPO_ROOT / "tests" / "data" / "junit"
 
 
 def report(body: str, *, root: str = "testsuites") -> ParsedReport:
