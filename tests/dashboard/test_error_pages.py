@@ -219,4 +219,5 @@ def test_in_the_browser_a_404_says_what_happened_and_leads_back(
     assert page.locator("header.top nav").is_visible()
     page.click("#error-overview")
     page.wait_for_url(f"{live_server.url}/")
-    assert js_errors == []
+    # Chromium reports the document's own 404 status on the console; nothing else may fail.
+    assert [e for e in js_errors if "status of 404" not in e] == []
