@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-JUNIT = Path(__file__).resolve().parents[2] / "shared" / "data" / "junit"
+# The nearest ancestor's shared/data/junit: beside the main checkout, or above a worktree of it.
+JUNIT = next(
+    (
+        folder / "shared" / "data" / "junit"
+        for folder in Path(__file__).resolve().parents
+        if (folder / "shared" / "data" / "junit").is_dir()
+    ),
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "junit",
+)
 
 # (total, passed, failed, error, skipped, flaky), counted from the XML itself (testcase children
 # failure/error/skipped/flaky*, reruns folded), never from the declared tests=/failures=.
