@@ -1,4 +1,5 @@
-"""Stageloop's own answers to 400, 403, 404 and 500: a page in the site's look, one sentence.
+"""Stageloop's own answers to 400, 403, 404 and 500: a page in the site's look, one sentence;
+under /api/, JSON in the API's error shape (runs/api/errors.py).
 
 Django's DEBUG is off in every mode (see settings), so these handlers answer every error, also
 under `make run`; tracebacks go to the log, never to the page.
@@ -10,11 +11,13 @@ import logging
 import sys
 import uuid
 
-from django.core.exceptions import DisallowedHost
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.log import log_response
+
+from runs.api.errors import DOCS_URL, error_response, is_api, not_found_sentence
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +70,16 @@ def _who(request: HttpRequest) -> tuple[str, list[str]]:
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_api(request):
+        if isinstance(exception, RequestDataTooBig):
+            return error_response(
+                413,
+                "The request body is over the size this server accepts: send reports as "
+                "multipart files and keep the other fields small.",
+            )
+        return error_response(
+            400, f"That request could not be understood: check it against {DOCS_URL}."
+        )
     return _page(
         request,
         status=400,
@@ -90,7 +103,10 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
         )
     else:
         sentence = "This needs you to be signed in with a role that may do it: sign in first."
-    response = _page(request, status=403, title="Not allowed", sentence=sentence)
+    if is_api(request):
+        response = error_response(403, sentence)
+    else:
+        response = _page(request, status=403, title="Not allowed", sentence=sentence)
     # A denial is an expected answer, not a fault: one line, and Django's own traceback is skipped.
     log_response(
         "Forbidden (permission denied): %s %s by %s",
@@ -105,6 +121,10 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """403 for a missing or stale CSRF token (Django logs the reason on django.security.csrf)."""
+    if is_api(request):
+        return error_response(
+            403, "The CSRF token is missing or wrong: send the X-CSRFToken header.", "csrf_failed"
+        )
     return _page(
         request,
         status=403,
@@ -118,6 +138,8 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_api(request):
+        return error_response(404, not_found_sentence(request.path))
     return _page(
         request,
         status=404,
@@ -136,14 +158,10 @@ def server_error(request: HttpRequest) -> HttpResponse:
         f"Something went wrong on our side and it was logged (reference {reference}). "
         "Try again in a moment; if it keeps happening, give an admin that reference."
     )
-    try:
-        # No request context: the database may be what failed, and the nav would query it.
-        response = _page(
-            request, status=500, title="Server error", sentence=sentence, with_request=False
-        )
-    except Exception:
-        logger.exception("The 500 page could not be rendered (reference %s)", reference)
-        response = HttpResponse(_BARE_500.format(reference=reference), status=500)
+    if is_api(request):
+        response = error_response(500, sentence)
+    else:
+        response = _page_or_bare(request, sentence=sentence, reference=reference)
     log_response(
         "Internal Server Error: %s %s (reference %s)",
         request.method,
@@ -153,4 +171,16 @@ def server_error(request: HttpRequest) -> HttpResponse:
         request=request,
         exception=sys.exc_info()[1],
     )
+    return response
+
+
+def _page_or_bare(request: HttpRequest, *, sentence: str, reference: str) -> HttpResponse:
+    try:
+        # No request context: the database may be what failed, and the nav would query it.
+        response = _page(
+            request, status=500, title="Server error", sentence=sentence, with_request=False
+        )
+    except Exception:
+        logger.exception("The 500 page could not be rendered (reference %s)", reference)
+        response = HttpResponse(_BARE_500.format(reference=reference), status=500)
     return response

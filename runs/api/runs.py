@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from runs.api.errors import error_body, error_responses
 from runs.api.permissions import require_perm
 from runs.models import TestRun
 from runs.services.ingest import (
@@ -34,12 +35,6 @@ class RunOut(Schema):
     warnings: list[str] = []
 
 
-class ErrorOut(Schema):
-    error: str
-    field: str = ""
-    file: str = ""
-
-
 def run_out(request: HttpRequest, run: TestRun, *, created: bool = True) -> dict:
     return {
         "id": run.pk,
@@ -58,7 +53,7 @@ def run_out(request: HttpRequest, run: TestRun, *, created: bool = True) -> dict
 
 @router.post(
     "",
-    response={201: RunOut, 200: RunOut, 400: ErrorOut, 403: ErrorOut},
+    response={201: RunOut, 200: RunOut, **error_responses(400, 413)},
     summary="Upload JUnit XML results (plain or gzip) as one run",
 )
 def upload_run(
@@ -90,12 +85,17 @@ def upload_run(
             started_at=when,
         )
     except IngestError as exc:
-        return Status(400, {"error": str(exc), "field": exc.field, "file": exc.file})
+        code = "invalid_file" if exc.file else "invalid"
+        return Status(400, error_body(str(exc), code, field=exc.field, file=exc.file))
     return Status(
         201 if result.created else 200, run_out(request, result.run, created=result.created)
     )
 
 
-@router.get("/{run_id}", response=RunOut, summary="One run's status and counts")
+@router.get(
+    "/{run_id}",
+    response={200: RunOut, **error_responses(404)},
+    summary="One run's status and counts",
+)
 def get_run(request: HttpRequest, run_id: int):
     return run_out(request, get_object_or_404(TestRun, pk=run_id))
