@@ -10,13 +10,7 @@ from ninja.files import UploadedFile
 from runs.api.errors import error_body, error_responses
 from runs.api.permissions import require_perm
 from runs.models import TestRun
-from runs.services.ingest import (
-    IngestError,
-    ReportFile,
-    run_import,
-    started_at_parse,
-    upload_target_resolve,
-)
+from runs.services.ingest import IngestError, ReportFile, started_at_parse, upload_import
 
 router = Router(tags=["runs"])
 
@@ -66,23 +60,30 @@ def upload_run(
     started_at: Form[str] = "",
     create: Form[bool] = False,
 ):
-    """The same files for the same suite and revision return the first run (200, created false)."""
+    """All files become one run of the named suite, all-or-nothing.
+
+    `service` must name an existing service: services are created by an admin.
+    An unknown suite or revision is refused (400, field `suite` or `revision`) unless the
+    upload says `create=true`: then it creates the unknown suite (it receives uploads; an admin
+    can give it a command later) and the revision (status ready, with `commit`).
+    A refused upload creates nothing: no run, no suite, no revision.
+    The same files for the same suite and revision return the first run (200, `created` false).
+    Needs the Operator role.
+    """
     require_perm(request, "runs.trigger_deploy")
     try:
-        when = started_at_parse(started_at)
-        suite_row, revision_row = upload_target_resolve(
-            service=service, suite=suite, revision=revision, commit=commit, create=create
-        )
-        reports = [
-            ReportFile(name=f.name or f"file-{i}", data=f.read()) for i, f in enumerate(files)
-        ]
-        result = run_import(
-            suite=suite_row,
-            revision=revision_row,
-            files=reports,
+        result = upload_import(
+            service=service,
+            suite=suite,
+            revision=revision,
+            commit=commit,
+            create=create,
+            files=[
+                ReportFile(name=f.name or f"file-{i}", data=f.read()) for i, f in enumerate(files)
+            ],
             trigger=TestRun.Trigger.API,
             user=request.user,
-            started_at=when,
+            started_at=started_at_parse(started_at),
         )
     except IngestError as exc:
         code = "invalid_file" if exc.file else "invalid"
