@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from io import StringIO
 
 import pytest
@@ -120,5 +121,6 @@ def test_a_refused_form_upload_leaves_no_rows(login, operator, suite, refused):
             f"/suites/{suite.pk}/upload", {"files": [report], "revision": revision.pk}
         )
 
-    assert message in response.content.decode()
+    assert response.status_code == 400
+    assert html.escape(message) in response.content.decode()
     assert rows() == before
