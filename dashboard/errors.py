@@ -18,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.log import log_response
 
 from runs.api.errors import DOCS_URL, error_response, is_api, not_found_sentence
+from runs.selectors.roles import role_text
 
 logger = logging.getLogger(__name__)
 
@@ -58,15 +59,12 @@ def _page(
     return HttpResponse(html, status=status)
 
 
-def _who(request: HttpRequest) -> tuple[str, list[str]]:
-    """The signed-in user's name and roles, or ("", []) for an anonymous request."""
+def _who(request: HttpRequest) -> tuple[str, str]:
+    """The signed-in user's name and roles, or ("", "") for an anonymous request."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return "", []
-    roles = sorted(user.groups.values_list("name", flat=True))
-    if user.is_superuser:
-        roles.append("admin")
-    return user.get_username(), roles
+        return "", ""
+    return user.get_username(), role_text(user)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -93,9 +91,8 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """403 for a permission denial; logged as one line with user and path, no traceback."""
-    username, roles = _who(request)
+    username, role = _who(request)
     if username:
-        role = ", ".join(roles) or "no role"
         sentence = (
             f"You are signed in as {username} ({role}), and that role may not do this. "
             "Deploying, testing and writing analyses need the Operator role, exports the "

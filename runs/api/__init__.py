@@ -40,7 +40,9 @@ api = NinjaAPI(
     version="1",
     description=(
         "Push test results and builds from CI. Authenticate with `Authorization: Bearer <token>` "
-        "(create a token on your Tokens page); uploads and builds need the Operator role.\n\n"
+        "(any user may create one on the API tokens page). A token acts with its owner's "
+        "current role: every role may read runs; uploads and builds need the Operator role, "
+        "and a token without it gets 403.\n\n"
         "**Errors.** Every error, whatever its status (400, 401, 403, 404, 405, 413, 500), is "
         'JSON of one shape, `ErrorOut`: `{"error": "<one sentence: what was wrong and what to '
         'do>", "code": "<a stable word such as invalid or not_found>", "field": "<the field at '

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from runs.api.errors import error_body, error_responses
-from runs.api.permissions import require_perm
+from runs.api.permissions import require_action
 from runs.models import Service
 from runs.services.builds import build_register
 
@@ -34,7 +34,7 @@ class BuildOut(Schema):
 @router.post("", response={201: BuildOut, **error_responses(400, 413)}, summary="Register a build")
 def register_build(request: HttpRequest, payload: BuildIn):
     """A loop waiting for a new build of the service deploys this one next."""
-    require_perm(request, "runs.trigger_deploy")
+    require_action(request, "register_build")
     service = Service.objects.filter(name=payload.service).first()
     if service is None:
         return Status(

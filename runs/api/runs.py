@@ -8,7 +8,7 @@ from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from runs.api.errors import error_body, error_responses
-from runs.api.permissions import require_perm
+from runs.api.permissions import require_action
 from runs.models import TestRun
 from runs.services.ingest import IngestError, ReportFile, started_at_parse, upload_import
 
@@ -70,7 +70,7 @@ def upload_run(
     The same files for the same suite and revision return the first run (200, `created` false).
     Needs the Operator role.
     """
-    require_perm(request, "runs.trigger_deploy")
+    require_action(request, "upload")
     try:
         result = upload_import(
             service=service,
@@ -99,4 +99,5 @@ def upload_run(
     summary="One run's status and counts",
 )
 def get_run(request: HttpRequest, run_id: int):
+    require_action(request, "read")
     return run_out(request, get_object_or_404(TestRun, pk=run_id))
