@@ -20,20 +20,26 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("STAGELOOP_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = env_bool("DEBUG", False)
+# DEBUG=1 (what `make run` sets) turns on the development defaults below. Django's own DEBUG
+# stays off in every mode: its technical error pages would show settings and source to whoever
+# reaches the port, and its debug console handler prints every django.* log line a second time.
+# Errors are answered by dashboard/errors.py; tracebacks go to the log.
+DEVELOPMENT = env_bool("DEBUG", False)
+DEBUG = False
 
 _DEV_SECRET = "django-insecure-development-only-never-use-in-production"  # noqa: S105
 SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG:
+    if not DEVELOPMENT:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Set SECRET_KEY to a long random string, "
             "or set DEBUG=1 for local development only."
         )
     SECRET_KEY = _DEV_SECRET
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEVELOPMENT else [])
 CSRF_TRUSTED_ORIGINS = env_origins("CSRF_TRUSTED_ORIGINS")
+CSRF_FAILURE_VIEW = "dashboard.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -53,6 +59,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "runs.api.errors.ApiErrorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -128,9 +135,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
-WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_USE_FINDERS = DEVELOPMENT
+WHITENOISE_AUTOREFRESH = DEVELOPMENT
 
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEVELOPMENT)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # --- Celery -------------------------------------------------------------------------------------

@@ -16,3 +16,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("runs.urls")),
 ]
+
+handler400 = "dashboard.errors.bad_request"
+handler403 = "dashboard.errors.permission_denied"
+handler404 = "dashboard.errors.page_not_found"
+handler500 = "dashboard.errors.server_error"

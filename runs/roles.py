@@ -34,3 +34,16 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     OPERATOR: [*_READ, ("runs", "trigger_deploy"), ("runs", "write_analysis")],
     MANAGER: [*_READ, ("runs", "export_report")],
 }
+
+# What an API token may do, and the permission each action needs. A token acts with its owner's
+# current role: the API checks these permissions and the tokens page states them, from this list.
+API_ACTIONS: dict[str, tuple[tuple[str, str], str]] = {
+    "read": (("runs", "view_testrun"), "read runs and their results"),
+    "upload": (("runs", "trigger_deploy"), "upload test results"),
+    "register_build": (("runs", "trigger_deploy"), "register builds"),
+}
+
+
+def roles_holding(permission: tuple[str, str]) -> list[str]:
+    """The roles whose groups hold `permission`, such as ["Operator"]."""
+    return [role for role, pairs in ROLE_PERMISSIONS.items() if permission in pairs]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from ninja.utils import check_csrf
 
+from runs.api.errors import ApiError, errors_install
 from runs.services.tokens import token_authenticate
 
 
@@ -26,7 +26,12 @@ def session_auth(request: HttpRequest):
     if not request.user.is_authenticated:
         return None
     if request.method not in ("GET", "HEAD", "OPTIONS") and check_csrf(request) is not None:
-        raise HttpError(403, "CSRF token missing or wrong: send the X-CSRFToken header.")
+        raise ApiError(
+            403,
+            "The CSRF token is missing or wrong: send the X-CSRFToken header with the "
+            "csrftoken cookie's value.",
+            code="csrf_failed",
+        )
     return request.user
 
 
@@ -35,39 +40,20 @@ api = NinjaAPI(
     version="1",
     description=(
         "Push test results and builds from CI. Authenticate with `Authorization: Bearer <token>` "
-        "(create a token on your Tokens page); uploads and builds need the Operator role."
+        "(any user may create one on the API tokens page). A token acts with its owner's "
+        "current role: every role may read runs; uploads and builds need the Operator role, "
+        "and a token without it gets 403.\n\n"
+        "**Errors.** Every error, whatever its status (400, 401, 403, 404, 405, 413, 500), is "
+        'JSON of one shape, `ErrorOut`: `{"error": "<one sentence: what was wrong and what to '
+        'do>", "code": "<a stable word such as invalid or not_found>", "field": "<the field at '
+        'fault, or empty>", "file": "<the uploaded file at fault, or empty>", "errors": '
+        '[{"field": "...", "message": "..."}]}`. Programs should branch on `code`; '
+        "`errors` lists every field at fault when a request fails validation."
     ),
     auth=[ApiTokenAuth(), session_auth],
     urls_namespace="api",
 )
-
-
-@api.exception_handler(ValidationError)
-def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    first = exc.errors[0] if exc.errors else {}
-    location = [str(part) for part in first.get("loc", []) if part not in ("body", "form")]
-    field = location[-1] if location else ""
-    message = first.get("msg", "invalid request")
-    return api.create_response(
-        request,
-        {"error": f"{field or 'request'}: {message}", "field": field, "details": exc.errors},
-        status=400,
-    )
-
-
-@api.exception_handler(HttpError)
-def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return api.create_response(request, {"error": str(exc)}, status=exc.status_code)
-
-
-@api.exception_handler(AuthenticationError)
-def _unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return api.create_response(
-        request,
-        {"error": "A valid API token is required: send Authorization: Bearer <token>."},
-        status=401,
-    )
-
+errors_install(api)
 
 from runs.api import builds, runs  # noqa: E402  (routers register on the api above)
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
-from runs.api.permissions import require_perm
-from runs.api.runs import ErrorOut
+from runs.api.errors import error_body, error_responses
+from runs.api.permissions import require_action
 from runs.models import Service
 from runs.services.builds import build_register
 
@@ -31,18 +31,24 @@ class BuildOut(Schema):
     loops_resumed: list[int]
 
 
-@router.post("", response={201: BuildOut, 400: ErrorOut, 403: ErrorOut}, summary="Register a build")
+@router.post("", response={201: BuildOut, **error_responses(400, 413)}, summary="Register a build")
 def register_build(request: HttpRequest, payload: BuildIn):
     """A loop waiting for a new build of the service deploys this one next."""
-    require_perm(request, "runs.trigger_deploy")
+    require_action(request, "register_build")
     service = Service.objects.filter(name=payload.service).first()
     if service is None:
         return Status(
-            400, {"error": f"There is no service named {payload.service!r}.", "field": "service"}
+            400,
+            error_body(
+                f"There is no service named {payload.service!r}; services are created by an admin.",
+                "invalid",
+                field="service",
+            ),
         )
     if not payload.image.strip():
         return Status(
-            400, {"error": "image must name the image or version to deploy.", "field": "image"}
+            400,
+            error_body("image must name the image or version to deploy.", "invalid", field="image"),
         )
     build, loops = build_register(
         service=service,

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja.errors import HttpError
+
+from runs.api.errors import ApiError
+from runs.selectors.tokens import action_refusal
 
 
-def require_perm(request: HttpRequest, perm: str) -> None:
-    """403 with a sentence when the authenticated user lacks `perm`."""
-    if not request.user.has_perm(perm):
-        raise HttpError(403, "This token's user may not do that: it needs the Operator role.")
+def require_action(request: HttpRequest, action: str) -> None:
+    """403 with a sentence unless the request's user (a token's owner) may do `action` now."""
+    refusal = action_refusal(user=request.user, action=action)
+    if refusal is not None:
+        raise ApiError(403, refusal)

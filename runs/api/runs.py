@@ -7,15 +7,10 @@ from django.shortcuts import get_object_or_404
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from runs.api.permissions import require_perm
+from runs.api.errors import error_body, error_responses
+from runs.api.permissions import require_action
 from runs.models import TestRun
-from runs.services.ingest import (
-    IngestError,
-    ReportFile,
-    run_import,
-    started_at_parse,
-    upload_target_resolve,
-)
+from runs.services.ingest import IngestError, ReportFile, started_at_parse, upload_import
 
 router = Router(tags=["runs"])
 
@@ -32,12 +27,6 @@ class RunOut(Schema):
     skipped: int
     flaky: int
     warnings: list[str] = []
-
-
-class ErrorOut(Schema):
-    error: str
-    field: str = ""
-    file: str = ""
 
 
 def run_out(request: HttpRequest, run: TestRun, *, created: bool = True) -> dict:
@@ -58,7 +47,7 @@ def run_out(request: HttpRequest, run: TestRun, *, created: bool = True) -> dict
 
 @router.post(
     "",
-    response={201: RunOut, 200: RunOut, 400: ErrorOut, 403: ErrorOut},
+    response={201: RunOut, 200: RunOut, **error_responses(400, 413)},
     summary="Upload JUnit XML results (plain or gzip) as one run",
 )
 def upload_run(
@@ -71,31 +60,44 @@ def upload_run(
     started_at: Form[str] = "",
     create: Form[bool] = False,
 ):
-    """The same files for the same suite and revision return the first run (200, created false)."""
-    require_perm(request, "runs.trigger_deploy")
+    """All files become one run of the named suite, all-or-nothing.
+
+    `service` must name an existing service: services are created by an admin.
+    An unknown suite or revision is refused (400, field `suite` or `revision`) unless the
+    upload says `create=true`: then it creates the unknown suite (it receives uploads; an admin
+    can give it a command later) and the revision (status ready, with `commit`).
+    A refused upload creates nothing: no run, no suite, no revision.
+    The same files for the same suite and revision return the first run (200, `created` false).
+    Needs the Operator role.
+    """
+    require_action(request, "upload")
     try:
-        when = started_at_parse(started_at)
-        suite_row, revision_row = upload_target_resolve(
-            service=service, suite=suite, revision=revision, commit=commit, create=create
-        )
-        reports = [
-            ReportFile(name=f.name or f"file-{i}", data=f.read()) for i, f in enumerate(files)
-        ]
-        result = run_import(
-            suite=suite_row,
-            revision=revision_row,
-            files=reports,
+        result = upload_import(
+            service=service,
+            suite=suite,
+            revision=revision,
+            commit=commit,
+            create=create,
+            files=[
+                ReportFile(name=f.name or f"file-{i}", data=f.read()) for i, f in enumerate(files)
+            ],
             trigger=TestRun.Trigger.API,
             user=request.user,
-            started_at=when,
+            started_at=started_at_parse(started_at),
         )
     except IngestError as exc:
-        return Status(400, {"error": str(exc), "field": exc.field, "file": exc.file})
+        code = "invalid_file" if exc.file else "invalid"
+        return Status(400, error_body(str(exc), code, field=exc.field, file=exc.file))
     return Status(
         201 if result.created else 200, run_out(request, result.run, created=result.created)
     )
 
 
-@router.get("/{run_id}", response=RunOut, summary="One run's status and counts")
+@router.get(
+    "/{run_id}",
+    response={200: RunOut, **error_responses(404)},
+    summary="One run's status and counts",
+)
 def get_run(request: HttpRequest, run_id: int):
+    require_action(request, "read")
     return run_out(request, get_object_or_404(TestRun, pk=run_id))

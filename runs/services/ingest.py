@@ -6,6 +6,7 @@ import gc
 import hashlib
 import logging
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -330,6 +331,38 @@ def _signatures_upsert(*, suite: Suite, cases: list[ParsedCase]) -> dict[int, in
     return {case_key: ids[digest] for case_key, digest in case_hash.items()}
 
 
+def upload_import(
+    *,
+    service: str,
+    suite: str,
+    files: Sequence[ReportFile],
+    revision: str = "",
+    commit: str = "",
+    create: bool = False,
+    trigger: str,
+    user=None,
+    started_at: datetime | None = None,
+) -> ImportResult:
+    """Import `files` into the suite and revision an upload names (see upload_target_resolve).
+
+    A suite or revision that `create` makes is written in the import's transaction, so a
+    refused upload leaves none behind. Without `create` nothing is made and no transaction is
+    held while the files are parsed.
+    """
+    with transaction.atomic() if create else nullcontext():
+        suite_row, revision_row = upload_target_resolve(
+            service=service, suite=suite, revision=revision, commit=commit, create=create
+        )
+        return run_import(
+            suite=suite_row,
+            revision=revision_row,
+            files=files,
+            trigger=trigger,
+            user=user,
+            started_at=started_at,
+        )
+
+
 def upload_target_resolve(
     *,
     service: str,
@@ -340,7 +373,8 @@ def upload_target_resolve(
 ) -> tuple[Suite, Revision | None]:
     """Find (or, with `create`, make) the suite and revision an upload names.
 
-    Raises IngestError naming the field when something is unknown and `create` is off.
+    Raises IngestError naming the field when something is unknown and `create` is off. Call it
+    through upload_import, which keeps what it makes only if the import succeeds.
     """
     from runs.models import Service
 

@@ -1,4 +1,4 @@
-"""The user's API tokens: create (shown once), list, revoke."""
+"""The user's API tokens: create (shown once), list, revoke; each says what it may do."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from runs.selectors.tokens import token_abilities
 from runs.services.tokens import token_create, token_revoke
 
 
@@ -18,8 +19,12 @@ def token_list(request: HttpRequest) -> HttpResponse:
         except ValueError as exc:
             messages.error(request, str(exc))
             return redirect("tokens")
-    tokens = request.user.api_tokens.all()
-    return render(request, "runs/tokens.html", {"tokens": tokens, "secret": secret})
+    context = {
+        "tokens": request.user.api_tokens.all(),
+        "secret": secret,
+        "abilities": token_abilities(user=request.user),
+    }
+    return render(request, "runs/tokens.html", context)
 
 
 @require_POST

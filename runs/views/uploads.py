@@ -23,27 +23,43 @@ class MultipleFileField(forms.FileField):
 
     def clean(self, data, initial=None):
         single = super().clean
-        return (
-            [single(d, initial) for d in data] if isinstance(data, list | tuple) else [single(data)]
-        )
+        if not isinstance(data, list | tuple):
+            return [single(data, initial)]
+        if not data:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        return [single(d, initial) for d in data]
 
 
 class UploadForm(forms.Form):
-    files = MultipleFileField(label="JUnit XML files (plain or .gz)")
+    files = MultipleFileField(
+        label="JUnit XML files (plain or .gz)",
+        error_messages={"required": "Choose at least one JUnit XML report to upload."},
+    )
     revision = forms.ModelChoiceField(
         queryset=Revision.objects.none(), required=False, label="Revision tested"
     )
 
     def __init__(self, *args, suite: Suite, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["revision"].queryset = suite.service.revisions.order_by("-created_at")[:50]
+        field = self.fields["revision"]
+        # The 50 newest are offered; a sliced queryset cannot be filtered, so validating the
+        # chosen one needs them as a subquery (a slice made every choice invalid).
+        newest = suite.service.revisions.order_by("-created_at").values("pk")[:50]
+        field.queryset = Revision.objects.filter(pk__in=newest).order_by("-created_at")
+        field.error_messages["invalid_choice"] = (
+            f"That is not a revision of {suite.service.name}: choose one from the list, "
+            "or leave it empty."
+        )
 
 
 @permission_required("runs.trigger_deploy", raise_exception=True)
 def suite_upload(request: HttpRequest, pk: int) -> HttpResponse:
     suite = get_object_or_404(Suite.objects.select_related("service"), pk=pk)
-    form = UploadForm(request.POST or None, request.FILES or None, suite=suite)
-    if request.method == "POST" and form.is_valid():
+    if request.method != "POST":
+        form = UploadForm(suite=suite)
+        return render(request, "runs/suite_upload.html", {"suite": suite, "form": form})
+    form = UploadForm(request.POST, request.FILES, suite=suite)
+    if form.is_valid():
         try:
             result = run_import(
                 suite=suite,
@@ -53,7 +69,7 @@ def suite_upload(request: HttpRequest, pk: int) -> HttpResponse:
                 user=request.user,
             )
         except IngestError as exc:
-            form.add_error("files", str(exc))
+            form.add_error("revision" if exc.field == "revision" else "files", str(exc))
         else:
             if result.created:
                 messages.success(
@@ -64,4 +80,4 @@ def suite_upload(request: HttpRequest, pk: int) -> HttpResponse:
                     request, f"These files were already imported as run #{result.run.pk}."
                 )
             return redirect(result.run)
-    return render(request, "runs/suite_upload.html", {"suite": suite, "form": form})
+    return render(request, "runs/suite_upload.html", {"suite": suite, "form": form}, status=400)

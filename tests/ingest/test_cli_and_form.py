@@ -8,6 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from runs.models import ApiToken, TestRun
+from tests.factories import RevisionFactory
 from tests.ingest.conftest import EXPECTED, HOSTILE, JUNIT, counts, table_sizes
 
 pytestmark = pytest.mark.django_db
@@ -102,9 +103,39 @@ def test_the_upload_form_shows_the_error_and_stores_nothing(login, operator, sui
     with (JUNIT / "mocha.xml").open("rb") as good, bad.open("rb") as evil:
         response = login(operator).post(f"/suites/{suite.pk}/upload", {"files": [good, evil]})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "root element is &lt;suites&gt;" in response.content.decode()
     assert table_sizes() == (0, 0, 0, 0, 0)
+
+
+def test_the_upload_form_records_the_chosen_revision(login, operator, suite):
+    older = RevisionFactory(service=suite.service, name="web-00041")
+    chosen = RevisionFactory(service=suite.service, name="web-00042")
+
+    with (JUNIT / "mocha.xml").open("rb") as report:
+        response = login(operator).post(
+            f"/suites/{suite.pk}/upload", {"files": [report], "revision": chosen.pk}
+        )
+
+    run = TestRun.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == run.get_absolute_url()
+    assert run.revision == chosen != older
+
+
+def test_the_upload_form_shows_every_field_error(login, operator, suite):
+    other_service_revision = RevisionFactory()
+
+    response = login(operator).post(
+        f"/suites/{suite.pk}/upload", {"revision": other_service_revision.pk}
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert 'id="files-errors"' in page
+    assert 'id="revision-errors"' in page
+    assert "is not a revision of" in page
+    assert TestRun.objects.count() == 0
 
 
 def test_a_viewer_cannot_upload(login, viewer, suite):
@@ -159,3 +190,39 @@ def test_an_operator_uploads_a_report_in_the_browser(browser_login, operator, js
     assert "Imported 114 tests" in page.content()
     assert counts(run) == (114, 112, 1, 0, 1, 0)
     assert js_errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_in_the_browser_a_chosen_revision_is_recorded_and_a_bad_file_is_explained(
+    browser_login, operator, live_server, js_errors, tmp_path
+):
+    from tests.factories import ServiceFactory, SuiteFactory
+
+    suite = SuiteFactory(service=ServiceFactory(name="web"), name="e2e")
+    revision = RevisionFactory(service=suite.service, name="web-00042")
+    page = browser_login(operator)
+
+    page.goto(f"{live_server.url}/suites/{suite.pk}/upload")
+    page.select_option("#id_revision", label="web-00042")
+    page.set_input_files("#id_files", [str(JUNIT / "pytest-fail.xml")])
+    page.click("#upload-form button[type=submit]")
+
+    page.wait_for_url(f"{live_server.url}/runs/*/")
+    run = TestRun.objects.get()
+    assert run.revision == revision
+    assert page.url == f"{live_server.url}/runs/{run.pk}/"
+    assert "web-00042" in page.locator("main").inner_text()
+
+    bad = tmp_path / "not-junit.xml"
+    bad.write_bytes(HOSTILE["not-junit.xml"][0])
+    page.goto(f"{live_server.url}/suites/{suite.pk}/upload")
+    page.set_input_files("#id_files", [str(bad)])
+    page.click("#upload-form button[type=submit]")
+
+    error = page.locator("#files-errors")
+    error.wait_for()
+    assert "root element is <suites>" in error.inner_text()
+    assert TestRun.objects.count() == 1
+    # Chromium reports the refused upload's 400 status on the console; nothing else may fail.
+    assert [e for e in js_errors if "status of 400" not in e] == []

@@ -7,13 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from runs.models import TestRun
-from runs.services.ingest import (
-    IngestError,
-    ReportFile,
-    run_import,
-    started_at_parse,
-    upload_target_resolve,
-)
+from runs.services.ingest import IngestError, ReportFile, started_at_parse, upload_import
 
 
 class Command(BaseCommand):
@@ -38,12 +32,12 @@ class Command(BaseCommand):
                 if not path.is_file():
                     raise IngestError(f"{path} does not exist or is not a file.", file=str(path))
                 reports.append(ReportFile(name=path.name, data=path.read_bytes()))
-            suite_row, revision_row = upload_target_resolve(
-                service=service, suite=suite, revision=revision, commit=commit, create=create
-            )
-            result = run_import(
-                suite=suite_row,
-                revision=revision_row,
+            result = upload_import(
+                service=service,
+                suite=suite,
+                revision=revision,
+                commit=commit,
+                create=create,
                 files=reports,
                 trigger=TestRun.Trigger.CLI,
                 started_at=started_at_parse(started_at),
