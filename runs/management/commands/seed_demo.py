@@ -89,13 +89,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, password: str, python: str, **options):
-        if not password and not settings.DEBUG:
+        if not password and not settings.DEVELOPMENT:
             raise CommandError(
                 "seed_demo makes accounts with a known password, which only the demo may have. "
                 "Outside DEBUG mode pass --password (or STAGELOOP_DEMO_PASSWORD) with a password "
                 "of your own."
             )
-        if password == DEMO_PASSWORD and not settings.DEBUG:
+        if password == DEMO_PASSWORD and not settings.DEVELOPMENT:
             raise CommandError(
                 f"The password {DEMO_PASSWORD!r} is published in the README; outside DEBUG mode "
                 "choose another one."
