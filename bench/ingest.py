@@ -89,7 +89,7 @@ def phase_limit(path: str) -> dict:
     url = setup("stageloop_bench_ingest")
     import psycopg
 
-    from runs.junit import parse_report
+    from engine.junit import parse_report
 
     started = time.perf_counter()
     report = parse_report(Path(path).read_bytes(), max_bytes=10**9)

@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections.abc import Callable
 
-from runs.junit.values import strip_ansi
+from engine.junit.values import strip_ansi
 
 NORMALIZED_MAX_CHARS = 500
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from runs.deploy import DeployError, DeployRequest, RevisionInfo, get_target
+from engine.deploy import DeployError, DeployRequest, RevisionInfo, get_target
 from runs.models import Deploy, Revision, Service
 from runs.services.logbuffer import LogBuffer
 from runs.services.waiting import revision_wait_stable

@@ -15,7 +15,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from runs.junit import ERROR, FAILED, JUnitError, ParsedCase, parse_report
+from engine.junit import ERROR, FAILED, JUnitError, ParsedCase, parse_report
 from runs.models import (
     FailureSignature,
     Revision,

@@ -9,7 +9,7 @@ from datetime import datetime
 from django.db import connection, connections
 from django.utils import timezone
 
-from runs.junit import ParsedCase
+from engine.junit import ParsedCase
 from runs.models import Suite, TestCase
 from runs.services.bulk import is_postgres, rows_insert
 from runs.services.reality import is_real

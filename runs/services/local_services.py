@@ -7,7 +7,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from runs.deploy import DeployError, RevisionInfo
+from engine.deploy import DeployError, RevisionInfo
 from runs.models import Revision, Service
 from runs.services.deploy_step import target_for
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from django.db.models import F
 from django.utils import timezone
 
+from engine.runner import SuiteStartError, run_suite
 from runs.models import Revision, TestRun
-from runs.runner import SuiteStartError, run_suite
 from runs.services.ingest import IngestError, ReportFile, run_import
 from runs.services.logbuffer import LogBuffer
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
-from tests.runs.deploy.conftest import process_gone
+from tests.engine.deploy.conftest import process_gone
 
 ROOT = Path(__file__).resolve().parents[2]
 

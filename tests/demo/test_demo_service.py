@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from demo.app import load_faults
-from runs.runner import RunnerResult, run_suite
+from engine.runner import RunnerResult, run_suite
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_APP = REPO_ROOT / "demo" / "app.py"

@@ -8,13 +8,20 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from runs.deploy.base import DeployRequest
+from engine.deploy.base import DeployRequest
 from runs.models import Revision, Service
 from runs.services.deploy_step import target_for
+from tests.engine.deploy.conftest import APP, PYTHON, LogLines, process_gone
 from tests.factories import RevisionFactory, ServiceFactory
-from tests.runs.deploy.conftest import PYTHON, LogLines, process_gone
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def app_script(tmp_path: Path) -> Path:
+    path = tmp_path / "app.py"
+    path.write_text(APP)
+    return path
 
 
 def _local_service(app: Path, tmp_path: Path) -> Service:

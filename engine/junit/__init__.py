@@ -5,9 +5,9 @@
 with a sentence a user can act on.
 """
 
-from runs.junit.model import ERROR, FAILED, PASSED, SKIPPED, JUnitError, ParsedCase, ParsedReport
-from runs.junit.parser import DEFAULT_MAX_BYTES, parse_report
-from runs.junit.values import strip_ansi
+from engine.junit.model import ERROR, FAILED, PASSED, SKIPPED, JUnitError, ParsedCase, ParsedReport
+from engine.junit.parser import DEFAULT_MAX_BYTES, parse_report
+from engine.junit.values import strip_ansi
 
 __all__ = [
     "DEFAULT_MAX_BYTES",

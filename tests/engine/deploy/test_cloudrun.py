@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from google.cloud import run_v2
 
-from runs.deploy.base import DeployError, DeployRequest, get_target
-from runs.deploy.cloudrun import CloudRunTarget
+from engine.deploy.base import DeployError, DeployRequest, get_target
+from engine.deploy.cloudrun import CloudRunTarget
+from tests.engine.deploy.conftest import LogLines
 from tests.fakes.cloudrun_api import LATEST, REVISION, FakeCloudRun
-from tests.runs.deploy.conftest import LogLines
 
 SERVICE = "projects/p/locations/europe-west1/services/web"
 FIRST = "web-00001-abc"

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from runs.deploy.base import (
+from engine.deploy.base import (
     DeployError,
     DeployRequest,
     DeployTarget,

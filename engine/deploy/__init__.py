@@ -3,7 +3,7 @@
 Pure Python with no Django import; ``runs.services`` drives them with plain config and callbacks.
 """
 
-from runs.deploy.base import (
+from engine.deploy.base import (
     DeployError,
     DeployRequest,
     DeployTarget,

@@ -12,15 +12,15 @@ from typing import Any
 import httpx
 import pytest
 
-from runs.deploy.base import (
+from engine.deploy.base import (
     DeployError,
     DeployRequest,
     RevisionInfo,
     get_target,
     make_revision_name,
 )
-from runs.deploy.local import LocalTarget
-from tests.runs.deploy.conftest import PYTHON, LogLines, process_gone
+from engine.deploy.local import LocalTarget
+from tests.engine.deploy.conftest import PYTHON, LogLines, process_gone
 
 
 def local_target(app: Path, mode: str, tmp_path: Path, **overrides: Any) -> LocalTarget:

@@ -16,7 +16,7 @@ import time
 from collections import deque
 from typing import IO, Any, NoReturn
 
-from runs.deploy.base import (
+from engine.deploy.base import (
     DeployError,
     DeployRequest,
     DeployTarget,

@@ -1,6 +1,6 @@
 """A pytest plugin that reports progress to the suite runner and enforces a per-test timeout.
 
-Loaded by the runner with ``-p runs.pytest_progress``; it does nothing unless these are set:
+Loaded by the runner with ``-p engine.pytest_progress``; it does nothing unless these are set:
 
 - ``STAGELOOP_EVENTS``: a file path. The plugin appends one JSON object per line, each written
   and flushed whole, so a reader tailing the file sees complete lines:

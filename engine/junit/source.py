@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from runs.junit.model import JUnitError
+from engine.junit.model import JUnitError
 
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
 

@@ -7,7 +7,7 @@ use the caller's database connection.
 What it promises:
 
 - the command is an argument list, never a shell string;
-- pytest commands get ``--junitxml=<junit_path> -p runs.pytest_progress`` appended; any other
+- pytest commands get ``--junitxml=<junit_path> -p engine.pytest_progress`` appended; any other
   command finds the report path in ``STAGELOOP_JUNIT_PATH`` and may write JUnit XML there;
 - the suite runs in its own session and process group; on run timeout, cancel, or once the main
   process has exited, the whole group gets SIGTERM, then SIGKILL after a short grace, and the call
@@ -40,7 +40,7 @@ from typing import IO, Any
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-PLUGIN = "runs.pytest_progress"
+PLUGIN = "engine.pytest_progress"
 TAIL_LINES = 50
 KILL_GRACE = 2.0  # seconds between SIGTERM and SIGKILL
 REAP_WAIT = 5.0  # seconds to wait for killed processes, and orphans, to disappear
@@ -247,7 +247,7 @@ def run_suite(
 ) -> RunnerResult:
     """Run ``command`` in ``cwd`` until it exits, times out, or ``should_cancel()`` says so.
 
-    Output lines go to ``on_output`` and progress events (from ``runs.pytest_progress``) to
+    Output lines go to ``on_output`` and progress events (from ``engine.pytest_progress``) to
     ``on_event`` as they come, at most ``poll_interval`` late; ``should_cancel`` is checked as
     often. When this returns, no process of the suite's group is left. Raises ``ValueError`` for
     a command that is not a non-empty list of strings, ``SuiteStartError`` if it cannot start.

@@ -19,7 +19,7 @@ from google.auth import exceptions as auth_exc
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import run_v2
 
-from runs.deploy.base import (
+from engine.deploy.base import (
     DeployError,
     DeployRequest,
     DeployTarget,

@@ -104,15 +104,15 @@ def get_target(kind: str, config: dict[str, Any]) -> DeployTarget:
     """Build the deploy target ``kind`` ('local', 'cloudrun' or 'command') from ``config``."""
     # Imported here so that choosing 'local' never pays for importing the Cloud Run client.
     if kind == "local":
-        from runs.deploy.local import LocalTarget
+        from engine.deploy.local import LocalTarget
 
         return LocalTarget(config)
     if kind == "cloudrun":
-        from runs.deploy.cloudrun import CloudRunTarget
+        from engine.deploy.cloudrun import CloudRunTarget
 
         return CloudRunTarget(config)
     if kind == "command":
-        from runs.deploy.command import CommandTarget
+        from engine.deploy.command import CommandTarget
 
         return CommandTarget(config)
     raise DeployError(

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from runs.runner import RunnerResult, SuiteStartError, is_pytest_command, run_suite
+from engine.runner import RunnerResult, SuiteStartError, is_pytest_command, run_suite
 
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
 
@@ -314,7 +314,7 @@ def test_the_suite_sees_the_callers_env_but_not_the_dashboards_secrets(tmp_path,
         "'STAGELOOP_EVENTS'):\n"
         "    print(f'{key}={os.environ.get(key)}')\n"
         "print('PYTHONPATH=' + os.environ['PYTHONPATH'])\n"
-        "import runs.pytest_progress\n"  # the plugin is importable from any working directory
+        "import engine.pytest_progress\n"  # the plugin is importable from any working directory
     )
 
     result, seen = run(

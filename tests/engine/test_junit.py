@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from runs.junit import JUnitError, ParsedReport, parse_report
-from runs.junit.values import parse_seconds, parse_timestamp
+from engine.junit import JUnitError, ParsedReport, parse_report
+from engine.junit.values import parse_seconds, parse_timestamp
 from tests.junit_reports import EXPECTED as COUNTS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

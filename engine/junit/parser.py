@@ -11,9 +11,9 @@ from datetime import datetime
 
 from lxml import etree
 
-from runs.junit.model import ERROR, FAILED, PASSED, SKIPPED, JUnitError, ParsedCase, ParsedReport
-from runs.junit.source import ReportStream, Source, open_source, restore_controls, subject_for
-from runs.junit.values import attachments_in, display_message, parse_seconds, parse_timestamp
+from engine.junit.model import ERROR, FAILED, PASSED, SKIPPED, JUnitError, ParsedCase, ParsedReport
+from engine.junit.source import ReportStream, Source, open_source, restore_controls, subject_for
+from engine.junit.values import attachments_in, display_message, parse_seconds, parse_timestamp
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 KEY_MAX_CHARS = 1000

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from runs.deploy.base import DeployError, DeployRequest, get_target
-from runs.deploy.command import CommandTarget
-from tests.runs.deploy.conftest import PYTHON, LogLines, process_gone
+from engine.deploy.base import DeployError, DeployRequest, get_target
+from engine.deploy.command import CommandTarget
+from tests.engine.deploy.conftest import PYTHON, LogLines, process_gone
 
 
 def script(tmp_path: Path, body: str) -> list[str]:
