@@ -56,3 +56,17 @@ def test_operator_analyzes_a_failed_run_and_finds_it_in_the_lists(
     assert f"#{analysis.pk}" in page.locator("#analyses").inner_text()
     assert page.locator("#waiting").count() == 0
     assert js_errors == []
+
+
+def test_the_analyses_page_title_is_plain_text(browser_login, live_server, operator, js_errors):
+    from tests.analyses.conftest import History
+
+    History().run({0: "failed"})  # a run waiting for an analysis
+    page = browser_login(operator)
+
+    page.goto(f"{live_server.url}/analyses/")
+
+    assert page.locator("#waiting tbody tr").count() == 1
+    assert page.title() == "Analyses · Stageloop"
+    assert js_errors == []
+
