@@ -70,3 +70,27 @@ def test_the_analyses_page_title_is_plain_text(browser_login, live_server, opera
     assert page.title() == "Analyses · Stageloop"
     assert js_errors == []
 
+
+
+def test_analyze_failures_is_offered_only_for_runs_with_failing_tests(
+    browser_login, live_server, operator, js_errors
+):
+    from tests.analyses.conftest import History
+
+    history = History()
+    failing = history.run({0: "failed"})
+    # A suite that timed out: an error run whose finished tests all passed.
+    timed_out = history.run({})
+    type(timed_out).objects.filter(pk=timed_out.pk).update(
+        status="error", total=3, passed=3, error="The suite timed out after 60 s."
+    )
+    page = browser_login(operator)
+
+    page.goto(f"{live_server.url}/analyses/")
+    assert page.locator(f"#waiting tr[data-run='{failing.pk}'] button.analyze").count() == 1
+    assert page.locator(f"#waiting tr[data-run='{timed_out.pk}'] button.analyze").count() == 0
+    page.goto(f"{live_server.url}/runs/{timed_out.pk}/")
+    assert page.locator("button.analyze[data-analyze=run]").count() == 0
+    page.goto(f"{live_server.url}/runs/{failing.pk}/")
+    assert page.locator("button.analyze[data-analyze=run]").count() == 1
+    assert js_errors == []
