@@ -71,7 +71,6 @@ def test_the_analyses_page_title_is_plain_text(browser_login, live_server, opera
     assert js_errors == []
 
 
-
 def test_analyze_failures_is_offered_only_for_runs_with_failing_tests(
     browser_login, live_server, operator, js_errors
 ):
