@@ -122,4 +122,5 @@ def test_a_refused_save_keeps_the_saved_status_and_a_build_name_links_the_fix(
     page.wait_for_url(f"{live_server.url}/analyses/{analysis.pk}/")
     assert page.locator("#analysis-status").inner_text() == "In review"
     assert "stageloop-demo:1.4.1" in page.locator("#action-items").inner_text()
-    assert js_errors == []
+    # The refused save answers 400 by design; Chromium logs that as a console error.
+    assert [e for e in js_errors if "status of 400" not in e] == []
