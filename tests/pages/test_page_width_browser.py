@@ -202,6 +202,7 @@ def _wide_world() -> dict[str, str]:
         "capability edit": f"/reports/capabilities/{capability.pk}/edit",
         "evidence runs": "/reports/evidence/runs",
         "evidence deploys": "/reports/evidence/deploys",
+        "evidence restores": "/reports/evidence/restores",
         "evidence incidents": "/reports/evidence/incidents",
         "tokens": "/account/tokens/",
         "upload": f"/suites/{suite.pk}/upload",
