@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -20,6 +22,37 @@ def validate_link(value: str) -> None:
     except ValidationError:
         raise ValidationError(
             f"“{value}” is not a link: use an http(s) URL or a path on this site such as /runs/12/."
+        ) from None
+
+
+# A commit sha, or an image / revision reference: [registry[:port]/]name[/name...][:tag][@digest].
+_SHA = re.compile(r"[0-9a-f]{7,64}", re.IGNORECASE)
+_REFERENCE = re.compile(
+    r"[a-z0-9][a-z0-9._-]*(?::[0-9]+)?(?:/[a-z0-9][a-z0-9._-]*)*"
+    r"(?::[a-z0-9_][a-z0-9._-]{0,127})?(?:@sha256:[0-9a-f]{64})?",
+    re.IGNORECASE,
+)
+
+
+def is_link(value: str) -> bool:
+    """Whether the value is something a browser can open: an http(s) URL or a path here."""
+    if value.startswith("/"):
+        return not value.startswith("//")
+    return value.startswith(("http://", "https://"))
+
+
+def validate_action_link(value: str) -> None:
+    """What fixed it: a commit sha, a build (``stageloop-demo:1.4.1``, ``registry/team/app:2``),
+    a revision name (``web-00042-x7k``), an http(s) URL or a path on this site."""
+    if _SHA.fullmatch(value) or _REFERENCE.fullmatch(value):
+        return
+    try:
+        validate_link(value)
+    except ValidationError:
+        raise ValidationError(
+            f"“{value}” names no commit, build, revision or page: use a commit sha, a build such "
+            "as stageloop-demo:1.4.1, a revision name such as web-00042-x7k, an http(s) URL or a "
+            "path on this site such as /revisions/3/."
         ) from None
 
 
@@ -139,8 +172,8 @@ class ActionItem(models.Model):
     link = models.CharField(
         max_length=500,
         blank=True,
-        validators=[validate_link],
-        help_text="The fixing commit, build or revision: a URL or a path on this site.",
+        validators=[validate_action_link],
+        help_text="The fixing commit sha, build, revision name, a URL or a path on this site.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -154,6 +187,11 @@ class ActionItem(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATES
+
+    @property
+    def link_opens(self) -> bool:
+        """Whether the link can be an <a href>; a sha, build or revision name is shown as text."""
+        return is_link(self.link)
 
 
 class AnalysisEvent(models.Model):

@@ -54,6 +54,11 @@ class Loop(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("loop-detail", args=[self.pk])
 
+    @property
+    def is_active(self) -> bool:
+        """Running or waiting for a build: it can still be cancelled."""
+        return self.status in self.ACTIVE
+
 
 class LoopIteration(models.Model):
     loop = models.ForeignKey(Loop, on_delete=models.CASCADE, related_name="iterations")

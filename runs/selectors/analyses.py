@@ -149,9 +149,11 @@ def open_action_items(*, owner_id: int | None = None, today: date | None = None)
 
 
 def failing_runs_without_analysis(*, limit: int = 10) -> QuerySet[TestRun]:
-    """The latest failed runs that no analysis links to, for the "waiting" list."""
+    """The latest failed runs with failing tests that no analysis links to, for the "waiting"
+    list (an error run whose finished tests all passed has nothing to analyze)."""
     return (
         TestRun.objects.filter(status__in=("failed", "error"))
+        .filter(Exists(TestResult.objects.filter(run=OuterRef("pk"), outcome__in=FAILING)))
         .exclude(Exists(Analysis.objects.filter(run=OuterRef("pk"))))
         .select_related("suite", "service", "revision")
         .order_by("-created_at")[:limit]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
@@ -86,7 +88,9 @@ def _edit_forms(request: HttpRequest, analysis: Analysis):
         for w in analysis.whys.all()
     ]
     return (
-        AnalysisForm(data, instance=analysis, prefix="analysis"),
+        # Validating a model form writes into its instance: give it a copy, so that the page keeps
+        # showing the saved analysis (its status in the heading) until a save succeeds.
+        AnalysisForm(data, instance=copy.copy(analysis), prefix="analysis"),
         WhyFormSet(data, initial=initial_whys, prefix="whys"),
         ActionItemFormSet(data, instance=analysis, prefix="items"),
     )
@@ -102,8 +106,7 @@ def analysis_edit(request: HttpRequest, pk: int) -> HttpResponse:
         fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
         try:
             changes = analysis_save(
-                # A fresh row: validating the model form already wrote into `analysis`.
-                analysis=_get_analysis(pk),
+                analysis=analysis,
                 fields=fields,
                 whys=whys_from_formset(whys),
                 items=items_from_formset(items),

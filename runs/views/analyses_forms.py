@@ -87,6 +87,7 @@ class ActionItemForm(forms.ModelForm):
         widgets = {
             "what": forms.Textarea(attrs={"rows": 2}),
             "due_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "link": forms.TextInput(attrs={"placeholder": "commit sha, build, revision or URL"}),
         }
 
     def __init__(self, *args, **kwargs):

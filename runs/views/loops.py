@@ -5,11 +5,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from runs.models import Loop, Service, TestRun
+from runs.selectors.loops import loop_with_iterations
 from runs.services.builds import build_register
 from runs.services.deploys import DeployInProgress, NothingToDeploy
 from runs.services.loops import LoopInProgress, loop_cancel, loop_start
@@ -99,13 +100,10 @@ def run_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _loop_context(pk: int) -> dict:
-    loop = get_object_or_404(Loop.objects.select_related("service", "suite", "created_by"), pk=pk)
-    iterations = list(
-        loop.iterations.select_related("build", "deploy__revision", "run").order_by("number")
-    )
-    fixes = {it.number: iterations[i + 1].build for i, it in enumerate(iterations[:-1])}
-    for it in iterations:
-        it.fix_build = fixes.get(it.number)
+    try:
+        loop, iterations = loop_with_iterations(pk=pk)
+    except Loop.DoesNotExist:
+        raise Http404("No such loop.") from None
     return {"loop": loop, "iterations": iterations}
 
 

@@ -97,6 +97,7 @@ def test_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "case": case,
             "strip": history[-cases.STRIP_LENGTH :],
+            "latest": history[-1] if history else None,
             "history_count": len(history),
             "duration_chart": charts.figure_json(charts.case_durations(history)),
             "flakiness": flaky.case_flakiness(case_id=case.pk),

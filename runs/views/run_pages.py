@@ -32,6 +32,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return bad_request(request, str(exc))
     previous = run_selectors.previous_run(run=run)
     flags, trivial = reality.run_flags(run=run)
+    groups = run_selectors.signature_groups(run=run)
     return render(
         request,
         "runs/run_detail.html",
@@ -45,12 +46,14 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "search": search,
             "comparison": run_selectors.run_comparison(run=run, previous=previous),
             "comparison_definition": run_selectors.COMPARISON_DEFINITION,
-            "groups": run_selectors.signature_groups(run=run),
+            "groups": groups,
             "artifacts": list(run.artifacts.order_by("name").values("pk", "name", "size")),
             "flags": flags,
             "trivial": trivial,
             "rate_definition": RATE_DEFINITION,
             "analyses": list(analyses_for_run(run=run)[:50]),
+            # Failure groups exist exactly when some test failed: something to analyze.
+            "can_analyze": bool(groups),
         },
     )
 

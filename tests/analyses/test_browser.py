@@ -56,3 +56,71 @@ def test_operator_analyzes_a_failed_run_and_finds_it_in_the_lists(
     assert f"#{analysis.pk}" in page.locator("#analyses").inner_text()
     assert page.locator("#waiting").count() == 0
     assert js_errors == []
+
+
+def test_the_analyses_page_title_is_plain_text(browser_login, live_server, operator, js_errors):
+    from tests.analyses.conftest import History
+
+    History().run({0: "failed"})  # a run waiting for an analysis
+    page = browser_login(operator)
+
+    page.goto(f"{live_server.url}/analyses/")
+
+    assert page.locator("#waiting tbody tr").count() == 1
+    assert page.title() == "Analyses · Stageloop"
+    assert js_errors == []
+
+
+def test_analyze_failures_is_offered_only_for_runs_with_failing_tests(
+    browser_login, live_server, operator, js_errors
+):
+    from tests.analyses.conftest import History
+
+    history = History()
+    failing = history.run({0: "failed"})
+    # A suite that timed out: an error run whose finished tests all passed.
+    timed_out = history.run({})
+    type(timed_out).objects.filter(pk=timed_out.pk).update(
+        status="error", total=3, passed=3, error="The suite timed out after 60 s."
+    )
+    page = browser_login(operator)
+
+    page.goto(f"{live_server.url}/analyses/")
+    assert page.locator(f"#waiting tr[data-run='{failing.pk}'] button.analyze").count() == 1
+    assert page.locator(f"#waiting tr[data-run='{timed_out.pk}'] button.analyze").count() == 0
+    page.goto(f"{live_server.url}/runs/{timed_out.pk}/")
+    assert page.locator("button.analyze[data-analyze=run]").count() == 0
+    page.goto(f"{live_server.url}/runs/{failing.pk}/")
+    assert page.locator("button.analyze[data-analyze=run]").count() == 1
+    assert js_errors == []
+
+
+def test_a_refused_save_keeps_the_saved_status_and_a_build_name_links_the_fix(
+    browser_login, live_server, operator, js_errors
+):
+    from runs.services.analyses import analysis_drafts_for_run
+    from tests.analyses.conftest import History
+
+    analysis = analysis_drafts_for_run(run=History().run({0: "failed"}))[0]
+    page = browser_login(operator)
+    page.goto(f"{live_server.url}/analyses/{analysis.pk}/edit")
+    assert page.locator("h1 .badge").inner_text() == "Draft"
+
+    # A junk link refuses the save: the heading still says what is saved.
+    page.select_option("#id_analysis-status", "in_review")
+    page.fill("#id_items-0-what", "Ship the reconnect fix")
+    page.fill("#id_items-0-link", "fixed it yesterday")
+    page.click("#save-analysis")
+    page.wait_for_selector("#form-errors")
+    assert "a commit sha, a build such as stageloop-demo:1.4.1" in page.inner_text("main")
+    assert page.locator("h1 .badge").inner_text() == "Draft"
+    assert page.input_value("#id_analysis-status") == "in_review"  # what was typed is kept
+
+    # The build that fixes it is accepted as it is named.
+    page.fill("#id_items-0-link", "stageloop-demo:1.4.1")
+    page.click("#save-analysis")
+    page.wait_for_url(f"{live_server.url}/analyses/{analysis.pk}/")
+    assert page.locator("#analysis-status").inner_text() == "In review"
+    assert "stageloop-demo:1.4.1" in page.locator("#action-items").inner_text()
+    # The refused save answers 400 by design; Chromium logs that as a console error.
+    assert [e for e in js_errors if "status of 400" not in e] == []

@@ -210,3 +210,42 @@ def test_the_detail_page_takes_a_fixed_number_of_queries(
 
     with django_assert_max_num_queries(12):
         assert client.get(analysis.get_absolute_url()).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "4e1f0c2",
+        "4e1f0c2a9b7d5e3f1a0c8b6d4e2f0a1b3c5d7e9f",
+        "stageloop-demo:1.4.1",
+        "registry.example.com/team/payments-api:2.3.0",
+        "europe-docker.pkg.dev/proj/repo/web@sha256:" + "a" * 64,
+        "web-00042-x7k",
+        "https://github.com/acme/web/commit/4e1f0c2",
+        "/revisions/3/",
+    ],
+)
+def test_an_action_item_links_a_commit_a_build_a_revision_or_a_url(analysis, operator, login, link):
+    items = [{"what": "Ship the fix", "status": "open", "link": link}]
+
+    response = login(operator).post(
+        reverse("analysis-edit", args=[analysis.pk]), _post_data(analysis, items=items)
+    )
+
+    assert response.status_code == 302, response.content.decode()
+    assert analysis.action_items.get().link == link
+
+
+@pytest.mark.parametrize(
+    "link", ["javascript:alert(1)", "fixed it yesterday", "<script>x</script>", "//evil.example"]
+)
+def test_an_action_item_refuses_a_link_that_names_nothing(analysis, operator, login, link):
+    items = [{"what": "Ship the fix", "status": "open", "link": link}]
+
+    response = login(operator).post(
+        reverse("analysis-edit", args=[analysis.pk]), _post_data(analysis, items=items)
+    )
+
+    assert response.status_code == 400
+    assert "a commit sha, a build such as stageloop-demo:1.4.1" in response.content.decode()
+    assert ActionItem.objects.count() == 0

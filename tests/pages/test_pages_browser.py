@@ -87,3 +87,16 @@ def test_compare_opens_from_the_run_page_and_shows_the_differences(
     assert page.locator("#compare-sides").is_visible()
     assert "newly failing" in page.locator("#diff").inner_text()
     assert js_errors == []
+
+
+def test_the_test_page_badge_says_the_latest_status(browser_login, viewer, live_server, js_errors):
+    h = build_history(runs=4, tests=4)  # last run: test 1 failed, test 2 passed, test 3 skipped
+    page = browser_login(viewer)
+
+    for case, latest in ((h["cases"][2], "passed"), (h["cases"][3], "skipped")):
+        page.goto(f"{live_server.url}/tests/{case.pk}/")
+        assert page.locator("#broken-since .badge").inner_text() == latest
+    page.goto(f"{live_server.url}/tests/{h['cases'][1].pk}/")
+    assert page.locator("#broken-since .badge").inner_text() == "failed"
+    assert "failing since" in page.locator("#broken-since").inner_text()
+    assert js_errors == []

@@ -1,0 +1,26 @@
+"""Reads for the loop page: a loop, its iterations and what each one did."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+from django.db.models import Count
+
+from runs.models import Loop, LoopIteration
+
+
+def loop_with_iterations(*, pk: int) -> tuple[Loop, list[LoopIteration]]:
+    """The loop (Loop.DoesNotExist when unknown) and its iterations in order, each with its
+    build, deploy, run, ``analysis_count`` and ``fix_build`` (the build the next iteration
+    deployed). Two queries, whatever the number of iterations."""
+    loop = Loop.objects.select_related("service", "suite", "created_by").get(pk=pk)
+    iterations = list(
+        loop.iterations.select_related("build", "deploy__revision", "run")
+        .annotate(analysis_count=Count("run__analyses"))
+        .order_by("number")
+    )
+    for iteration in iterations:
+        iteration.fix_build = None
+    for iteration, following in pairwise(iterations):
+        iteration.fix_build = following.build
+    return loop, iterations
