@@ -30,6 +30,7 @@ from runs.models import (
 from runs.services.bulk import RESULT_COLUMNS
 from runs.services.history_rows import AREAS, CLUSTERS, CaseProfile, run_rows
 from runs.services.reality import cases_reality_refresh
+from runs.signatures import failure_signature
 
 RUN_SPACING = timedelta(minutes=50)
 CHUNK_RUNS = 50
@@ -85,16 +86,19 @@ def _cases_create(*, suite: Suite, tests: int, rng: random.Random) -> list[CaseP
 
 
 def _signatures_create(*, suite: Suite) -> list[FailureSignature]:
-    return [
-        FailureSignature.objects.create(
-            suite=suite,
-            kind=kind,
-            hash=_sha1(f"{kind}:{normalized}"),
-            normalized=normalized,
-            example=template.format(ip="10.0.3.7", n=3),
+    """One signature per cluster, named as the importer names its example message."""
+    made = []
+    for kind, template in CLUSTERS:
+        example = template.format(ip="10.0.3.7", n=3)
+        signature = failure_signature(kind=kind, message=example)
+        made.append(
+            FailureSignature.objects.get_or_create(
+                suite=suite,
+                hash=signature.hash,
+                defaults={"kind": kind, "normalized": signature.normalized, "example": example},
+            )[0]
         )
-        for kind, template, normalized in CLUSTERS
-    ]
+    return made
 
 
 def _revision_create(

@@ -11,6 +11,7 @@ from runs.models import FailureSignature, Suite, TestResult
 from runs.services.demo_history import demo_history_create
 from runs.services.history import history_seed
 from runs.services.ingest import ReportFile, run_import
+from runs.signatures import failure_signature
 
 pytestmark = pytest.mark.django_db
 
@@ -47,15 +48,25 @@ def _assert_imported_failures_join_the_seeded_signatures(suite: Suite) -> None:
     assert FailureSignature.objects.filter(suite=suite).count() == signatures_before
 
 
+def _assert_every_seeded_failure_carries_its_messages_signature(suite: Suite) -> None:
+    failures = TestResult.objects.filter(run__suite=suite, outcome__in=("failed", "error"))
+    pairs = set(failures.values_list("outcome", "message", "signature__hash"))
+    assert pairs
+    for outcome, message, stored in pairs:
+        assert stored == failure_signature(kind=outcome, message=message).hash, message
+
+
 def test_a_failure_of_the_demo_history_and_an_imported_one_share_a_signature(suite):
     demo_history_create(
         suite=suite, test_names=[f"tests/test_demo.py::test_{i}" for i in range(40)], days=10
     )
 
+    _assert_every_seeded_failure_carries_its_messages_signature(suite)
     _assert_imported_failures_join_the_seeded_signatures(suite)
 
 
 def test_a_failure_of_seed_history_and_an_imported_one_share_a_signature(db):
     made = history_seed(runs=60, tests=120, service_name="seeded", seed=3)
 
+    _assert_every_seeded_failure_carries_its_messages_signature(made.suite)
     _assert_imported_failures_join_the_seeded_signatures(made.suite)
