@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pypdf
 import pytest
 from django.urls import reverse
 
@@ -63,11 +64,15 @@ def test_the_page_and_every_export_say_how_many_suites_are_green(suites, manager
     rows = list(
         csv.DictReader(io.StringIO(_body(client.get(reverse("reports:summary-csv"), QUERY))))
     )
+    pdf = pypdf.PdfReader(io.BytesIO(client.get(reverse("reports:summary-pdf"), QUERY).content))
+    pdf_text = " ".join(" ".join(p.extract_text() for p in pdf.pages).split())
 
     for text in (page, markdown):
         assert "Suites green now" in text and "1 of 4" in text
         for name in ("all-jest", "checkout", "search", "login"):
             assert f"Pass rate now: monorepo / {name}" in text
+    assert "Suites green now 1 of 4" in pdf_text
+    assert "Pass rate now: monorepo / checkout 80.0 %" in pdf_text
     figures = {r["key"]: r["text"] for r in rows if r["kind"] == "figure"}
     assert figures["tests.suites_green"] == "1 of 4"
     assert figures[f"tests.pass_rate_now.{suites['red'][1].pk}"] == "70.0 %"
