@@ -115,6 +115,11 @@ def test_figures(scope: Scope) -> list[Figure]:
     return figures
 
 
+def _suite_name(row: dict) -> str:
+    demo = " (demo data)" if row["service__is_demo"] else ""
+    return f"{row['service__name']} / {row['suite__name']}{demo}"
+
+
 def _pass_rate_now(scope: Scope, url: str) -> list[Figure]:
     """Suites green now, the pooled pass rate of each suite's latest run, then each suite's own.
     Three queries."""
@@ -164,14 +169,23 @@ def _pass_rate_now(scope: Scope, url: str) -> list[Figure]:
     ]
     rows = (
         latest_runs.annotate(counted=COUNTED)
-        .values("pk", "suite_id", "suite__name", "service__name", "status", "passed", "counted")
+        .values(
+            "pk",
+            "suite_id",
+            "suite__name",
+            "service__name",
+            "service__is_demo",
+            "status",
+            "passed",
+            "counted",
+        )
         .order_by("service__name", "suite__name")
     )
     for row in rows:
         figures.append(
             _rate_figure(
                 f"tests.pass_rate_now.{row['suite_id']}",
-                f"Pass rate now: {row['service__name']} / {row['suite__name']}",
+                f"Pass rate now: {_suite_name(row)}",
                 row["passed"],
                 row["counted"],
                 1,
@@ -187,14 +201,14 @@ def _pass_rate_per_suite(scope: Scope) -> list[Figure]:
     """Each suite's own pass rate over the period, with the same minimum of runs. One query."""
     rows = (
         completed_runs(scope)
-        .values("suite_id", "suite__name", "service__name")
+        .values("suite_id", "suite__name", "service__name", "service__is_demo")
         .annotate(runs=Count("pk"), n_passed=Sum("passed"), n_counted=Sum(COUNTED))
         .order_by("service__name", "suite__name")
     )
     return [
         _rate_figure(
             f"tests.pass_rate.{row['suite_id']}",
-            f"Pass rate over the period: {row['service__name']} / {row['suite__name']}",
+            f"Pass rate over the period: {_suite_name(row)}",
             row["n_passed"] or 0,
             row["n_counted"] or 0,
             row["runs"],

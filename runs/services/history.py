@@ -37,7 +37,7 @@ CHUNK_RUNS = 50
 
 
 class HistoryExists(Exception):
-    """The suite already has runs; seeding again would mix two histories."""
+    """The suite already has runs, or the service is real: seeding would mix two histories."""
 
 
 @dataclass(frozen=True)
@@ -181,15 +181,21 @@ def history_seed(
     now: datetime | None = None,
     progress=None,
 ) -> SeedResult:
-    """Write `runs` runs of `tests` tests each into a new suite, all or nothing.
+    """Write `runs` runs of `tests` tests each into a new suite of a demo service (made, and
+    marked as demo data, when missing), all or nothing.
 
-    Raises HistoryExists when the suite already has runs.
+    Raises HistoryExists when the suite already has runs or the service holds real data.
     """
     rng = random.Random(seed)
     now = now or timezone.now()
     service, _ = Service.objects.get_or_create(
-        name=service_name, defaults={"display_name": service_name.replace("-", " ").title()}
+        name=service_name,
+        defaults={"display_name": service_name.replace("-", " ").title(), "is_demo": True},
     )
+    if not service.is_demo:
+        raise HistoryExists(
+            f"Service {service_name} holds real data; seed demo history into another --service."
+        )
     suite, _ = Suite.objects.get_or_create(
         service=service, name=suite_name, defaults={"target_test_count": tests * 2}
     )
