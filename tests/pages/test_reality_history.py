@@ -91,3 +91,27 @@ def test_a_test_new_in_an_old_suite_waits_for_its_own_history(suite, cases, at):
     assert newcomer not in trivial
     assert set(trivial) == {cases[0], cases[1]}
     assert any("1 test that looks idle has fewer than 5 runs" in f.what for f in flags)
+
+
+def test_skipped_runs_do_not_count_as_history(suite, cases, at):
+    for i in range(4):
+        make_run(
+            suite,
+            {**dict.fromkeys(cases, "passed"), cases[0]: "skipped"},
+            durations={cases[0]: 0.0, cases[1]: QUICK},
+            at=at(i),
+            duration=3,
+        )
+    latest = make_run(
+        suite,
+        dict.fromkeys(cases, "passed"),
+        durations={cases[0]: QUICK, cases[1]: QUICK},
+        at=at(4),
+        duration=3,
+    )
+
+    flags, trivial = reality.run_flags(run=latest)
+
+    assert trivial == [cases[1]]  # cases[0] passed once; its four skips prove nothing
+    assert trivial[0].reality_reason.startswith("passed in all 5 of its runs")
+    assert any("1 test that looks idle has fewer than 5 runs" in f.what for f in flags)
