@@ -40,11 +40,20 @@ def min_runs() -> int:
     return settings.REALITY_MIN_RUNS
 
 
+def _history(run: TestRun) -> QuerySet[TestResult]:
+    """The outer test case's results up to `run` that say something: a skip proves nothing."""
+    return (
+        TestResult.objects.filter(case=OuterRef("pk"), run_id__lte=run.pk)
+        .exclude(outcome="skipped")
+        .order_by()
+    )
+
+
 def _runs_of_case_up_to(run: TestRun, at_least: int) -> Exists:
-    """Whether the outer test case has results in at least `at_least` runs up to `run`: the
+    """Whether the outer test case ran (not skipped) in at least `at_least` runs up to `run`: the
     `at_least`-th row exists (reads at most that many index entries, whatever the history)."""
-    results = TestResult.objects.filter(case=OuterRef("pk"), run_id__lte=run.pk)
-    return Exists(results.order_by()[at_least - 1 : at_least])
+    results = _history(run)
+    return Exists(results[at_least - 1 : at_least])
 
 
 def trivial_cases(*, run: TestRun, judged: bool = True) -> QuerySet[TestCase]:
@@ -87,7 +96,7 @@ def _trivial_flag(run: TestRun, limit: int) -> tuple[list[Flag], list[TestCase]]
                 info=True,
             )
         ], []
-    history = TestResult.objects.filter(case=OuterRef("pk"), run_id__lte=run.pk).order_by()
+    history = _history(run)
     shown = list(
         trivial_cases(run=run).annotate(
             total=Window(Count("pk")),
