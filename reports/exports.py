@@ -8,6 +8,11 @@ from collections.abc import Iterator
 
 from reports.figures import Summary
 
+DEMO_EXPLAINED = (
+    "seeded by seed_demo or seed_history, not real work; an admin removes it with "
+    "manage.py remove_demo."
+)
+
 CSV_HEADER = [
     "kind",
     "section",
@@ -37,6 +42,8 @@ def markdown_lines(summary: Summary, *, base_url: str = "") -> Iterator[str]:
         f"services: {_cell(summary.services)} · generated {summary.generated_at:%Y-%m-%d %H:%M} "
         "UTC from stored data only.\n\n"
     )
+    if summary.demo_notice:
+        yield f"> **{_cell(summary.demo_notice)}**: {DEMO_EXPLAINED}\n\n"
     for section in summary.sections:
         yield f"## {section.title}\n\n"
         yield "| Figure | Value | Band | Definition |\n|---|---|---|---|\n"
@@ -84,6 +91,11 @@ def csv_lines(summary: Summary, *, base_url: str = "") -> Iterator[str]:
         return buffer.getvalue()
 
     yield line(CSV_HEADER)
+    if summary.demo_notice:
+        row = dict.fromkeys(CSV_HEADER, "")
+        row.update(kind="demo_data", key="demo_data", label="Demo data")
+        row.update(text=summary.demo_notice, definition=DEMO_EXPLAINED)
+        yield line(list(row.values()))
     for section in summary.sections:
         for f in section.figures:
             yield line(

@@ -83,6 +83,14 @@ class Summary:
     pass_rate_daily: list[Point]
     deploys_weekly: list[Point]
     query: str  # the query string that reproduces it
+    demo_services: list[str] = field(default_factory=list)  # seeded services in the scope
+
+    @property
+    def demo_notice(self) -> str:
+        """What every rendering says when seeded demo data is counted; empty when none is."""
+        if not self.demo_services:
+            return ""
+        return f"Includes demo data from {', '.join(self.demo_services)}"
 
     def figure(self, key: str) -> Figure:
         for section in self.sections:

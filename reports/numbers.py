@@ -13,7 +13,8 @@ MIN_DAYS_FREQUENCY = 7  # deploy frequency needs a week to mean anything
 MIN_DEPLOYS_CFR = 5  # change failure rate
 MIN_DEPLOYS_LEAD_TIME = 3  # deploys with a known commit time
 MIN_RESTORES = 2  # failure episodes that ended in a green run
-MIN_PROBE_CHECKS = 100  # uptime and p95 latency
+# Probe checks (uptime, p95 latency): health.selectors.uptime.MIN_PROBE_CHECKS, the one rule the
+# health page shares.
 
 
 def percent_text(numerator: int, denominator: int) -> str:

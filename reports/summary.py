@@ -11,6 +11,7 @@ from reports.selectors.delivery import delivery_figures, deploys_weekly
 from reports.selectors.learning import learning_figures
 from reports.selectors.reliability import reliability_figures
 from reports.selectors.testing import pass_rate_daily, test_figures
+from runs.models import Service
 
 
 def summary_build(*, scope: Scope) -> Summary:
@@ -32,4 +33,7 @@ def summary_build(*, scope: Scope) -> Summary:
         pass_rate_daily=pass_rate_daily(scope),
         deploys_weekly=deploys_weekly(scope),
         query=scope.query(),
+        demo_services=list(
+            scope.filter(Service.objects.filter(is_demo=True), "pk").values_list("name", flat=True)
+        ),
     )

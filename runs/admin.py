@@ -1,6 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from runs import models
+from runs.services.demo import demo_data_remove, demo_removal_message
 
 
 class RevisionInline(admin.TabularInline):
@@ -13,10 +14,30 @@ class RevisionInline(admin.TabularInline):
 
 @admin.register(models.Service)
 class ServiceAdmin(admin.ModelAdmin):
-    list_display = ("name", "display_name", "target_kind", "current_revision", "created_at")
-    list_filter = ("target_kind",)
+    list_display = (
+        "name",
+        "display_name",
+        "target_kind",
+        "current_revision",
+        "is_demo",
+        "created_at",
+    )
+    list_filter = ("target_kind", "is_demo")
     search_fields = ("name", "display_name", "description")
     raw_id_fields = ("current_revision",)
+    actions = ["remove_demo_data"]
+
+    @admin.action(
+        description="Remove the selected demo services and everything under them",
+        permissions=["delete"],
+    )
+    def remove_demo_data(self, request, queryset):
+        removal = demo_data_remove(services=queryset)
+        self.message_user(request, demo_removal_message(removal), messages.SUCCESS)
+        for name in removal.left:
+            self.message_user(
+                request, f"Service {name} is not demo data and was left as it is.", messages.WARNING
+            )
 
     def save_model(self, request, obj, form, change):
         from health.services import service_probe_ensure

@@ -2,7 +2,9 @@
 
 Pure Python, no Django. ``normalize_message`` removes what varies between occurrences of the
 same failure (numbers, ids, addresses, temp paths, times); ``signature_hash`` names the
-result for storage and grouping.
+result for storage and grouping; ``failure_signature`` does both for one failure, and is what
+every writer of FailureSignature rows uses (the importer and the demo and history seeders), so
+that a seeded failure and an imported one with the same message are one signature.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from engine.junit.values import strip_ansi
 
@@ -94,3 +97,19 @@ def signature_hash(normalized: str, kind: str) -> str:
     """Return the sha1 hex of ``kind`` ('failed' or 'error') and a normalized message."""
     payload = f"{kind}\n{normalized}".encode()
     return hashlib.sha1(payload, usedforsecurity=False).hexdigest()
+
+
+NO_MESSAGE = "(no message)"
+
+
+@dataclass(frozen=True)
+class Signature:
+    kind: str  # "failed" or "error"
+    normalized: str
+    hash: str
+
+
+def failure_signature(*, kind: str, message: str) -> Signature:
+    """The signature of one failure (``kind`` 'failed' or 'error') with this message."""
+    normalized = normalize_message(message) or NO_MESSAGE
+    return Signature(kind=kind, normalized=normalized, hash=signature_hash(normalized, kind))

@@ -9,29 +9,37 @@ from health.selectors.states import (
     service_health_states,
 )
 from health.selectors.uptime import (
+    MIN_PROBE_CHECKS,
     DeployMarker,
     Uptime,
     UptimeDay,
+    UptimeFigure,
     deploy_markers,
+    not_enough_checks,
     service_incidents,
     service_uptime,
     uptime_by_day,
+    uptime_figure,
 )
 
 __all__ = [
     "HEALTH_RULE",
+    "MIN_PROBE_CHECKS",
     "DeployMarker",
     "HealthState",
     "LatencyPoint",
     "LatencySeries",
     "Uptime",
     "UptimeDay",
+    "UptimeFigure",
     "deploy_markers",
     "latency_series",
+    "not_enough_checks",
     "revision_health",
     "revision_stable",
     "service_health_states",
     "service_incidents",
     "service_uptime",
     "uptime_by_day",
+    "uptime_figure",
 ]

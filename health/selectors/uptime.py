@@ -9,28 +9,75 @@ from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from dashboard.formatting import percent_text
 from health.models import Incident, ProbeRollupHour, ProbeRollupMinute
 from runs.models import Deploy
+
+# The one rule for thin probe data, used by the health page and the manager's summary alike:
+# below this many checks an uptime (or a latency percentile) is withheld, not shown as a number.
+# A quarter of an hour of 30-second probes is 31 checks; 100 % of those says nothing yet.
+MIN_PROBE_CHECKS = 100
+
+
+def not_enough_checks(checks: int) -> str:
+    """What every surface says instead of a figure computed from too few probe checks."""
+    return f"not enough data ({checks} checks, needs {MIN_PROBE_CHECKS})"
+
+
+@dataclass(frozen=True)
+class UptimeFigure:
+    """Successful probe checks out of all checks; the share only from MIN_PROBE_CHECKS on."""
+
+    ok: int
+    checks: int
+
+    @property
+    def enough(self) -> bool:
+        return self.checks >= MIN_PROBE_CHECKS
+
+    @property
+    def share(self) -> float | None:
+        """0..1, or None below MIN_PROBE_CHECKS checks."""
+        return self.ok / self.checks if self.enough else None
+
+    @property
+    def text(self) -> str:
+        """ "99.87 %" (two decimals, truncated) or "not enough data (31 checks, needs 100)"."""
+        share = self.share
+        return not_enough_checks(self.checks) if share is None else percent_text(share, 2)
+
+
+def uptime_figure(ok: int | None, checks: int | None) -> UptimeFigure:
+    return UptimeFigure(ok=ok or 0, checks=checks or 0)
 
 
 @dataclass(frozen=True)
 class Uptime:
-    """Share of successful probe checks (0..1), None where nothing was checked."""
+    """Uptime over the last day, week and month."""
 
-    day: float | None
-    week: float | None
-    month: float | None
+    day: UptimeFigure
+    week: UptimeFigure
+    month: UptimeFigure
 
 
 @dataclass(frozen=True)
 class UptimeDay:
     day: date
-    uptime: float | None
-    checks: int
+    figure: UptimeFigure
+
+    @property
+    def checks(self) -> int:
+        return self.figure.checks
+
+    @property
+    def uptime(self) -> float | None:
+        """The day's share of successful checks; None without enough checks."""
+        return self.figure.share
 
     @property
     def css(self) -> str:
-        """A class for the strip: green at 99.9 % and up, amber from 99 %, red below, grey empty."""
+        """A class for the strip: green at 99.9 % and up, amber from 99 %, red below, grey when
+        the day has too few checks to say."""
         if self.uptime is None:
             return "none"
         if self.uptime >= 0.999:
@@ -38,12 +85,9 @@ class UptimeDay:
         return "partial" if self.uptime >= 0.99 else "downish"
 
 
-def _ratio(ok: int | None, count: int | None) -> float | None:
-    return ok / count if count else None
-
-
 def service_uptime(*, service_id: int, now: datetime) -> Uptime:
-    """Uptime over the last 24 h (minute rollups), 7 d and 30 d (hour rollups). Two queries."""
+    """Uptime over the last 24 h (minute rollups), 7 d and 30 d (hour rollups), each withheld
+    below MIN_PROBE_CHECKS checks. Two queries."""
     day = ProbeRollupMinute.objects.filter(
         probe__service_id=service_id, bucket_start__gte=now - timedelta(hours=24)
     ).aggregate(count=Sum("count"), ok=Sum("ok_count"))
@@ -57,15 +101,16 @@ def service_uptime(*, service_id: int, now: datetime) -> Uptime:
         month_ok=Sum("ok_count"),
     )
     return Uptime(
-        day=_ratio(day["ok"], day["count"]),
-        week=_ratio(hours["week_ok"], hours["week"]),
-        month=_ratio(hours["month_ok"], hours["month"]),
+        day=uptime_figure(day["ok"], day["count"]),
+        week=uptime_figure(hours["week_ok"], hours["week"]),
+        month=uptime_figure(hours["month_ok"], hours["month"]),
     )
 
 
 def uptime_by_day(*, service_id: int, now: datetime, days: int) -> list[UptimeDay]:
     """Uptime of each of the last ``days`` days (today included, in the site's time zone),
-    oldest first, from hour rollups; days without checks have ``uptime=None``. One query."""
+    oldest first, from hour rollups; days with fewer than MIN_PROBE_CHECKS checks have
+    ``uptime=None``. One query."""
     today = timezone.localdate(now)
     first = today - timedelta(days=days - 1)
     first_moment = timezone.make_aware(datetime.combine(first, datetime.min.time()))
@@ -84,8 +129,7 @@ def uptime_by_day(*, service_id: int, now: datetime, days: int) -> list[UptimeDa
         strip.append(
             UptimeDay(
                 day=day,
-                uptime=_ratio(row["ok"], row["count"]) if row else None,
-                checks=row["count"] if row else 0,
+                figure=uptime_figure(row["ok"], row["count"]) if row else uptime_figure(0, 0),
             )
         )
     return strip

@@ -19,6 +19,8 @@ def evidence_rows(*, kind: str, scope: Scope, params) -> tuple[list, int] | None
         rows = completed_runs(scope).select_related("suite", "revision", "service")
         if params.get("status") == "failing":
             rows = rows.filter(status__in=FAILING)
+        if (suite := params.get("suite", "")).isdigit():
+            rows = rows.filter(suite_id=int(suite))
         rows = rows.order_by("-created_at")
     elif kind == "deploys":
         rows = deploys_with_outcome(scope).select_related("service", "revision")

@@ -1,6 +1,7 @@
 """Reliability figures from health's tables: uptime, p95 latency, incidents and their durations.
 
-Reads health.models directly with plain aggregates, so it depends on no health selector.
+Reads health.models directly with plain aggregates; how much probe data is enough comes from
+health.selectors.uptime, so the health page and the summary never disagree about thin data.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from django.db.models.functions import Coalesce, Greatest, Least
 
 from health import histogram
 from health.models import Incident, Probe, ProbeRollupHour
+from health.selectors.uptime import MIN_PROBE_CHECKS, not_enough_checks, uptime_figure
 from reports.figures import Figure
-from reports.numbers import MIN_PROBE_CHECKS, hours_text, not_enough, percent_text, to_hours
+from reports.numbers import hours_text, percent_text, to_hours
 from reports.scope import Scope
 from reports.selectors.common import evidence_url
 
@@ -74,7 +76,7 @@ def reliability_figures(scope: Scope) -> list[Figure]:
     count, ok = checks["count"] or 0, checks["ok"] or 0
     probes_url = evidence_url(scope, "incidents")
     figures = []
-    if count >= MIN_PROBE_CHECKS:
+    if uptime_figure(ok, count).enough:
         uptime = Figure(
             "reliability.uptime",
             "Uptime",
@@ -90,7 +92,7 @@ def reliability_figures(scope: Scope) -> list[Figure]:
         uptime = Figure(
             "reliability.uptime",
             "Uptime",
-            not_enough(count, "checks", MIN_PROBE_CHECKS),
+            not_enough_checks(count),
             None,
             "%",
             count,
@@ -108,7 +110,7 @@ def reliability_figures(scope: Scope) -> list[Figure]:
             Figure(
                 "reliability.p95_latency",
                 "p95 latency",
-                not_enough(count, "checks", MIN_PROBE_CHECKS),
+                not_enough_checks(count),
                 None,
                 "ms",
                 count,

@@ -1,9 +1,15 @@
-"""Test figures of the summary: runs, pass rate now, over the period and its trend, suite size."""
+"""Test figures of the summary: runs, pass rate now, over the period and its trend, suite size.
+
+A pooled pass rate weighs each suite by its test count, so one big green suite can hide several
+small red ones. Every pooled rate therefore comes with how many suites are green and with each
+suite's own rate, right after it.
+"""
 
 from __future__ import annotations
 
 from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncDate
+from django.urls import reverse
 
 from reports.figures import Figure, Point
 from reports.numbers import (
@@ -49,7 +55,8 @@ def _rate_figure(key, label, passed, counted, runs, needs, url, what) -> Figure:
 
 
 def test_figures(scope: Scope) -> list[Figure]:
-    """Runs, pass rates and trend in two queries; suite sizes in one more."""
+    """Runs, pass rates (pooled, then per suite), green suites and trend in five queries; suite
+    sizes in one more."""
     mid = scope.mid_dt
     first, second = Q(created_at__lt=mid), Q(created_at__gte=mid)
     t = completed_runs(scope).aggregate(
@@ -89,11 +96,11 @@ def test_figures(scope: Scope) -> list[Figure]:
             definition="finished runs whose status is failed or error",
         ),
     ]
-    figures.append(_pass_rate_now(scope, runs_url))
+    figures += _pass_rate_now(scope, runs_url)
     figures.append(
         _rate_figure(
             "tests.pass_rate",
-            "Pass rate over the period",
+            "Pass rate over the period, all suites pooled",
             t["n_passed"] or 0,
             t["n_counted"] or 0,
             t["runs"],
@@ -102,12 +109,20 @@ def test_figures(scope: Scope) -> list[Figure]:
             "every finished run of the period",
         )
     )
+    figures += _pass_rate_per_suite(scope)
     figures.append(_trend(t, runs_url))
     figures += suite_size_figures(scope)
     return figures
 
 
-def _pass_rate_now(scope: Scope, url: str) -> Figure:
+def _suite_name(row: dict) -> str:
+    demo = " (demo data)" if row["service__is_demo"] else ""
+    return f"{row['service__name']} / {row['suite__name']}{demo}"
+
+
+def _pass_rate_now(scope: Scope, url: str) -> list[Figure]:
+    """Suites green now, the pooled pass rate of each suite's latest run, then each suite's own.
+    Three queries."""
     latest = Subquery(
         TestRun.objects.filter(
             suite=OuterRef("pk"), status__in=COMPLETED, created_at__lt=scope.end_dt
@@ -117,17 +132,92 @@ def _pass_rate_now(scope: Scope, url: str) -> Figure:
     )
     suites = scope.filter(Suite.objects.all())
     latest_runs = TestRun.objects.filter(pk__in=suites.annotate(last=latest).values("last"))
-    t = latest_runs.aggregate(runs=Count("pk"), n_passed=Sum("passed"), n_counted=Sum(COUNTED))
-    return _rate_figure(
-        "tests.pass_rate_now",
-        "Pass rate now",
-        t["n_passed"] or 0,
-        t["n_counted"] or 0,
-        t["runs"],
-        MIN_RUNS_PASS_RATE_NOW,
-        url,
-        "the latest finished run of each suite up to the end of the period",
+    t = latest_runs.aggregate(
+        runs=Count("pk"),
+        green=Count("pk", filter=Q(status=TestRun.Status.PASSED)),
+        n_passed=Sum("passed"),
+        n_counted=Sum(COUNTED),
     )
+    if t["runs"]:
+        green_text, green_value = f"{t['green']} of {t['runs']}", t["green"] / t["runs"]
+    else:
+        green_text, green_value = not_enough(0, "runs", MIN_RUNS_PASS_RATE_NOW), None
+    figures = [
+        Figure(
+            key="tests.suites_green",
+            label="Suites green now",
+            text=green_text,
+            value=green_value,
+            unit="suites",
+            n=t["runs"],
+            enough=bool(t["runs"]),
+            evidence_url=url,
+            definition="suites whose latest finished run up to the end of the period passed, "
+            "of the suites with a finished run",
+        ),
+        _rate_figure(
+            "tests.pass_rate_now",
+            "Pass rate now, all suites pooled",
+            t["n_passed"] or 0,
+            t["n_counted"] or 0,
+            t["runs"],
+            MIN_RUNS_PASS_RATE_NOW,
+            url,
+            "the latest finished run of each suite up to the end of the period, pooled (a big "
+            "suite weighs more: see each suite's own rate below)",
+        ),
+    ]
+    rows = (
+        latest_runs.annotate(counted=COUNTED)
+        .values(
+            "pk",
+            "suite_id",
+            "suite__name",
+            "service__name",
+            "service__is_demo",
+            "status",
+            "passed",
+            "counted",
+        )
+        .order_by("service__name", "suite__name")
+    )
+    for row in rows:
+        figures.append(
+            _rate_figure(
+                f"tests.pass_rate_now.{row['suite_id']}",
+                f"Pass rate now: {_suite_name(row)}",
+                row["passed"],
+                row["counted"],
+                1,
+                MIN_RUNS_PASS_RATE_NOW,
+                reverse("run-detail", args=[row["pk"]]),
+                f"this suite's latest finished run (run #{row['pk']}, {row['status']})",
+            )
+        )
+    return figures
+
+
+def _pass_rate_per_suite(scope: Scope) -> list[Figure]:
+    """Each suite's own pass rate over the period, with the same minimum of runs. One query."""
+    rows = (
+        completed_runs(scope)
+        .values("suite_id", "suite__name", "service__name", "service__is_demo")
+        .annotate(runs=Count("pk"), n_passed=Sum("passed"), n_counted=Sum(COUNTED))
+        .order_by("service__name", "suite__name")
+    )
+    return [
+        _rate_figure(
+            f"tests.pass_rate.{row['suite_id']}",
+            f"Pass rate over the period: {_suite_name(row)}",
+            row["n_passed"] or 0,
+            row["n_counted"] or 0,
+            row["runs"],
+            MIN_RUNS_PASS_RATE,
+            evidence_url(scope, "runs", suite=row["suite_id"]),
+            "this suite's finished runs of the period",
+        )
+        for row in rows
+    ]
 
 
 def _trend(t: dict, url: str) -> Figure:

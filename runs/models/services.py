@@ -30,6 +30,11 @@ class Service(models.Model):
     current_revision = models.ForeignKey(
         "runs.Revision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Set by seed_demo and seed_history only: pages and the summary label what such a service
+    # holds as demo data, and remove_demo deletes it with everything under it.
+    is_demo = models.BooleanField(
+        default=False, help_text="Seeded demo data, not real work; removable with remove_demo."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -14,12 +14,14 @@ from django.db.models import (
     Max,
     Min,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Value,
     When,
     Window,
 )
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from runs.models import (
@@ -32,6 +34,51 @@ from runs.models import (
 )
 
 FAILING = ("failed", "error")
+
+# The drafts of one run are one piece of work (the analyze step opens one per new signature): the
+# lists show them as one group under their run and every count of open work counts the run once.
+# A draft leaves its group when someone takes it forward (in review, done).
+IN_RUN_BATCH = Q(status=Analysis.Status.DRAFT, run__isnull=False)
+
+
+def open_work_count() -> Count:
+    """Analyses counted as pieces of work: each one, except a run's drafts, which count once."""
+    return Count("pk", filter=~IN_RUN_BATCH) + Count("run", filter=IN_RUN_BATCH, distinct=True)
+
+
+@dataclass(frozen=True)
+class DraftBatch:
+    """The drafts of one run, shown as one row that expands."""
+
+    run_id: int
+    drafts: list[Analysis]
+
+    @property
+    def signatures(self) -> int:
+        return len({a.signature_id for a in self.drafts if a.signature_id})
+
+    @property
+    def created_at(self) -> datetime:
+        return max(a.created_at for a in self.drafts)
+
+
+def analyses_grouped(analyses: list[Analysis]) -> list[Analysis | DraftBatch]:
+    """The analyses in their order, with the drafts of each run (two or more) gathered into one
+    DraftBatch where the first of them stood."""
+    by_run: dict[int, list[Analysis]] = {}
+    for a in analyses:
+        if a.status == Analysis.Status.DRAFT and a.run_id:
+            by_run.setdefault(a.run_id, []).append(a)
+    rows: list[Analysis | DraftBatch] = []
+    placed: set[int] = set()
+    for a in analyses:
+        drafts = by_run.get(a.run_id) if a.status == Analysis.Status.DRAFT else None
+        if not drafts or len(drafts) < 2:
+            rows.append(a)
+        elif a.run_id not in placed:
+            placed.add(a.run_id)
+            rows.append(DraftBatch(run_id=a.run_id, drafts=drafts))
+    return rows
 
 
 @dataclass(frozen=True)
@@ -92,23 +139,46 @@ def unresolved_analysis_for_signature(*, signature: FailureSignature) -> Analysi
 
 
 def analysis_list(*, status: str = "", service_id: int | None = None) -> QuerySet[Analysis]:
-    """Analyses newest first, with their service, revision and open action-item count."""
-    analyses = Analysis.objects.select_related("service", "revision", "created_by").annotate(
-        open_items=Count("action_items", filter=Q(action_items__status__in=ActionItem.OPEN_STATES))
-    )
+    """Analyses newest first, with their service, revision and open action-item count; the drafts
+    of one run are one row, the newest of them, carrying ``batch_size`` (drafts in the group),
+    ``batch_signatures`` and, in ``run.drafts``, every draft of the run."""
+    analyses = Analysis.objects.select_related("service", "revision", "created_by", "run")
     if status:
         analyses = analyses.filter(status=status)
     if service_id:
         analyses = analyses.filter(service_id=service_id)
-    return analyses.order_by("-created_at", "-pk")
+    in_batch = Case(When(IN_RUN_BATCH, then=Value(1)), default=Value(0))
+    group = [in_batch, Case(When(IN_RUN_BATCH, then=F("run_id")), default=F("pk"))]
+    return (
+        analyses.annotate(
+            open_items=Count(
+                "action_items", filter=Q(action_items__status__in=ActionItem.OPEN_STATES)
+            ),
+            batch_size=Window(Count("pk"), partition_by=group),
+            batch_signatures=Window(Count("signature_id"), partition_by=group),
+            batch_position=Window(
+                RowNumber(), partition_by=group, order_by=[F("created_at").desc(), F("pk").desc()]
+            ),
+        )
+        .filter(batch_position=1)
+        .prefetch_related(
+            Prefetch(
+                "run__analyses",
+                queryset=Analysis.objects.filter(status=Analysis.Status.DRAFT).order_by("pk"),
+                to_attr="drafts",
+            )
+        )
+        .order_by("-created_at", "-pk")
+    )
 
 
 def analysis_status_counts(*, service_id: int | None = None) -> dict[str, int]:
-    """How many analyses are in each status (every status present, zero when none)."""
+    """How many pieces of work are in each status (every status present, zero when none): the
+    drafts of one run count once."""
     analyses = Analysis.objects.all()
     if service_id:
         analyses = analyses.filter(service_id=service_id)
-    counts = dict(analyses.values_list("status").annotate(n=Count("pk")).order_by())
+    counts = dict(analyses.values_list("status").annotate(n=open_work_count()).order_by())
     return {value: counts.get(value, 0) for value, _ in Analysis.Status.choices}
 
 
@@ -161,7 +231,8 @@ def failing_runs_without_analysis(*, limit: int = 10) -> QuerySet[TestRun]:
 
 
 def analysis_counts_by_service(*, today: date | None = None) -> dict[int, dict]:
-    """Per service id: ``{"open_analyses": n, "overdue_action_items": m}`` (services with any).
+    """Per service id: ``{"open_analyses": n, "overdue_action_items": m}`` (services with any);
+    the drafts of one run are one open analysis.
 
     Two grouped queries, whatever the number of analyses.
     """
@@ -170,7 +241,7 @@ def analysis_counts_by_service(*, today: date | None = None) -> dict[int, dict]:
     open_rows = (
         Analysis.objects.filter(status__in=Analysis.OPEN)
         .values_list("service_id")
-        .annotate(n=Count("pk"))
+        .annotate(n=open_work_count())
         .order_by()
     )
     overdue_rows = (

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from runs.models import FailureSignature, Revision, Suite, TestCase, TestResult, TestRun
 from runs.services.reality import cases_reality_refresh
+from runs.signatures import failure_signature
 
 _FAILURES = [
     ("failed", "AssertionError: expected status 200, got 503 from {host}"),
@@ -59,15 +60,15 @@ def demo_history_create(
     )
     signatures = []
     for kind, text in _FAILURES:
-        normalized = text.replace("{host}", "<host>").replace("{n}", "<n>")
+        example = text.format(host="demo:8080", n=3)
+        # Named as the importer names it, so real failures with this message join it.
+        signature = failure_signature(kind=kind, message=example)
         signatures.append(
-            FailureSignature.objects.create(
+            FailureSignature.objects.get_or_create(
                 suite=suite,
-                kind=kind,
-                hash=_key_hash(f"{kind}:{normalized}"),
-                normalized=normalized,
-                example=text.format(host="demo:8080", n=3),
-            )
+                hash=signature.hash,
+                defaults={"kind": kind, "normalized": signature.normalized, "example": example},
+            )[0]
         )
     # The demo's story: the streaming test is the one a bad revision breaks.
     broken_case = next((c for c in cases if "stream_sends" in c.key), cases[len(cases) // 2])

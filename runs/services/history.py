@@ -30,13 +30,14 @@ from runs.models import (
 from runs.services.bulk import RESULT_COLUMNS
 from runs.services.history_rows import AREAS, CLUSTERS, CaseProfile, run_rows
 from runs.services.reality import cases_reality_refresh
+from runs.signatures import failure_signature
 
 RUN_SPACING = timedelta(minutes=50)
 CHUNK_RUNS = 50
 
 
 class HistoryExists(Exception):
-    """The suite already has runs; seeding again would mix two histories."""
+    """The suite already has runs, or the service is real: seeding would mix two histories."""
 
 
 @dataclass(frozen=True)
@@ -85,16 +86,19 @@ def _cases_create(*, suite: Suite, tests: int, rng: random.Random) -> list[CaseP
 
 
 def _signatures_create(*, suite: Suite) -> list[FailureSignature]:
-    return [
-        FailureSignature.objects.create(
-            suite=suite,
-            kind=kind,
-            hash=_sha1(f"{kind}:{normalized}"),
-            normalized=normalized,
-            example=template.format(ip="10.0.3.7", n=3),
+    """One signature per cluster, named as the importer names its example message."""
+    made = []
+    for kind, template in CLUSTERS:
+        example = template.format(ip="10.0.3.7", n=3)
+        signature = failure_signature(kind=kind, message=example)
+        made.append(
+            FailureSignature.objects.get_or_create(
+                suite=suite,
+                hash=signature.hash,
+                defaults={"kind": kind, "normalized": signature.normalized, "example": example},
+            )[0]
         )
-        for kind, template, normalized in CLUSTERS
-    ]
+    return made
 
 
 def _revision_create(
@@ -177,15 +181,21 @@ def history_seed(
     now: datetime | None = None,
     progress=None,
 ) -> SeedResult:
-    """Write `runs` runs of `tests` tests each into a new suite, all or nothing.
+    """Write `runs` runs of `tests` tests each into a new suite of a demo service (made, and
+    marked as demo data, when missing), all or nothing.
 
-    Raises HistoryExists when the suite already has runs.
+    Raises HistoryExists when the suite already has runs or the service holds real data.
     """
     rng = random.Random(seed)
     now = now or timezone.now()
     service, _ = Service.objects.get_or_create(
-        name=service_name, defaults={"display_name": service_name.replace("-", " ").title()}
+        name=service_name,
+        defaults={"display_name": service_name.replace("-", " ").title(), "is_demo": True},
     )
+    if not service.is_demo:
+        raise HistoryExists(
+            f"Service {service_name} holds real data; seed demo history into another --service."
+        )
     suite, _ = Suite.objects.get_or_create(
         service=service, name=suite_name, defaults={"target_test_count": tests * 2}
     )

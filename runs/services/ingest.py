@@ -28,7 +28,7 @@ from runs.services.bulk import RESULT_COLUMNS, copy_lines, copy_text, is_postgre
 from runs.services.enqueue import enqueue_on_commit
 from runs.services.ingest_cases import KnownCases, cases_upsert
 from runs.services.reality import cases_mark_real, is_real
-from runs.signatures import normalize_message, signature_hash
+from runs.signatures import failure_signature
 
 logger = logging.getLogger(__name__)
 
@@ -312,10 +312,11 @@ def _signatures_upsert(*, suite: Suite, cases: list[ParsedCase]) -> dict[int, in
     for case in cases:
         if case.outcome not in (FAILED, ERROR):
             continue
-        normalized = normalize_message(case.message or case.details) or "(no message)"
-        digest = signature_hash(normalized, case.outcome)
-        by_hash.setdefault(digest, (case.outcome, normalized, case.message[:2000]))
-        case_hash[id(case)] = digest
+        signature = failure_signature(kind=case.outcome, message=case.message or case.details)
+        by_hash.setdefault(
+            signature.hash, (case.outcome, signature.normalized, case.message[:2000])
+        )
+        case_hash[id(case)] = signature.hash
     if not by_hash:
         return {}
     FailureSignature.objects.bulk_create(

@@ -83,7 +83,7 @@ def test_it_shows_incidents_with_durations_and_uptime(service, viewer, login):
     html = response.content.decode()
     assert "5 min 0 s" in html
     assert "connection to 127.0.0.1:9 was refused" in html
-    assert response.context["uptime"].day == pytest.approx(112 / 119)
+    assert response.context["uptime"].day.share == pytest.approx(112 / 119)
 
 
 def test_a_bad_range_is_a_400_with_a_sentence(service, viewer, login):

@@ -141,6 +141,7 @@ class Command(BaseCommand):
         base = settings.BASE_DIR
         chat = Service.objects.create(
             name="demo-chat",
+            is_demo=True,
             display_name="Demo chat backend",
             description="The demo staging service shipped in demo/: chat, agents, streaming.",
             target_kind=Service.TargetKind.LOCAL,
@@ -171,6 +172,7 @@ class Command(BaseCommand):
         demo_history_create(suite=suite, test_names=DEMO_TESTS, keep_current=False)
         payments = Service.objects.create(
             name="payments-api",
+            is_demo=True,
             display_name="Payments API",
             description=(
                 "Results pushed from CI. Configured for Cloud Run: deploying needs Application "
