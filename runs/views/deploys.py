@@ -35,7 +35,7 @@ def _deploy_context(pk: int) -> dict:
 
 
 def deploy_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render(request, "engine/deploy_detail.html", _deploy_context(pk))
+    return render(request, "runs/deploy_detail.html", _deploy_context(pk))
 
 
 def deploy_progress(request: HttpRequest, pk: int) -> HttpResponse:
