@@ -210,12 +210,12 @@ def test_every_spec_yields_one_outcome_in_order_whatever_happens(
 
 def test_probes_run_concurrently(server: LocalServer) -> None:
     specs = [ProbeSpec(probe_id=i, url=server.url("/slow?ms=200")) for i in range(200)]
-    started = time.perf_counter()
 
     outcomes = run_probes(specs, concurrency=100)
 
-    # Sequentially this takes 40 s; two waves of 100 take about 0.4 s.
-    assert time.perf_counter() - started < 3
+    # Counted by the server, not timed: a timed bound failed on a loaded 2-core machine (3.5 s).
+    # Sequentially one request is in flight at a time; concurrently, many of the 100 allowed.
+    assert server.stats.max_in_flight >= 20
     assert all(o.ok for o in outcomes)
 
 

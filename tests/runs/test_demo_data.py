@@ -69,7 +69,7 @@ def _sizes(service_filter: dict) -> tuple[int, ...]:
 
 
 def test_both_seeders_mark_their_services_as_demo_data(real):
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", password="demo-in-tests", stdout=StringIO())
     _seed_history()
 
     demo = set(Service.objects.filter(is_demo=True).values_list("name", flat=True))
@@ -126,7 +126,7 @@ def test_the_summary_and_its_exports_say_they_include_demo_data(real, manager, l
 
 
 def test_remove_demo_deletes_demo_services_and_everything_under_them(real):
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", password="demo-in-tests", stdout=StringIO())
     _seed_history()
     real_before = _sizes({"service__is_demo": False})
 
