@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
 import time
@@ -18,6 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
+from tests.dashboard.processes import ctrl_c, free_port
 from tests.engine.deploy.conftest import process_gone
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,12 +27,6 @@ DEMO_CHAT_READY = (
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.fresh_clone]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _fresh_copy(target: Path) -> None:
@@ -99,7 +92,7 @@ def test_a_fresh_copy_runs_the_demo_loop_from_make_run_alone_and_stops_on_ctrl_c
 ) -> None:
     copy = tmp_path / "stageloop"
     _fresh_copy(copy)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     db = copy / "var" / "stageloop.sqlite3"
     started = time.monotonic()
@@ -141,13 +134,7 @@ def test_a_fresh_copy_runs_the_demo_loop_from_make_run_alone_and_stops_on_ctrl_c
         ]
         assert len(demo_pids) == 1, demo_pids
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            output = proc.communicate(timeout=60)[0].decode(errors="replace")
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            output = proc.communicate()[0].decode(errors="replace")
-            pytest.fail(f"make run did not stop on Ctrl-C:\n{output[-3000:]}")
+        output = ctrl_c(proc, "make run")
     assert f"Log in at http://127.0.0.1:{port}/ as admin / stageloop-demo" in output
     with pytest.raises(ProcessLookupError):
         os.killpg(proc.pid, 0)  # nothing of web, worker or beat is left running

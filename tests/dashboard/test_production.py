@@ -4,8 +4,6 @@ explicitly; its web, worker and beat are the bin/ scripts docker-compose.yml run
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import sqlite3
 import subprocess
 import time
@@ -14,15 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.dashboard.processes import ctrl_c, free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _env(var_dir: Path, **extra: str) -> dict[str, str]:
@@ -58,7 +52,7 @@ def _wait_for(url: str, proc: subprocess.Popen, within: float = 120) -> httpx.Re
 def test_make_serve_runs_gunicorn_without_debug_or_demo_and_the_first_admin_is_explicit(
     tmp_path: Path,
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = _env(tmp_path / "var", STAGELOOP_BIND=f"127.0.0.1:{port}")
     proc = subprocess.Popen(
         ["make", "serve"],
@@ -114,13 +108,7 @@ def test_make_serve_runs_gunicorn_without_debug_or_demo_and_the_first_admin_is_e
             assert answer.status_code == 302 and answer.headers["location"] == "/"
             assert client.get("/").status_code == 200
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            output = proc.communicate(timeout=60)[0].decode(errors="replace")
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            output = proc.communicate()[0].decode(errors="replace")
-            pytest.fail(f"make serve did not stop on Ctrl-C:\n{output[-3000:]}")
+        output = ctrl_c(proc, "make serve")
     for name in ("web.1", "worker.1", "beat.1"):
         assert f"{name} " in output or f"{name}|" in output, output[-3000:]
     assert "celery@" in output or "worker@" in output
