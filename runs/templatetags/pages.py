@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django import template
 
+from analyses.selectors.analyses import analyses_grouped
 from dashboard.formatting import percent_text
-from runs.selectors.analyses import analyses_grouped
 
 register = template.Library()
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from analyses.selectors.analyses import analyses_for_run
 from runs.models import TestRun, TestRunArtifact
 from runs.selectors import reality
 from runs.selectors import runs as run_selectors
-from runs.selectors.analyses import analyses_for_run
 from runs.selectors.rates import OUTCOMES, RATE_DEFINITION
 from runs.views.paging import BadInput, bad_request, paginate, query_without
 
