@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from analyses.selectors.analyses import analysis_counts_by_service
 from health.ranges import range_parse
 from health.selectors.latency import latency_series
 from health.selectors.states import service_health_states
 from runs import charts
-from runs.selectors.analyses import analysis_counts_by_service
 from runs.selectors.overview import ServiceCard
 
 LATENCY_RANGE = "24h"

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "ninja",
     "dashboard",
     "runs",
+    "analyses",
     "health",
     "reports",
 ]

@@ -15,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("runs.urls")),
+    path("", include("analyses.urls")),
 ]
 
 handler400 = "dashboard.errors.bad_request"

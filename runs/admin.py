@@ -129,32 +129,6 @@ class FailureSignatureAdmin(admin.ModelAdmin):
     search_fields = ("normalized", "example")
 
 
-class WhyInline(admin.TabularInline):
-    model = models.Why
-    extra = 0
-
-
-class ActionItemInline(admin.TabularInline):
-    model = models.ActionItem
-    extra = 0
-
-
-@admin.register(models.Analysis)
-class AnalysisAdmin(admin.ModelAdmin):
-    list_display = ("title", "service", "status", "created_by", "created_at", "verified_at")
-    list_filter = ("status", "service")
-    search_fields = ("title", "problem", "trigger")
-    raw_id_fields = ("signature", "run", "revision", "verified_by_run", "cases")
-    inlines = [WhyInline, ActionItemInline]
-
-
-@admin.register(models.ActionItem)
-class ActionItemAdmin(admin.ModelAdmin):
-    list_display = ("what", "analysis", "owner", "due_date", "status")
-    list_filter = ("status", "owner")
-    search_fields = ("what",)
-
-
 class IterationInline(admin.TabularInline):
     model = models.LoopIteration
     extra = 0

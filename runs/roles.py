@@ -20,18 +20,18 @@ _READ = [
         "testcase",
         "testresult",
         "failuresignature",
-        "analysis",
-        "why",
-        "actionitem",
-        "analysisevent",
         "loop",
         "loopiteration",
     )
-] + [("health", f"view_{model}") for model in ("probe", "proberesult", "incident")]
+]
+_READ += [
+    ("analyses", f"view_{model}") for model in ("analysis", "why", "actionitem", "analysisevent")
+]
+_READ += [("health", f"view_{model}") for model in ("probe", "proberesult", "incident")]
 
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     VIEWER: _READ,
-    OPERATOR: [*_READ, ("runs", "trigger_deploy"), ("runs", "write_analysis")],
+    OPERATOR: [*_READ, ("runs", "trigger_deploy"), ("analyses", "write_analysis")],
     MANAGER: [*_READ, ("runs", "export_report")],
 }
 

@@ -18,7 +18,7 @@ def deploy_and_test(deploy_id: int) -> None:
 @shared_task(**TASK_OPTIONS, time_limit=600, soft_time_limit=570)
 def run_analyze(run_id: int) -> None:
     """After an import: open draft analyses for new signatures and verify fixed ones."""
-    from runs.services.analyze import run_analyze_execute
+    from analyses.services.analyze import run_analyze_execute
 
     run_analyze_execute(run_id=run_id)
 

@@ -16,7 +16,6 @@ urlpatterns = [
     path("account/tokens/", tokens.token_list, name="tokens"),
     path("account/tokens/<int:pk>/revoke", tokens.token_revoke_view, name="token-revoke"),
     path("", include("runs.urls_pages")),
-    path("", include("runs.urls_analyses")),
     path("", include("health.urls")),
     path("reports/", include("reports.urls")),
 ]

@@ -6,9 +6,9 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from analyses.models import ActionItem, Analysis
 from reports.figures import Figure
 from reports.scope import Scope
-from runs.models import ActionItem, Analysis
 
 
 def learning_figures(scope: Scope) -> list[Figure]:

@@ -1,6 +1,5 @@
-"""The loop as data: services, revisions, deploys, suites, runs, results, analyses and loops."""
+"""The loop as data: services, revisions, deploys, suites, runs, results and loops."""
 
-from runs.models.analyses import ActionItem, Analysis, AnalysisEvent, Why
 from runs.models.loops import Loop, LoopIteration
 from runs.models.services import Build, Deploy, Revision, Service
 from runs.models.testing import (
@@ -14,9 +13,6 @@ from runs.models.testing import (
 from runs.models.tokens import ApiToken
 
 __all__ = [
-    "ActionItem",
-    "Analysis",
-    "AnalysisEvent",
     "ApiToken",
     "Build",
     "Deploy",
@@ -30,5 +26,4 @@ __all__ = [
     "TestResult",
     "TestRun",
     "TestRunArtifact",
-    "Why",
 ]

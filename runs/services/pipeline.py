@@ -6,8 +6,8 @@ import logging
 
 from django.utils import timezone
 
+from analyses.services.analyze import run_analyze_execute
 from runs.models import TestRun
-from runs.services.analyze import run_analyze_execute
 from runs.services.deploy_step import deploy_claim, deploy_execute
 from runs.services.suite_step import run_claim, suite_execute
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django import template
 
 from dashboard.formatting import percent_text
-from runs.selectors.analyses import analyses_grouped
 
 register = template.Library()
 
@@ -38,9 +37,3 @@ def seconds(value: float | None) -> str:
 def get_item(mapping: dict | None, key: str):
     """mapping[key] in a template, for keys with spaces."""
     return (mapping or {}).get(key, 0)
-
-
-@register.filter
-def draft_batches(analyses) -> list:
-    """Analyses with the drafts of each run gathered into one expandable group."""
-    return analyses_grouped(list(analyses))

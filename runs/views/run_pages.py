@@ -8,7 +8,6 @@ from django.shortcuts import get_object_or_404, render
 from runs.models import TestRun, TestRunArtifact
 from runs.selectors import reality
 from runs.selectors import runs as run_selectors
-from runs.selectors.analyses import analyses_for_run
 from runs.selectors.rates import OUTCOMES, RATE_DEFINITION
 from runs.views.paging import BadInput, bad_request, paginate, query_without
 
@@ -51,7 +50,6 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "flags": flags,
             "trivial": trivial,
             "rate_definition": RATE_DEFINITION,
-            "analyses": list(analyses_for_run(run=run)[:50]),
             # Failure groups exist exactly when some test failed: something to analyze.
             "can_analyze": bool(groups),
         },

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from runs.models import Analysis
-from runs.selectors.analyses import (
+from analyses.models import Analysis
+from analyses.selectors.analyses import (
     analysis_counts_by_service,
     analysis_list,
     analysis_status_counts,
 )
-from runs.services.analyze import run_analyze_execute
+from analyses.services.analyze import run_analyze_execute
 from tests.analyses.conftest import History
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runs.models import Analysis
+from analyses.models import Analysis
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -98,7 +98,7 @@ def test_analyze_failures_is_offered_only_for_runs_with_failing_tests(
 def test_a_refused_save_keeps_the_saved_status_and_a_build_name_links_the_fix(
     browser_login, live_server, operator, js_errors
 ):
-    from runs.services.analyses import analysis_drafts_for_run
+    from analyses.services.analyses import analysis_drafts_for_run
     from tests.analyses.conftest import History
 
     analysis = analysis_drafts_for_run(run=History().run({0: "failed"}))[0]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from runs.models import ActionItem, Analysis, Why
-from runs.services.analyses import analysis_drafts_for_run
+from analyses.models import ActionItem, Analysis, Why
+from analyses.services.analyses import analysis_drafts_for_run
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from runs.models import ActionItem, Analysis
-from runs.selectors.analyses import analysis_counts_by_service, open_action_items
+from analyses.models import ActionItem, Analysis
+from analyses.selectors.analyses import analysis_counts_by_service, open_action_items
 from tests.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db

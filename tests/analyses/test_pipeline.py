@@ -7,8 +7,8 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from runs.models import Analysis
-from runs.services.analyses import analyses_verify_for_run, analysis_drafts_for_run
+from analyses.models import Analysis
+from analyses.services.analyses import analyses_verify_for_run, analysis_drafts_for_run
 
 pytestmark = pytest.mark.django_db
 

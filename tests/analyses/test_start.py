@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from runs.models import Analysis
+from analyses.models import Analysis
 
 pytestmark = pytest.mark.django_db
 
@@ -116,7 +116,7 @@ def test_the_analyze_button_shows_for_operators_only(history, operator, viewer, 
     def render(user, **context):
         request = rf.get("/")
         request.user = user
-        return render_to_string("runs/_analyze_button.html", context, request=request)
+        return render_to_string("analyses/_analyze_button.html", context, request=request)
 
     assert reverse("analyze-result", args=[result.pk]) in render(operator, result=result)
     assert reverse("analyze-run", args=[run.pk]) in render(operator, run=run)

@@ -9,7 +9,8 @@ import time
 import pytest
 from django.conf import settings
 
-from runs.models import Analysis, Deploy, Revision, Service, Suite, TestRun
+from analyses.models import Analysis
+from runs.models import Deploy, Revision, Service, Suite, TestRun
 from runs.services.deploys import DeployInProgress, deploy_and_test_create
 from runs.services.pipeline import deploy_and_test_execute
 from runs.services.suite_step import run_cancel

@@ -14,11 +14,12 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
+from analyses.models import ActionItem, Why
+from analyses.services.analyses import analysis_start_from_run
 from health.models import Incident, Probe
 from health.services import probe_results_record
 from reports.models import Capability
 from runs.models import (
-    ActionItem,
     Build,
     Deploy,
     FailureSignature,
@@ -29,9 +30,7 @@ from runs.models import (
     Suite,
     TestCase,
     TestRun,
-    Why,
 )
-from runs.services.analyses import analysis_start_from_run
 from runs.services.tokens import token_create
 from tests.conftest import PASSWORD
 from tests.health.helpers import outcome

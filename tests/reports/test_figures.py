@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
+from analyses.models import ActionItem, Analysis
 from reports.numbers import fraction_text, percent_text, points_text
 from reports.scope import Scope
 from reports.summary import summary_build
-from runs.models import ActionItem, Analysis
 
 from .conftest import END, START, at, set_time
 

@@ -14,9 +14,9 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from analyses.models import Analysis
 from health.models import Probe
 from runs.models import (
-    Analysis,
     Deploy,
     FailureSignature,
     Revision,

@@ -9,20 +9,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from runs.models import (
-    Analysis,
-    AnalysisEvent,
-    FailureSignature,
-    TestCase,
-    TestResult,
-    TestRun,
-)
-from runs.selectors.analyses import (
+from analyses.models import Analysis, AnalysisEvent
+from analyses.selectors.analyses import (
     FAILING,
     failing_results_of_run,
     failure_history,
     signatures_of_run,
 )
+from runs.models import FailureSignature, TestCase, TestResult, TestRun
 
 logger = logging.getLogger(__name__)
 

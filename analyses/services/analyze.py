@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from analyses.services.analyses import analyses_verify_for_run, analysis_drafts_for_run
 from runs.models import TestRun
 
 logger = logging.getLogger(__name__)
@@ -14,8 +15,6 @@ def run_analyze_execute(*, run_id: int) -> None:
 
     Safe to run twice: drafts are never duplicated for a signature with an open analysis.
     """
-    from runs.services.analyses import analyses_verify_for_run, analysis_drafts_for_run
-
     run = TestRun.objects.select_related("suite", "service", "revision").filter(pk=run_id).first()
     if run is None or run.status not in (TestRun.Status.PASSED, TestRun.Status.FAILED):
         logger.info("run %s: nothing to analyze", run_id)

@@ -13,19 +13,20 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from runs.models import Analysis, FailureSignature, Service, TestResult, TestRun
-from runs.selectors import analyses as selectors
-from runs.services import analyses as services
-from runs.services.analyses_edit import analysis_save
-from runs.views.analyses_forms import (
+from analyses.models import Analysis
+from analyses.selectors import analyses as selectors
+from analyses.services import analyses as services
+from analyses.services.edit import analysis_save
+from analyses.views.forms import (
     ActionItemFormSet,
     AnalysisForm,
     WhyFormSet,
     items_from_formset,
     whys_from_formset,
 )
+from runs.models import FailureSignature, Service, TestResult, TestRun
 
-WRITE = "runs.write_analysis"
+WRITE = "analyses.write_analysis"
 
 
 def _started(request: HttpRequest, start) -> HttpResponse:
@@ -78,7 +79,7 @@ def _get_analysis(pk: int) -> Analysis:
 
 
 def analysis_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render(request, "runs/analysis_detail.html", {"analysis": _get_analysis(pk)})
+    return render(request, "analyses/analysis_detail.html", {"analysis": _get_analysis(pk)})
 
 
 def _edit_forms(request: HttpRequest, analysis: Analysis):
@@ -119,7 +120,7 @@ def analysis_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("analysis-detail", pk)
     context = {"analysis": analysis, "form": form, "whys": whys, "items": items, "errors": errors}
     status = 400 if request.method == "POST" else 200
-    return render(request, "runs/analysis_edit.html", context, status=status)
+    return render(request, "analyses/analysis_edit.html", context, status=status)
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -135,7 +136,7 @@ def analysis_list(request: HttpRequest) -> HttpResponse:
     counts = selectors.analysis_status_counts(service_id=service_id)
     return render(
         request,
-        "runs/analysis_list.html",
+        "analyses/analysis_list.html",
         {
             "page": page.get_page(request.GET.get("page")),
             "status_counts": [
@@ -155,7 +156,7 @@ def action_item_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.open_action_items(owner_id=owner_id), 100)
     return render(
         request,
-        "runs/analysis_action_items.html",
+        "analyses/analysis_action_items.html",
         {
             "page": page.get_page(request.GET.get("page")),
             "owner_id": owner_id,

@@ -5,8 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
-from runs.models import ActionItem, Analysis
-from runs.models.analyses import validate_link
+from analyses.models import ActionItem, Analysis, validate_link
 
 
 class LinesField(forms.CharField):

@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from runs.models import ActionItem, Analysis, Why
-from runs.services.analyses import analysis_event_record
+from analyses.models import ActionItem, Analysis, Why
+from analyses.services.analyses import analysis_event_record
 
 _FIELDS = ("title", "status", "problem", "trigger", "root_causes", "contributing_factors")
 _ITEM_FIELDS = ("what", "owner", "due_date", "status", "link")

@@ -103,6 +103,7 @@ class Analysis(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        db_table = "runs_analysis"  # the table it had in runs: moved without a copy
         ordering = ["-created_at"]
         verbose_name_plural = "analyses"
         indexes = [
@@ -139,6 +140,7 @@ class Why(models.Model):
     evidence = models.JSONField(default=list, blank=True, help_text="Links: runs, results, logs.")
 
     class Meta:
+        db_table = "runs_why"
         ordering = ["analysis", "position"]
         verbose_name_plural = "whys"
         constraints = [
@@ -178,6 +180,7 @@ class ActionItem(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "runs_actionitem"
         ordering = ["due_date", "pk"]
         indexes = [models.Index(fields=["owner", "status", "due_date"], name="action_owner_due")]
 
@@ -207,6 +210,7 @@ class AnalysisEvent(models.Model):
     details = models.JSONField(default=list, blank=True)
 
     class Meta:
+        db_table = "runs_analysisevent"
         ordering = ["-at", "-pk"]
         indexes = [models.Index(fields=["analysis", "-at"], name="analysisevent_time")]
 

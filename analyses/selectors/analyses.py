@@ -24,14 +24,8 @@ from django.db.models import (
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from runs.models import (
-    ActionItem,
-    Analysis,
-    FailureSignature,
-    TestCase,
-    TestResult,
-    TestRun,
-)
+from analyses.models import ActionItem, Analysis
+from runs.models import FailureSignature, TestCase, TestResult, TestRun
 
 FAILING = ("failed", "error")
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from runs.views import analyses
+from analyses.views import analyses
 
 urlpatterns = [
     path("analyses/", analyses.analysis_list, name="analysis-list"),
