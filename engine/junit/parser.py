@@ -210,7 +210,7 @@ class _Parser:
             key = _cap_key(key)
         time = attrib.get("time")
         try:
-            duration = float(time)  # type: ignore[arg-type]
+            duration = float(time)  # type: ignore[arg-type]  # None: TypeError, handled below
             valid = 0.0 <= duration < math.inf
         except (TypeError, ValueError):
             valid = False
