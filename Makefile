@@ -66,12 +66,13 @@ chromium:
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## test: install test tools and Chromium, run ruff and every test
+## test: install test tools and Chromium, run ruff, mypy and every test
 test: install-dev chromium lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

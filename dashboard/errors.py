@@ -100,6 +100,7 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
         )
     else:
         sentence = "This needs you to be signed in with a role that may do it: sign in first."
+    response: HttpResponse
     if is_api(request):
         response = error_response(403, sentence)
     else:
@@ -155,6 +156,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
         f"Something went wrong on our side and it was logged (reference {reference}). "
         "Try again in a moment; if it keeps happening, give an admin that reference."
     )
+    response: HttpResponse
     if is_api(request):
         response = error_response(500, sentence)
     else:

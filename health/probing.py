@@ -212,6 +212,14 @@ def check_response(
     return "", ""
 
 
+_TIMEOUT_PHASES: dict[type[BaseException], str] = {
+    httpx.ConnectTimeout: "connecting",
+    httpx.ReadTimeout: "waiting for the response",
+    httpx.WriteTimeout: "sending the request",
+    httpx.PoolTimeout: "waiting for a free connection",
+}
+
+
 def classify_exception(exc: BaseException, spec: ProbeSpec) -> tuple[str, str]:
     """Map a request failure to ``(error_kind, sentence)``.
 
@@ -220,12 +228,7 @@ def classify_exception(exc: BaseException, spec: ProbeSpec) -> tuple[str, str]:
     """
     target = _target(spec.url)
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
-        phase = {
-            httpx.ConnectTimeout: "connecting",
-            httpx.ReadTimeout: "waiting for the response",
-            httpx.WriteTimeout: "sending the request",
-            httpx.PoolTimeout: "waiting for a free connection",
-        }.get(type(exc), "waiting for the full response")
+        phase = _TIMEOUT_PHASES.get(type(exc), "waiting for the full response")
         return "timeout", (
             f"no answer from {target} within {spec.timeout_s:g} s ({phase}); "
             "is the service overloaded or stuck?"

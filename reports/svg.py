@@ -58,10 +58,10 @@ def empty_chart(title: str, message: str) -> str:
 
 def line_chart(title: str, points: list[Point], *, percent: bool = True) -> str:
     """A line of the points' y values (0..1 as 0..100 % when ``percent``); gaps where y is None."""
-    known = [p for p in points if p.y is not None]
+    known = [p.y for p in points if p.y is not None]
     if not known:
         return empty_chart(title, "no data in this period")
-    top = 1.0 if percent else max(p.y for p in known) or 1.0
+    top = 1.0 if percent else max(known) or 1.0
     coords = [(_x(i, len(points)), _y(p.y, top)) for i, p in enumerate(points) if p.y is not None]
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
     dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="#1f5fbf"/>' for x, y in coords)

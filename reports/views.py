@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
@@ -54,7 +55,7 @@ def summary(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/summary.html", _context(request, scope))
 
 
-def _streamed_export(request: HttpRequest, lines, content_type: str, ext: str) -> HttpResponse:
+def _streamed_export(request: HttpRequest, lines, content_type: str, ext: str) -> HttpResponseBase:
     """Stream one text export of the summary (Markdown or CSV) as a download."""
     scope = _scope_or_error(request)
     if isinstance(scope, HttpResponse):
@@ -68,12 +69,12 @@ def _streamed_export(request: HttpRequest, lines, content_type: str, ext: str) -
 
 
 @permission_required(EXPORT, raise_exception=True)
-def summary_markdown(request: HttpRequest) -> HttpResponse:
+def summary_markdown(request: HttpRequest) -> HttpResponseBase:
     return _streamed_export(request, exports.markdown_lines, "text/markdown; charset=utf-8", "md")
 
 
 @permission_required(EXPORT, raise_exception=True)
-def summary_csv(request: HttpRequest) -> HttpResponse:
+def summary_csv(request: HttpRequest) -> HttpResponseBase:
     return _streamed_export(request, exports.csv_lines, "text/csv; charset=utf-8", "csv")
 
 

@@ -8,7 +8,8 @@ so it is safe inside a <script type="application/json"> tag for static/js/charts
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from plotly.io.json import to_json_plotly
 
@@ -80,7 +81,7 @@ def latency_sparkline(xs: Sequence, p95_ms: Sequence[float], *, height: int = 11
 
 
 def pass_rate_over_time(
-    points: Sequence, *, bucket: str, deploys: Sequence[dict] = (), height: int = 260
+    points: Sequence, *, bucket: str, deploys: Sequence[Mapping[str, Any]] = (), height: int = 260
 ) -> dict:
     """Pass rate per run (or per day/week) with a marker on the time axis for each deploy."""
     data = [
@@ -142,7 +143,7 @@ def run_durations(points: Sequence, *, bucket: str, height: int = 220) -> dict:
     return _figure([trace], height=height, y_title="seconds")
 
 
-def case_durations(history: Sequence[dict], *, height: int = 220) -> dict:
+def case_durations(history: Sequence[Mapping[str, Any]], *, height: int = 220) -> dict:
     """One test's duration per run, each point coloured by its outcome."""
     colour = {"passed": OK, "failed": BAD, "error": BAD, "skipped": MUTED}
     trace = {

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
-TASK_OPTIONS = {"acks_late": True, "ignore_result": True}
+TASK_OPTIONS: dict[str, Any] = {"acks_late": True, "ignore_result": True}
 
 
 @shared_task(**TASK_OPTIONS, time_limit=4 * 3600, soft_time_limit=4 * 3600 - 60)

@@ -21,6 +21,7 @@ from django.db.models import (
     When,
     Window,
 )
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -35,7 +36,7 @@ FAILING = ("failed", "error")
 IN_RUN_BATCH = Q(status=Analysis.Status.DRAFT, run__isnull=False)
 
 
-def open_work_count() -> Count:
+def open_work_count() -> CombinedExpression:
     """Analyses counted as pieces of work: each one, except a run's drafts, which count once."""
     return Count("pk", filter=~IN_RUN_BATCH) + Count("run", filter=IN_RUN_BATCH, distinct=True)
 
@@ -66,8 +67,8 @@ def analyses_grouped(analyses: list[Analysis]) -> list[Analysis | DraftBatch]:
     rows: list[Analysis | DraftBatch] = []
     placed: set[int] = set()
     for a in analyses:
-        drafts = by_run.get(a.run_id) if a.status == Analysis.Status.DRAFT else None
-        if not drafts or len(drafts) < 2:
+        drafts = by_run.get(a.run_id) if a.status == Analysis.Status.DRAFT and a.run_id else None
+        if a.run_id is None or not drafts or len(drafts) < 2:
             rows.append(a)
         elif a.run_id not in placed:
             placed.add(a.run_id)
@@ -107,7 +108,7 @@ def failure_history(*, signature: FailureSignature | None, case: TestCase | None
     return FailureHistory(
         first_seen_at=first["created_at"] if first else None,
         first_run_id=facts["first_run_id"],
-        first_revision=(first or {}).get("revision__name") or "",
+        first_revision=(first["revision__name"] or "") if first else "",
         failing_results=facts["failing_results"],
         failing_runs=facts["failing_runs"],
     )
@@ -192,7 +193,7 @@ def open_action_items(*, owner_id: int | None = None, today: date | None = None)
                 default=Value(0),
                 output_field=IntegerField(),
             ),
-            owner_overdue=Window(Max(overdue), partition_by=["owner_id"]),
+            owner_overdue=Window(Max(overdue), partition_by=[F("owner_id")]),
             no_owner=Case(
                 When(owner__isnull=True, then=Value(1)),
                 default=Value(0),

@@ -16,7 +16,7 @@ from analyses.selectors.analyses import (
     failure_history,
     signatures_of_run,
 )
-from runs.models import FailureSignature, TestCase, TestResult, TestRun
+from runs.models import FailureSignature, Revision, TestCase, TestResult, TestRun
 
 logger = logging.getLogger(__name__)
 
@@ -142,8 +142,8 @@ def analysis_start_from_signature(*, signature: FailureSignature, user) -> Analy
     """Start an analysis of a signature, prefilled from its latest failing run."""
     if existing := _existing_for(signature):
         raise AnalysisExists(existing)
-    latest = signature.results.select_related("run__suite", "run__revision", "run__service")
-    latest = latest.order_by("-run_id").first()
+    failing = signature.results.select_related("run__suite", "run__revision", "run__service")
+    latest = failing.order_by("-run_id").first()
     if latest is None:
         raise NothingToAnalyze("No failure carries this signature any more.")
     results = list(failing_results_of_run(run=latest.run, signature=signature))
@@ -244,9 +244,10 @@ def analysis_drafts_for_run(*, run: TestRun) -> list[Analysis]:
     return created
 
 
-def _later_revision_filter(run: TestRun) -> Q:
-    """Analyses whose failing revision is older than the run's (or, without one, made before it)."""
-    created = run.revision.created_at
+def _later_revision_filter(revision: Revision) -> Q:
+    """Analyses whose failing revision is older than the run's `revision` (or, without one, made
+    before it)."""
+    created = revision.created_at
     return Q(revision__created_at__lt=created) | Q(revision__isnull=True, created_at__lt=created)
 
 
@@ -260,13 +261,14 @@ def analyses_verify_for_run(*, run: TestRun) -> None:
     passed_here = TestResult.objects.filter(run=run, outcome="passed").values("case_id")
     failed_here = TestResult.objects.filter(run=run, outcome__in=FAILING)
     analyses = Analysis.objects.filter(service_id=run.service_id)
+    run_revision = run.revision if run.revision_id is not None else None
 
-    if run.revision_id is not None:
+    if run_revision is not None:
         has_cases = through.objects.filter(analysis_id=OuterRef("pk"))
         missing = has_cases.exclude(testcase_id__in=passed_here)
         to_verify = (
             analyses.filter(status=Analysis.Status.DONE)
-            .filter(_later_revision_filter(run))
+            .filter(_later_revision_filter(run_revision))
             .filter(Exists(has_cases))
             .exclude(Exists(missing))
         )
@@ -282,17 +284,17 @@ def analyses_verify_for_run(*, run: TestRun) -> None:
                     analysis=analysis,
                     who=None,
                     what=f"Verified: every linked test passed in run #{run.pk} "
-                    f"on revision {run.revision.name}",
+                    f"on revision {run_revision.name}",
                 )
 
     failing_case = through.objects.filter(
         analysis_id=OuterRef("pk"), testcase_id__in=failed_here.values("case_id")
     )
     to_reopen = analyses.filter(status=Analysis.Status.VERIFIED).filter(Exists(failing_case))
-    if run.revision_id is not None:
+    if run_revision is not None:
         # A failure on an older revision (a rollback) says nothing about the fix.
         to_reopen = to_reopen.filter(
-            Q(verified_by_run__revision__created_at__lte=run.revision.created_at)
+            Q(verified_by_run__revision__created_at__lte=run_revision.created_at)
             | Q(verified_by_run__revision__isnull=True, verified_at__lt=run.created_at)
         )
     else:
@@ -303,7 +305,7 @@ def analyses_verify_for_run(*, run: TestRun) -> None:
                 analyses=analysis, pk__in=failed_here.values("case_id")
             ).values_list("key", flat=True)[:3]
         )
-        revision = f" on revision {run.revision.name}" if run.revision_id else ""
+        revision = f" on revision {run_revision.name}" if run_revision is not None else ""
         try:
             with transaction.atomic():
                 analysis_reopen(

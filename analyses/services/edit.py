@@ -43,7 +43,9 @@ def _check_rules(*, analysis: Analysis, fields: dict, whys: list[dict]) -> None:
 def _build_items(*, analysis: Analysis, items: list[dict]) -> tuple[list, list, list]:
     """Validate every action-item row; return (to create, to update, to delete) without writing."""
     existing = {item.pk: item for item in analysis.action_items.all()}
-    creates, updates, deletes = [], [], []
+    creates: list[ActionItem] = []
+    updates: list[ActionItem] = []
+    deletes: list[ActionItem] = []
     errors = []
     for number, row in enumerate(items, start=1):
         item = existing.get(row["id"]) if row["id"] else ActionItem(analysis=analysis)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.contrib.auth import get_user_model
 
@@ -18,7 +20,7 @@ class LinesField(forms.CharField):
             return "\n".join(value)
         return value
 
-    def to_python(self, value) -> list[str]:
+    def to_python(self, value) -> list[str]:  # type: ignore[override]  # a CharField read as lines
         text = super().to_python(value) or ""
         return [line.strip() for line in text.splitlines() if line.strip()]
 
@@ -50,7 +52,7 @@ class AnalysisForm(forms.ModelForm):
         # Verified is earned from a run, never chosen; an analysis already verified may keep it.
         if self.instance.status == Analysis.Status.VERIFIED:
             allowed.append(Analysis.Status.VERIFIED)
-        self.fields["status"].choices = [
+        cast(forms.ChoiceField, self.fields["status"]).choices = [
             (value, label) for value, label in Analysis.Status.choices if value in allowed
         ]
 
@@ -64,8 +66,9 @@ class WhyForm(forms.Form):
         required=False, help_text="One link per line: a run, a result, a log line, a commit."
     )
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if not data.get("question") and (data.get("answer") or data.get("evidence")):
             self.add_error("question", "Write the question this why answers.")
         return data
@@ -91,7 +94,7 @@ class ActionItemForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = (
+        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = (
             get_user_model().objects.filter(is_active=True).order_by("username")
         )
 

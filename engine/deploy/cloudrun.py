@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 from google.api_core import exceptions as gexc
 from google.api_core.client_options import ClientOptions
@@ -240,7 +240,9 @@ class _Explain:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type | None, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> Literal[False]:
         if exc is None or isinstance(exc, DeployError | concurrent.futures.TimeoutError):
             return False
         if isinstance(exc, gexc.GoogleAPICallError | auth_exc.GoogleAuthError):

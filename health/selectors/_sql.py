@@ -9,8 +9,9 @@ the rows to group by an order of magnitude.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 
@@ -47,10 +48,10 @@ def histograms_by(
     table: str,
     groups: Sequence[str],
     where: str,
-    params: Sequence[object],
+    params: Sequence[int],
     start: datetime,
     end: datetime,
-) -> dict[tuple[Hashable, ...], list[int]]:
+) -> dict[tuple[Any, ...], list[int]]:
     """Merged histogram of the rollups in ``table`` per distinct value of the ``groups`` SQL.
 
     ``where`` filters rollups (alias ``r``) and probes (alias ``p``) with ``params``; the
@@ -74,7 +75,7 @@ def histograms_by(
             ],
         )
         rows = cursor.fetchall()
-    merged: dict[tuple[Hashable, ...], list[int]] = defaultdict(histogram.empty)
+    merged: dict[tuple[Any, ...], list[int]] = defaultdict(histogram.empty)
     for *key, index, count in rows:
         merged[tuple(key)][int(index)] = int(count)
     return dict(merged)

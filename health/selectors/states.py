@@ -59,7 +59,8 @@ class _Evidence:
 
 
 def _threshold(value: int | None) -> float:
-    return float(value or getattr(settings, "HEALTH_DEFAULT_LATENCY_THRESHOLD_MS", 1000))
+    default: float = getattr(settings, "HEALTH_DEFAULT_LATENCY_THRESHOLD_MS", 1000)
+    return float(value or default)
 
 
 def _percent(value: float) -> str:

@@ -100,7 +100,7 @@ def rollups_add(results: list[ProbeResult]) -> None:
 def _upsert_postgresql(model, buckets: list[Bucket]) -> None:
     # One statement: the row lock ON CONFLICT takes makes each merge atomic against other workers.
     placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)"] * len(buckets))
-    params: list[object] = []
+    params: list[int | float | str | datetime | None] = []
     for b in buckets:
         params += [
             b.probe_id,

@@ -227,7 +227,8 @@ def _time_to_restore(scope: Scope, bands) -> Figure:
     definition = "median time from the first failing run of a suite to its next green run"
     url = evidence_url(scope, "restores")
     value, n = median(restores(scope, restored_only=True), "restore")
-    if n < MIN_RESTORES:
+    hours = to_hours(value)  # None only when there is no restore at all
+    if n < MIN_RESTORES or hours is None:
         return _short(
             "delivery.time_to_restore",
             "Time to restore",
@@ -236,7 +237,6 @@ def _time_to_restore(scope: Scope, bands) -> Figure:
             url,
             definition,
         )
-    hours = to_hours(value)
     return _figure(
         "delivery.time_to_restore",
         "Time to restore",
@@ -266,7 +266,8 @@ def lead_times(scope: Scope):
 def _lead_time(scope: Scope, bands, url: str) -> Figure:
     definition = "median time from the commit's time to the end of its deploy"
     value, n = median(lead_times(scope), "lead")
-    if n < MIN_DEPLOYS_LEAD_TIME:
+    hours = to_hours(value)  # None only when no deploy has a commit time
+    if n < MIN_DEPLOYS_LEAD_TIME or hours is None:
         return _short(
             "delivery.lead_time",
             "Lead time for changes",
@@ -275,7 +276,6 @@ def _lead_time(scope: Scope, bands, url: str) -> Figure:
             url,
             definition,
         )
-    hours = to_hours(value)
     return _figure(
         "delivery.lead_time",
         "Lead time for changes",

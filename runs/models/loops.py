@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+
+if TYPE_CHECKING:
+    from runs.models.services import Build
 
 
 class Loop(models.Model):
@@ -70,6 +75,8 @@ class LoopIteration(models.Model):
     stable = models.BooleanField(null=True, help_text="N consecutive healthy probes after green.")
     note = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Not a column: the build the next iteration deployed, set by selectors.loops for the page.
+    fix_build: Build | None
 
     class Meta:
         ordering = ["loop", "number"]

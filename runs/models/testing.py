@@ -182,6 +182,8 @@ class TestCase(models.Model):
     # Has it ever failed or taken more than 1 ms? Kept by runs.services.reality; a test still
     # false after many runs is flagged by the reality check as one that may test nothing.
     ever_real = models.BooleanField(default=False)
+    # Not a column: why the reality check flags the test, set by selectors.reality for the page.
+    reality_reason: str
 
     class Meta:
         constraints = [

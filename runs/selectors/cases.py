@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Subquery
 from django.db.models.functions import Coalesce
@@ -19,10 +21,10 @@ def case_get(*, pk: int) -> TestCase:
     return TestCase.objects.select_related("suite__service").get(pk=pk)
 
 
-def case_history(*, case: TestCase, limit: int = HISTORY_POINTS) -> list[dict]:
+def case_history(*, case: TestCase, limit: int = HISTORY_POINTS) -> list[Mapping[str, Any]]:
     """The test's last `limit` results, oldest first: run, time, revision, outcome, duration,
     retry. One query on the (case, run) index."""
-    rows = list(
+    rows: list[Mapping[str, Any]] = list(
         TestResult.objects.filter(case=case)
         .order_by("-run_id")
         .values(
@@ -73,6 +75,6 @@ def broken_since(*, case: TestCase) -> BrokenSince | None:
     )
 
 
-def case_analyses(*, case: TestCase, limit: int = 20) -> list[dict]:
+def case_analyses(*, case: TestCase, limit: int = 20) -> list[Mapping[str, Any]]:
     """Five-whys analyses linked to the test, newest first. One query."""
     return list(case.analyses.order_by("-created_at").values("pk", "title", "status")[:limit])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import (
     Case,
@@ -21,6 +22,15 @@ from django.db.models import (
 
 from runs.models import Revision, TestCase, TestRun
 from runs.selectors.rates import FAILING
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    class _Change(TypedDict):
+        change: str
+
+    # A test as outcome_diff returns it: with its change between the two sides annotated.
+    ChangedCase = WithAnnotations[TestCase, _Change]
 
 CHANGES = ("newly failing", "newly passing", "other change")
 
@@ -78,7 +88,7 @@ def sides_of(a: QuerySet[TestRun], b: QuerySet[TestRun]) -> Sides:
     return Sides(a=ids["a"], b=ids["b"])
 
 
-def outcome_diff(sides: Sides) -> QuerySet[TestCase]:
+def outcome_diff(sides: Sides) -> QuerySet[ChangedCase]:
     """Tests whose outcome differs between side A and side B (present on only one side counts),
     with `a`, `b` and `change` annotated; newly failing first. Lazy: paginate it."""
     on_a = FilteredRelation("results", condition=Q(results__run_id__in=sides.a))
@@ -102,7 +112,7 @@ def outcome_diff(sides: Sides) -> QuerySet[TestCase]:
     )
 
 
-def diff_counts(diff: QuerySet[TestCase]) -> dict[str, int]:
+def diff_counts(diff: QuerySet[ChangedCase]) -> dict[str, int]:
     """How many tests changed, per kind of change. One query."""
     counts = dict.fromkeys(CHANGES, 0)
     for row in diff.order_by().values("change").annotate(n=Count("pk")):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import pairwise
 
 from django.db.models import Count
@@ -9,7 +10,7 @@ from django.db.models import Count
 from runs.models import Loop, LoopIteration
 
 
-def loop_with_iterations(*, pk: int) -> tuple[Loop, list[LoopIteration]]:
+def loop_with_iterations(*, pk: int) -> tuple[Loop, Sequence[LoopIteration]]:
     """The loop (Loop.DoesNotExist when unknown) and its iterations in order, each with its
     build, deploy, run, ``analysis_count`` and ``fix_build`` (the build the next iteration
     deployed). Two queries, whatever the number of iterations."""

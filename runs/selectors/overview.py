@@ -26,6 +26,12 @@ class ServiceCard:
     by_day: list[tuple] = field(default_factory=list)  # (day, pass rate, runs)
     by_run: list[tuple] = field(default_factory=list)  # (run id, time, pass rate)
     flaky_tests: int = 0
+    # Filled in for the overview page by dashboard.cards, which reads health and analyses.
+    day_chart: str = ""
+    run_chart: str = ""
+    latency_chart: str | None = None
+    health: object | None = None  # a health.selectors.states.HealthState
+    analyses: dict[str, int] = field(default_factory=dict)
 
 
 def _by_day(since) -> dict[int, list[tuple]]:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -82,7 +83,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
 
-def _trivial_flag(run: TestRun, limit: int) -> tuple[list[Flag], list[TestCase]]:
+def _trivial_flag(run: TestRun, limit: int) -> tuple[list[Flag], Sequence[TestCase]]:
     """The idle-test flag with up to `limit` tests, each with the figures behind its verdict, or
     a note that the history is too short. Two queries, or one when the suite itself is young."""
     needs = min_runs()
@@ -136,7 +137,7 @@ def _trivial_flag(run: TestRun, limit: int) -> tuple[list[Flag], list[TestCase]]
     return flags, shown
 
 
-def run_flags(*, run: TestRun, limit: int = 20) -> tuple[list[Flag], list[TestCase]]:
+def run_flags(*, run: TestRun, limit: int = 20) -> tuple[list[Flag], Sequence[TestCase]]:
     """Flags for one run, and up to `limit` of its trivial tests with why each is flagged.
     At most four queries."""
     flags: list[Flag] = []
@@ -165,7 +166,7 @@ def run_flags(*, run: TestRun, limit: int = 20) -> tuple[list[Flag], list[TestCa
 
 def suite_flags(
     *, suite: Suite, latest: TestRun | None, limit: int = 20
-) -> tuple[list[Flag], list[TestCase]]:
+) -> tuple[list[Flag], Sequence[TestCase]]:
     """Flags for a suite from its latest run (its speed, the trivial tests that passed in it) and
     up to `limit` trivial tests with why each is flagged. At most three queries."""
     flags: list[Flag] = []

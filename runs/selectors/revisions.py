@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db.models import Q, QuerySet
 
-from runs.models import Deploy, Revision, TestCase, TestRun
+from runs.models import Deploy, Revision, TestRun
 from runs.selectors.compare import latest_runs_of, outcome_diff, sides_of
+
+if TYPE_CHECKING:
+    from runs.selectors.compare import ChangedCase
 
 
 def revision_get(*, pk: int) -> Revision:
@@ -39,7 +44,7 @@ def previous_revision(*, revision: Revision) -> Revision | None:
     )
 
 
-def revision_changes(*, revision: Revision, previous: Revision) -> QuerySet[TestCase]:
+def revision_changes(*, revision: Revision, previous: Revision) -> QuerySet[ChangedCase]:
     """Tests whose outcome changed from `previous` to `revision`, comparing the latest finished run
     of each suite on each (lazy; newly failing first). One query to find the runs."""
     sides = sides_of(latest_runs_of(revision=previous), latest_runs_of(revision=revision))

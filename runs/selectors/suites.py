@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import (
     Avg,
@@ -80,7 +82,9 @@ def revision_rates(*, suite: Suite, limit: int = 100) -> list[dict]:
     return rows
 
 
-def deploy_markers(*, suite: Suite, since: datetime | None, limit: int = MAX_POINTS) -> list[dict]:
+def deploy_markers(
+    *, suite: Suite, since: datetime | None, limit: int = MAX_POINTS
+) -> list[Mapping[str, Any]]:
     """Successful deploys of the suite's service since `since`, newest `limit`. One query."""
     deploys = Deploy.objects.filter(service_id=suite.service_id, status=Deploy.Status.SUCCEEDED)
     if since is not None:

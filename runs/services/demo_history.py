@@ -58,16 +58,16 @@ def demo_history_create(
             for name in test_names
         ]
     )
-    signatures = []
+    signatures: list[FailureSignature] = []
     for kind, text in _FAILURES:
         example = text.format(host="demo:8080", n=3)
         # Named as the importer names it, so real failures with this message join it.
-        signature = failure_signature(kind=kind, message=example)
+        named = failure_signature(kind=kind, message=example)
         signatures.append(
             FailureSignature.objects.get_or_create(
                 suite=suite,
-                hash=signature.hash,
-                defaults={"kind": kind, "normalized": signature.normalized, "example": example},
+                hash=named.hash,
+                defaults={"kind": kind, "normalized": named.normalized, "example": example},
             )[0]
         )
     # The demo's story: the streaming test is the one a bad revision breaks.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 
 from runs.models import Build, Deploy, Service, Suite, TestRun
@@ -35,7 +35,7 @@ def deploy_and_test_create(
     suite: Suite | None = None,
     build: Build | None = None,
     image: str = "",
-    user: AbstractBaseUser | None = None,
+    user: User | AnonymousUser | None = None,
     trigger: str = Deploy.Trigger.BUTTON,
 ) -> tuple[Deploy, TestRun | None]:
     """Create the Deploy and its TestRun in one transaction and enqueue the chain on commit.

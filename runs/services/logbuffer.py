@@ -43,6 +43,6 @@ class LogBuffer:
 
     def flush(self) -> None:
         if self._dirty:
-            self.model.objects.filter(pk=self.pk).update(**{self.field: self.text})
+            self.model._default_manager.filter(pk=self.pk).update(**{self.field: self.text})
             self._dirty = False
         self._last = time.monotonic()

@@ -93,7 +93,7 @@ def loop_iteration_finished(*, run_id: int) -> None:
         .filter(run_id=run_id, goal_met__isnull=True)
         .first()
     )
-    if iteration is None:
+    if iteration is None or iteration.run is None:  # found by its run, so it has one
         return
     loop = iteration.loop
     run = iteration.run

@@ -10,7 +10,7 @@ register = template.Library()
 
 
 @register.filter
-def percent(value: float | None, digits: int = 1) -> str:
+def percent(value: float | str | None, digits: int = 1) -> str:
     """0.973 -> "97.3 %", truncated so that only 100 % reads 100 %; None -> "—"."""
     if value is None or value == "":
         return "—"

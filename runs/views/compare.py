@@ -46,12 +46,12 @@ def _sides(request: HttpRequest) -> tuple[str, TestRun | Revision, TestRun | Rev
             raise BadInput(f"There is no run #{', #'.join(missing)}.")
         return "runs", found[a], found[b], Sides(a=[a], b=[b])
     a, b = _two_ids(revisions_raw or "", "revision")
-    found = Revision.objects.select_related("service").in_bulk([a, b])
-    missing = [str(i) for i in (a, b) if i not in found]
+    revisions = Revision.objects.select_related("service").in_bulk([a, b])
+    missing = [str(i) for i in (a, b) if i not in revisions]
     if missing:
         raise BadInput(f"There is no revision {', '.join(missing)}.")
-    sides = sides_of(latest_runs_of(revision=found[a]), latest_runs_of(revision=found[b]))
-    return "revisions", found[a], found[b], sides
+    sides = sides_of(latest_runs_of(revision=revisions[a]), latest_runs_of(revision=revisions[b]))
+    return "revisions", revisions[a], revisions[b], sides
 
 
 def compare(request: HttpRequest) -> HttpResponse:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -9,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from runs.models import Loop, Service, TestRun
+from runs.models import Loop, Service, Suite, TestRun
 from runs.selectors.loops import loop_with_iterations
 from runs.services.builds import build_register
 from runs.services.deploys import DeployInProgress, NothingToDeploy
@@ -18,14 +20,14 @@ from runs.services.suite_step import run_cancel
 
 
 class LoopForm(forms.Form):
-    suite = forms.ModelChoiceField(queryset=None)
+    suite: forms.ModelChoiceField[Suite] = forms.ModelChoiceField(queryset=None)
     goal = forms.ChoiceField(choices=Loop.Goal.choices)
     goal_pass_rate = forms.FloatField(min_value=0.1, max_value=100, initial=100)
     max_iterations = forms.IntegerField(min_value=1, max_value=100, initial=5)
 
     def __init__(self, *args, service: Service, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["suite"].queryset = service.suites.all()
+        cast(forms.ModelChoiceField, self.fields["suite"]).queryset = service.suites.all()
 
 
 class BuildForm(forms.Form):
@@ -35,7 +37,9 @@ class BuildForm(forms.Form):
 
 
 def _form_errors(form: forms.Form) -> str:
-    return " ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+    return " ".join(
+        f"{name}: {' '.join(str(e) for e in errors)}" for name, errors in form.errors.items()
+    )
 
 
 @require_POST
@@ -50,7 +54,7 @@ def loop_create(request: HttpRequest, name: str) -> HttpResponse:
         loop = loop_start(service=service, user=request.user, **form.cleaned_data)
     except (LoopInProgress, DeployInProgress) as exc:
         messages.error(request, str(exc))
-        return redirect(exc.active if getattr(exc, "active", None) else service)
+        return redirect(exc.active or service)
     except (NothingToDeploy, ValueError) as exc:
         messages.error(request, str(exc))
         return redirect(service)
@@ -96,7 +100,7 @@ def run_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Run #{run.pk} cancelled; its processes are being stopped.")
     else:
         messages.info(request, f"Run #{run.pk} had already finished.")
-    return redirect(run.deploy if run.deploy_id else run)
+    return redirect(run.deploy or run)
 
 
 def _loop_context(pk: int) -> dict:

@@ -65,7 +65,7 @@ def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def artifact_download(request: HttpRequest, pk: int, artifact_pk: int) -> HttpResponse:
+def artifact_download(request: HttpRequest, pk: int, artifact_pk: int) -> FileResponse:
     artifact = get_object_or_404(TestRunArtifact, pk=artifact_pk, run_id=pk)
     try:
         handle = artifact.file.open("rb")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from dashboard.middleware import PageRequest
 from runs.selectors.tokens import token_abilities
 from runs.services.tokens import token_create, token_revoke
 
 
-def token_list(request: HttpRequest) -> HttpResponse:
+def token_list(request: PageRequest) -> HttpResponse:
     secret = None
     if request.method == "POST":
         try:
@@ -28,7 +29,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
+def token_revoke_view(request: PageRequest, pk: int) -> HttpResponse:
     if token_revoke(user=request.user, token_id=pk):
         messages.success(request, "Token revoked: requests using it now get 401.")
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -31,7 +33,8 @@ class MultipleFileField(forms.FileField):
 
 
 class UploadForm(forms.Form):
-    files = MultipleFileField(
+    # The form metaclass moves declared fields into base_fields: Form.files stays the uploads.
+    files = MultipleFileField(  # type: ignore[assignment]  # a field named like Form.files
         label="JUnit XML files (plain or .gz)",
         error_messages={"required": "Choose at least one JUnit XML report to upload."},
     )
@@ -41,7 +44,7 @@ class UploadForm(forms.Form):
 
     def __init__(self, *args, suite: Suite, **kwargs):
         super().__init__(*args, **kwargs)
-        field = self.fields["revision"]
+        field = cast(forms.ModelChoiceField, self.fields["revision"])
         # The 50 newest are offered; a sliced queryset cannot be filtered, so validating the
         # chosen one needs them as a subquery (a slice made every choice invalid).
         newest = suite.service.revisions.order_by("-created_at").values("pk")[:50]
