@@ -19,13 +19,14 @@ from engine.junit import ERROR, FAILED, JUnitError, ParsedCase, parse_report
 from runs.models import (
     FailureSignature,
     Revision,
+    Service,
     Suite,
     TestResult,
     TestRun,
     TestRunArtifact,
 )
 from runs.services.bulk import RESULT_COLUMNS, copy_lines, copy_text, is_postgres, rows_insert
-from runs.services.enqueue import enqueue_on_commit
+from runs.services.enqueue import testrun_analyze_enqueue
 from runs.services.ingest_cases import KnownCases, cases_upsert
 from runs.services.reality import cases_mark_real, is_real
 from runs.signatures import failure_signature
@@ -179,9 +180,7 @@ def run_import(
         if collecting:
             gc.enable()
     if analyze:
-        from runs.tasks import run_analyze  # tasks import services
-
-        enqueue_on_commit(run_analyze, run.pk)
+        testrun_analyze_enqueue(run_id=run.pk)
     return ImportResult(run=run, created=True, warnings=run.warnings)
 
 
@@ -377,8 +376,6 @@ def upload_target_resolve(
     Raises IngestError naming the field when something is unknown and `create` is off. Call it
     through upload_import, which keeps what it makes only if the import succeeds.
     """
-    from runs.models import Service
-
     service_row = Service.objects.filter(name=service.strip()).first()
     if service_row is None:
         raise IngestError(

@@ -9,6 +9,7 @@ from django.utils import timezone
 from runs.models import TestRun
 from runs.services.analyze import run_analyze_execute
 from runs.services.deploy_step import deploy_claim, deploy_execute
+from runs.services.loops import loop_iteration_finished
 from runs.services.suite_step import run_claim, suite_execute
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,4 @@ def deploy_and_test_execute(*, deploy_id: int) -> None:
 def _loop_step(run: TestRun | None) -> None:
     if run is None:
         return
-    from runs.services.loops import loop_iteration_finished
-
     loop_iteration_finished(run_id=run.pk)
