@@ -7,6 +7,7 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from runs.health_seam import revision_wait_stable
 from runs.models import Build, Deploy, Loop, LoopIteration, Service, Suite, TestRun
 from runs.services.deploys import deploy_and_test_create
 from runs.services.suite_step import run_cancel
@@ -85,8 +86,6 @@ def goal_met(loop: Loop, run: TestRun) -> bool:
 
 def loop_iteration_finished(*, run_id: int) -> None:
     """After an iteration's run ends: finish the loop, or wait for (or take) the next build."""
-    from runs.services.waiting import revision_wait_stable
-
     iteration = (
         LoopIteration.objects.select_related("loop__service", "run", "build")
         .filter(run_id=run_id, goal_met__isnull=True)
