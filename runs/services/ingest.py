@@ -25,10 +25,11 @@ from runs.models import (
     TestRun,
     TestRunArtifact,
 )
+from runs.models.testing import case_key_hash, is_real
 from runs.services.bulk import RESULT_COLUMNS, copy_lines, copy_text, is_postgres, rows_insert
 from runs.services.enqueue import testrun_analyze_enqueue
 from runs.services.ingest_cases import KnownCases, cases_upsert
-from runs.services.reality import cases_mark_real, is_real
+from runs.services.reality import cases_mark_real
 from runs.signatures import failure_signature
 
 logger = logging.getLogger(__name__)
@@ -62,10 +63,6 @@ class ImportResult:
 
 def _size(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.1f} kB"
-
-
-def _key_hash(key: str) -> str:
-    return hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()
 
 
 def reports_parse(files: Sequence[ReportFile]) -> tuple[list[ParsedCase], dict]:
@@ -241,7 +238,7 @@ def _write(
             values["finished_at"] = run.finished_at
         TestRun.objects.filter(pk=run.pk).update(**values)
         run.refresh_from_db()
-    hashes = [_key_hash(c.key) for c in cases]
+    hashes = [case_key_hash(c.key) for c in cases]
     known = cases_upsert(suite=suite, cases=cases, hashes=hashes, prefetched=prefetched)
     case_ids = known.ids
     signature_ids = _signatures_upsert(suite=suite, cases=cases)
