@@ -178,7 +178,7 @@ def _kill_group(proc: subprocess.Popen, pgid: int) -> None:
         logger.warning("Process group %s still has unreaped zombies", pgid)
 
 
-def run_suite(
+def suite_execute(
     *,
     command: list[str],
     cwd: str | Path,

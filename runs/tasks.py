@@ -27,8 +27,8 @@ def deploy_and_test(deploy_id: int) -> None:
     deploy_and_test_execute(deploy_id=deploy_id)
 
 
-@shared_task(**TASK_OPTIONS, name=enqueue.TESTRUN_ANALYZE, time_limit=600, soft_time_limit=570)
-def testrun_analyze(run_id: int) -> None:
+@shared_task(**TASK_OPTIONS, name=enqueue.RUN_ANALYZE, time_limit=600, soft_time_limit=570)
+def run_analyze(run_id: int) -> None:
     """After an import: open draft analyses for new signatures and verify fixed ones."""
     run_analyze_execute(run_id=run_id)
 

@@ -19,7 +19,7 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 DEPLOY_AND_TEST = "runs.tasks.deploy_and_test"
-TESTRUN_ANALYZE = "runs.tasks.run_analyze"
+RUN_ANALYZE = "runs.tasks.run_analyze"
 RUNS_SWEEP = "runs.tasks.runs_sweep"  # sent by the beat only
 
 
@@ -33,9 +33,9 @@ def deploy_and_test_send(*, deploy_id: int) -> None:
     current_app.send_task(DEPLOY_AND_TEST, args=(deploy_id,))
 
 
-def testrun_analyze_enqueue(*, run_id: int) -> None:
+def run_analyze_enqueue(*, run_id: int) -> None:
     """Send a run's analyze step once the transaction that imported its results commits."""
-    _enqueue_on_commit(TESTRUN_ANALYZE, run_id)
+    _enqueue_on_commit(RUN_ANALYZE, run_id)
 
 
 def _enqueue_on_commit(name: str, *args: int) -> None:

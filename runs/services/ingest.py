@@ -27,7 +27,7 @@ from runs.models import (
 )
 from runs.models.testing import case_key_hash, is_real
 from runs.services.bulk import RESULT_COLUMNS, copy_lines, copy_text, is_postgres, rows_insert
-from runs.services.enqueue import testrun_analyze_enqueue
+from runs.services.enqueue import run_analyze_enqueue
 from runs.services.ingest_cases import KnownCases, cases_upsert
 from runs.services.reality import cases_mark_real
 from runs.signatures import failure_signature
@@ -177,7 +177,7 @@ def run_import(
         if collecting:
             gc.enable()
     if analyze:
-        testrun_analyze_enqueue(run_id=run.pk)
+        run_analyze_enqueue(run_id=run.pk)
     return ImportResult(run=run, created=True, warnings=run.warnings)
 
 

@@ -8,12 +8,12 @@ from runs.services import enqueue
 
 
 def test_every_task_name_the_enqueue_module_sends_is_registered_by_runs_tasks():
-    names = [enqueue.DEPLOY_AND_TEST, enqueue.TESTRUN_ANALYZE, enqueue.RUNS_SWEEP]
+    names = [enqueue.DEPLOY_AND_TEST, enqueue.RUN_ANALYZE, enqueue.RUNS_SWEEP]
 
     registered = {name: app.tasks[name] for name in names}
 
     assert registered == {
         "runs.tasks.deploy_and_test": tasks.deploy_and_test,
-        "runs.tasks.run_analyze": tasks.testrun_analyze,
+        "runs.tasks.run_analyze": tasks.run_analyze,
         "runs.tasks.runs_sweep": tasks.runs_sweep,
     }
