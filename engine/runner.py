@@ -27,7 +27,6 @@ import json
 import logging
 import os
 import queue
-import signal
 import subprocess
 import threading
 import time
@@ -36,6 +35,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from engine.processes import group_start, group_stop, group_wait_gone
 
 logger = logging.getLogger(__name__)
 
@@ -168,70 +169,16 @@ class _EventTail:
         return events
 
 
-def _live_members(pgid: int) -> bool:
-    """True while the group has a process that is not a zombie.
-
-    Zombies are dead: they only wait for their parent (or init) to reap them, and signals cannot
-    hurry that, so waiting out the grace period for them would be wasted time.
-    """
-    proc = Path("/proc")
-    if not proc.is_dir():
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # fields after the parenthesised command: state, ppid, pgrp, ...
-        fields = stat.rsplit(")", 1)[-1].split()
-        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
-            return True
-    return False
-
-
-def _group_exists(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _wait_until(predicate: Callable[[], bool], timeout: float, proc: subprocess.Popen) -> bool:
-    """Poll ``predicate`` (reaping ``proc`` meanwhile) until true or ``timeout``; its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        proc.poll()
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.05)
-
-
 def _kill_group(proc: subprocess.Popen, pgid: int) -> None:
-    """Stop every process of the group: SIGTERM, a short grace, SIGKILL; wait until gone."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGTERM)
-    if not _wait_until(lambda: not _live_members(pgid), KILL_GRACE, proc):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGKILL)
-        if not _wait_until(lambda: not _live_members(pgid), REAP_WAIT, proc):
-            logger.error("Process group %s still has live processes after SIGKILL", pgid)
+    """Stop every process of the group and wait until none is left, orphans reaped included."""
+    if not group_stop(pgid, grace=KILL_GRACE, kill_wait=REAP_WAIT, reap=proc.poll):
+        logger.error("Process group %s still has live processes after SIGKILL", pgid)
     # orphaned members are reaped by init, which may take a moment
-    if not _wait_until(lambda: not _group_exists(pgid), REAP_WAIT, proc):
+    if not group_wait_gone(pgid, timeout=REAP_WAIT, reap=proc.poll):
         logger.warning("Process group %s still has unreaped zombies", pgid)
 
 
-def run_suite(
+def suite_execute(
     *,
     command: list[str],
     cwd: str | Path,
@@ -273,20 +220,19 @@ def run_suite(
 
     started = time.monotonic()
     try:
-        proc = subprocess.Popen(
+        proc = group_start(
             argv,
             cwd=cwd,
             env=_suite_env(env, events_path, junit_path, test_timeout),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
         )
     except OSError as exc:
         raise SuiteStartError(
             f"Cannot start the suite command {argv[0]!r} in {cwd}: {exc.strerror or exc}."
         ) from exc
-    pgid = proc.pid  # start_new_session: the child leads its own group
+    pgid = proc.pid  # group_start: the child leads its own group
 
     lines: queue.Queue[str | None] = queue.Queue()
     assert proc.stdout is not None

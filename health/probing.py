@@ -168,7 +168,7 @@ async def probe_many(specs: Sequence[ProbeSpec], *, concurrency: int = 100) -> l
         return list(await asyncio.gather(*(bounded(spec) for spec in specs)))
 
 
-def run_probes(specs: Sequence[ProbeSpec], *, concurrency: int = 100) -> list[ProbeOutcome]:
+def probes_execute(specs: Sequence[ProbeSpec], *, concurrency: int = 100) -> list[ProbeOutcome]:
     """Synchronous ``probe_many`` for Celery tasks and other synchronous callers.
 
     When this thread already runs an event loop (Playwright's sync API leaves one), the probes

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from health.models import Probe
-from health.probing import run_probes
+from health.probing import probes_execute
 from health.services import (
     probe_results_record,
     probe_specs_build,
@@ -76,7 +76,7 @@ def probes_run_batch(probe_ids: list[int], due_at: list[float] | None = None) ->
     specs, skipped = probe_specs_build(probes, due_at=due)
     if skipped:
         logger.info("probes %s skipped: their service has no URL yet", skipped)
-    outcomes = run_probes(specs, concurrency=int(_setting("HEALTH_PROBE_CONCURRENCY", 50)))
+    outcomes = probes_execute(specs, concurrency=int(_setting("HEALTH_PROBE_CONCURRENCY", 50)))
     probe_results_record(outcomes=outcomes, due_at=due)
     return len(outcomes)
 

@@ -138,6 +138,7 @@ def csv_lines(summary: Summary, *, base_url: str = "") -> Iterator[str]:
 
 def pdf_bytes(html: str, *, base_url: str) -> bytes:
     """The print page rendered by WeasyPrint (charts are inline SVG, so nothing is fetched)."""
+    # Not a cycle guard: WeasyPrint takes seconds to import, which only a PDF export should pay.
     from weasyprint import HTML
 
     return HTML(string=html, base_url=base_url).write_pdf()

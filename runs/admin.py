@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 
 from runs import models
+from runs.health_seam import service_probe_ensure
 from runs.services.demo import demo_data_remove, demo_removal_message
 
 
@@ -40,8 +41,6 @@ class ServiceAdmin(admin.ModelAdmin):
             )
 
     def save_model(self, request, obj, form, change):
-        from health.services import service_probe_ensure
-
         super().save_model(request, obj, form, change)
         service_probe_ensure(service=obj)  # a new service gets a probe on its health path
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import factory
 
 from runs import models
+from runs.models.testing import case_key_hash
 
 
 class ServiceFactory(factory.django.DjangoModelFactory):
@@ -51,9 +50,7 @@ class CaseFactory(factory.django.DjangoModelFactory):
 
     suite = factory.SubFactory(SuiteFactory)
     key = factory.Sequence(lambda n: f"tests.test_x::test_{n}")
-    key_hash = factory.LazyAttribute(
-        lambda o: hashlib.sha1(o.key.encode(), usedforsecurity=False).hexdigest()
-    )
+    key_hash = factory.LazyAttribute(lambda o: case_key_hash(o.key))
     name = factory.LazyAttribute(lambda o: o.key.rsplit("::", 1)[-1])
 
 

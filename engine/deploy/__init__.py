@@ -8,9 +8,9 @@ from engine.deploy.base import (
     DeployRequest,
     DeployTarget,
     RevisionInfo,
-    get_target,
     make_revision_name,
 )
+from engine.deploy.registry import get_target
 
 __all__ = [
     "DeployError",

@@ -6,17 +6,12 @@ what comes back (a RevisionInfo, a traffic split) in its own tables.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import secrets
-import signal
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 LogFn = Callable[[str], None]
@@ -100,28 +95,7 @@ def make_revision_name(service: str) -> str:
     return f"{base}-{suffix}"
 
 
-def get_target(kind: str, config: dict[str, Any]) -> DeployTarget:
-    """Build the deploy target ``kind`` ('local', 'cloudrun' or 'command') from ``config``."""
-    # Imported here so that choosing 'local' never pays for importing the Cloud Run client.
-    if kind == "local":
-        from engine.deploy.local import LocalTarget
-
-        return LocalTarget(config)
-    if kind == "cloudrun":
-        from engine.deploy.cloudrun import CloudRunTarget
-
-        return CloudRunTarget(config)
-    if kind == "command":
-        from engine.deploy.command import CommandTarget
-
-        return CommandTarget(config)
-    raise DeployError(
-        f"unknown deploy target {kind!r}: choose 'local', 'cloudrun' or 'command' "
-        "in the service's settings"
-    )
-
-
-# Helpers shared by the targets that run processes (local, command).
+# Helpers shared by the targets that run commands (local, command).
 
 
 def require_argv(command: Any, what: str = "command") -> list[str]:
@@ -138,46 +112,3 @@ def tail(lines: Iterable[str], n: int = _TAIL_LINES) -> str:
     """Return the last ``n`` non-blank lines, joined, for error messages."""
     kept = [line.rstrip() for line in lines if line.strip()]
     return "\n".join(kept[-n:])
-
-
-def process_group_alive(pgid: int) -> bool:
-    """True while any process of the group ``pgid`` exists (reaping our own child if it ended)."""
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pgid, os.WNOHANG)  # a zombie child of ours would otherwise look alive
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return _group_has_live_member(pgid)
-
-
-def _group_has_live_member(pgid: int) -> bool:
-    """On Linux, ignore zombies: an orphan nobody reaps yet has stopped all the same."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return True
-    for stat in proc.glob("[0-9]*/stat"):
-        try:
-            # Fields after the ")" that closes the command name: state, ppid, pgrp, ...
-            state, _ppid, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
-        except (OSError, ValueError, IndexError):
-            continue  # the process ended while we looked
-        if int(pgrp) == pgid and state != "Z":
-            return True
-    return False
-
-
-def stop_process_group(pgid: int, grace: float = 5.0) -> None:
-    """Stop every process in group ``pgid``: SIGTERM, then SIGKILL after ``grace`` seconds."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if not process_group_alive(pgid):
-                return
-            time.sleep(0.05)

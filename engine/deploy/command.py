@@ -24,9 +24,9 @@ from engine.deploy.base import (
     OperationFn,
     RevisionInfo,
     require_argv,
-    stop_process_group,
     tail,
 )
+from engine.processes import group_start, group_stop
 
 _EOF = None
 
@@ -107,14 +107,14 @@ class CommandTarget(DeployTarget):
     ) -> list[str]:
         """Run ``argv`` in its own process group, streaming lines to ``log``; return them all."""
         try:
-            proc = subprocess.Popen(
+            # Its own process group, so a timeout can stop the command and all it started.
+            proc = group_start(
                 argv,
                 cwd=self.cwd,
                 env={**os.environ, **self.env, **extra_env},
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,  # so a timeout can stop the command and all it started
             )
         except OSError as exc:
             raise DeployError(f"could not start the deploy command {argv[0]!r}: {exc}") from None
@@ -152,7 +152,7 @@ class CommandTarget(DeployTarget):
 
     def _stop(self, proc: subprocess.Popen[bytes], kept: deque[str]) -> NoReturn:
         """Stop the timed-out command's whole group and raise with its last output."""
-        stop_process_group(proc.pid, grace=5)
+        group_stop(proc.pid, grace=5)
         proc.wait()
         raise DeployError(
             f"the deploy command timed out after {self.timeout:g} s and was stopped. "

@@ -28,11 +28,10 @@ from engine.deploy.base import (
     LogFn,
     OperationFn,
     RevisionInfo,
-    process_group_alive,
     require_argv,
-    stop_process_group,
     tail,
 )
+from engine.processes import group_alive, group_is_led_by, group_start, group_stop
 
 DEFAULT_STATE_DIR = Path(tempfile.gettempdir()) / "stageloop" / "local-deploy"
 
@@ -77,14 +76,14 @@ class LocalTarget(DeployTarget):
         }
         with open(log_path, "wb") as out:
             try:
-                proc = subprocess.Popen(
+                # Its own process group: it survives us, and stops as a whole.
+                proc = group_start(
                     argv,
                     cwd=self.cwd,
                     env=env,
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=subprocess.STDOUT,
-                    start_new_session=True,  # own process group: survives us, stops as a whole
                 )
             except OSError as exc:
                 raise DeployError(
@@ -96,7 +95,7 @@ class LocalTarget(DeployTarget):
 
         problem = self._wait_healthy(proc, url + self.health_path, log_path, log)
         if problem:
-            stop_process_group(proc.pid, grace=min(self.stop_grace, 2.0))
+            group_stop(proc.pid, grace=min(self.stop_grace, 2.0))
             _reap(proc)
             output = tail(_read_lines(log_path)) or "(no output)"
             raise DeployError(f"{req.revision_name} {problem}. Last output:\n{output}")
@@ -120,7 +119,7 @@ class LocalTarget(DeployTarget):
         if entry is None:
             return RevisionInfo(name=revision, url="", status="retired")
         info = _info(revision, entry, "ready")
-        if not process_group_alive(entry["pid"]):
+        if not group_alive(entry["pid"]):
             info.status = "failed"
             info.extra["reason"] = f"process {entry['pid']} is not running"
             return info
@@ -138,7 +137,7 @@ class LocalTarget(DeployTarget):
                 "use the cloudrun target for a canary share"
             )
         entry = self._entry(revision)
-        if entry is None or not process_group_alive(entry["pid"]):
+        if entry is None or not group_alive(entry["pid"]):
             raise DeployError(
                 f"cannot send traffic to {revision}: its process is no longer running "
                 "(retired or crashed); deploy it again instead"
@@ -149,8 +148,8 @@ class LocalTarget(DeployTarget):
         """Stop the revision's process group (SIGTERM, then SIGKILL) and forget it."""
         entry = self._entry(revision_info.name) or {}
         pid = entry.get("pid") or revision_info.extra.get("pid")
-        if pid and _is_group_leader(int(pid)):
-            stop_process_group(int(pid), grace=self.stop_grace)
+        if pid and group_is_led_by(int(pid)):
+            group_stop(int(pid), grace=self.stop_grace)
         with self._state() as state:
             state.pop(revision_info.name, None)
 
@@ -225,14 +224,6 @@ def _free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
-
-
-def _is_group_leader(pid: int) -> bool:
-    """True if ``pid`` still leads its own group, i.e. it was not reused by another program."""
-    try:
-        return os.getpgid(pid) == pid
-    except ProcessLookupError:
-        return False
 
 
 def _reap(proc: subprocess.Popen[bytes]) -> None:

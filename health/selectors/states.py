@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db.models import OuterRef, Subquery, Sum
 from django.utils import timezone
 
-from dashboard.formatting import percent_text
+from engine.formatting import percent_text
 from health import histogram
 from health.models import Incident, ProbeResult, ProbeRollupMinute
 from health.selectors._sql import histograms_by

@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from dashboard.formatting import percent_text
+from engine.formatting import percent_text
 from health.models import Incident, ProbeRollupHour, ProbeRollupMinute
 from runs.models import Deploy
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from dashboard.formatting import percent_text
+from engine.formatting import percent_text
 
 register = template.Library()
 

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
+
+# A result proves its test does something when it failed or took longer than this (in seconds);
+# the reality check flags tests none of whose results ever did.
+TRIVIAL_SECONDS = 0.001
+
+
+def case_key_hash(key: str) -> str:
+    """TestCase.key_hash for ``key``: its sha1 hex, the fixed-width column imports upsert on."""
+    return hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()
+
+
+def is_real(outcome: str, duration: float) -> bool:
+    """Whether one result proves its test does something: it failed, or it took time."""
+    return outcome in ("failed", "error") or duration > TRIVIAL_SECONDS
 
 
 class Outcome(models.TextChoices):
@@ -173,7 +189,7 @@ class TestCase(models.Model):
         db_constraint=False,
     )
     key = models.TextField()
-    # sha1 of the key: a short, fixed-width column to index and upsert on.
+    # case_key_hash(key): a short, fixed-width column to index and upsert on.
     key_hash = models.CharField(max_length=40)
     name = models.TextField()
     classname = models.TextField(blank=True)

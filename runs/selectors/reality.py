@@ -26,7 +26,7 @@ from django.db.models import (
 )
 
 from runs.models import Suite, TestCase, TestResult, TestRun
-from runs.services.reality import TRIVIAL_SECONDS
+from runs.models.testing import TRIVIAL_SECONDS
 
 
 @dataclass(frozen=True)

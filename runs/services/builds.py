@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db import transaction
 
 from runs.models import Build, Loop, Service
+from runs.services.loops import loops_on_new_build
 
 
 def build_register(
@@ -19,8 +20,6 @@ def build_register(
     user=None,
 ) -> tuple[Build, list[Loop]]:
     """Record a build; loops of the service waiting for a new build move on with it."""
-    from runs.services.loops import loops_on_new_build
-
     with transaction.atomic():
         build = Build.objects.create(
             service=service,

@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-import hashlib
 import random
 from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from runs.models import FailureSignature, Revision, Suite, TestCase, TestResult, TestRun
-from runs.services.reality import cases_reality_refresh
-from runs.signatures import failure_signature
+from runs.models import Revision, Suite, TestCase, TestResult, TestRun
+from runs.services.seeding import (
+    case_seeded,
+    commit_sha_seed,
+    history_finish,
+    revision_seed_identity,
+    run_counts_tally,
+    signatures_seed,
+)
 
 _FAILURES = [
     ("failed", "AssertionError: expected status 200, got 503 from {host}"),
     ("error", "ConnectionRefusedError: connection refused to 10.0.{n}.7:5432"),
     ("failed", "TimeoutError: stream did not complete within 3.0 s"),
 ]
-
-
-def _key_hash(key: str) -> str:
-    return hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()
 
 
 @transaction.atomic
@@ -48,28 +49,19 @@ def demo_history_create(
     start = now - timedelta(days=days)
     cases = TestCase.objects.bulk_create(
         [
-            TestCase(
+            case_seeded(
                 suite=suite,
                 key=name,
-                key_hash=_key_hash(name),
                 name=name.rsplit("::", 1)[-1],
                 classname=name.rsplit("::", 1)[0].rsplit(" \u203a ", 1)[-1],
             )
             for name in test_names
         ]
     )
-    signatures: list[FailureSignature] = []
-    for kind, text in _FAILURES:
-        example = text.format(host="demo:8080", n=3)
-        # Named as the importer names it, so real failures with this message join it.
-        named = failure_signature(kind=kind, message=example)
-        signatures.append(
-            FailureSignature.objects.get_or_create(
-                suite=suite,
-                hash=named.hash,
-                defaults={"kind": kind, "normalized": named.normalized, "example": example},
-            )[0]
-        )
+    signatures = signatures_seed(
+        suite=suite,
+        examples=[(kind, text.format(host="demo:8080", n=3)) for kind, text in _FAILURES],
+    )
     # The demo's story: the streaming test is the one a bad revision breaks.
     broken_case = next((c for c in cases if "stream_sends" in c.key), cases[len(cases) // 2])
     flaky_case = cases[1] if cases[1] is not broken_case else cases[0]
@@ -81,9 +73,8 @@ def demo_history_create(
             number = len(revisions) + 1
             revision = Revision.objects.create(
                 service=service,
-                name=f"{service.name}-{number:05d}-{rng.randrange(16**3):03x}",
-                image=f"registry.local/{service.name}:1.{number}.0",
-                commit_sha=_key_hash(f"{service.name}{number}"),
+                **revision_seed_identity(service=service, number=number, rng=rng),
+                commit_sha=commit_sha_seed(f"{service.name}{number}"),
                 commit_message=f"Release 1.{number}.0",
                 # No URL: nothing of this history runs, so probes must not look for it.
                 status=Revision.Status.RETIRED,
@@ -96,8 +87,6 @@ def demo_history_create(
         for slot in range(runs_per_day):
             started = day_start + timedelta(hours=2 + slot * 7, minutes=rng.randrange(50))
             rows = []
-            counts = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
-            flaky = 0
             for case in cases:
                 outcome, signature, message, attempts, is_flaky = "passed", None, "", 1, False
                 if case is broken_case and broken_revision:
@@ -112,28 +101,17 @@ def demo_history_create(
                     message = text.format(host="demo:8080", n=rng.randrange(9))
                 elif case is cases[-1]:
                     outcome = "skipped"
-                counts[outcome] += 1
-                flaky += is_flaky
                 rows.append((case, outcome, signature, message, attempts, is_flaky))
             duration = sum(0.05 + rng.random() * 0.4 for _ in rows)
-            status = "passed" if counts["failed"] + counts["error"] == 0 else "failed"
             run = TestRun.objects.create(
                 suite=suite,
                 service=service,
                 revision=revisions[-1],
-                status=status,
                 trigger=TestRun.Trigger.SEED,
                 started_at=started,
                 finished_at=started + timedelta(seconds=duration),
                 duration=duration,
-                total=len(rows),
-                passed=counts["passed"],
-                failed=counts["failed"],
-                errors=counts["error"],
-                skipped=counts["skipped"],
-                flaky=flaky,
-                progress_done=len(rows),
-                progress_total=len(rows),
+                **run_counts_tally((row[1], row[5]) for row in rows),
             )
             TestRun.objects.filter(pk=run.pk).update(created_at=started)
             TestResult.objects.bulk_create(
@@ -153,12 +131,6 @@ def demo_history_create(
                 ]
             )
             runs_made += 1
-    cases_reality_refresh(suite_id=suite.pk)
-    if keep_current:  # the last revision stays recorded as the one serving (it has no URL)
-        latest = revisions[-1]
-        Revision.objects.filter(pk=latest.pk).update(
-            status=Revision.Status.READY, traffic_percent=100
-        )
-        service.current_revision = latest
-        service.save(update_fields=["current_revision"])
+    # With keep_current the last revision stays recorded as the one serving (it has no URL).
+    history_finish(suite=suite, serving=revisions[-1] if keep_current else None)
     return runs_made

@@ -10,9 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from engine.deploy import DeployError, DeployRequest, RevisionInfo, get_target
+from runs.health_seam import revision_wait_stable
 from runs.models import Deploy, Revision, Service
 from runs.services.logbuffer import LogBuffer
-from runs.services.waiting import revision_wait_stable
 
 logger = logging.getLogger(__name__)
 

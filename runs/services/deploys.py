@@ -6,7 +6,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 
 from runs.models import Build, Deploy, Service, Suite, TestRun
-from runs.services.enqueue import enqueue_on_commit
+from runs.services.enqueue import deploy_and_test_enqueue
 
 
 class DeployInProgress(Exception):
@@ -43,8 +43,6 @@ def deploy_and_test_create(
     Raises DeployInProgress when the service already has an active deploy: the database's
     partial unique index decides, so two concurrent clicks make exactly one deploy.
     """
-    from runs.tasks import deploy_and_test  # tasks import services; import here to avoid a cycle
-
     if build is None and not image:
         build = service.builds.order_by("-created_at").first()
     image = build.image if build else (image or service.default_image)
@@ -75,7 +73,7 @@ def deploy_and_test_create(
                     created_by=deploy.requested_by,
                     timeout_seconds=suite.timeout_seconds,
                 )
-            enqueue_on_commit(deploy_and_test, deploy.pk)
+            deploy_and_test_enqueue(deploy_id=deploy.pk)
     except IntegrityError:
         raise DeployInProgress(deploy_active_for(service=service)) from None
     return deploy, run

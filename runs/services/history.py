@@ -8,7 +8,6 @@ often tied to one revision. A new revision, with its Deploy row, arrives every ~
 
 from __future__ import annotations
 
-import hashlib
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,20 +16,17 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from runs.models import (
-    Deploy,
-    FailureSignature,
-    Revision,
-    Service,
-    Suite,
-    TestCase,
-    TestResult,
-    TestRun,
-)
+from runs.models import Deploy, Revision, Service, Suite, TestCase, TestResult, TestRun
 from runs.services.bulk import RESULT_COLUMNS
 from runs.services.history_rows import AREAS, CLUSTERS, CaseProfile, run_rows
-from runs.services.reality import cases_reality_refresh
-from runs.signatures import failure_signature
+from runs.services.seeding import (
+    case_seeded,
+    commit_sha_seed,
+    history_finish,
+    revision_seed_identity,
+    run_counts_tally,
+    signatures_seed,
+)
 
 RUN_SPACING = timedelta(minutes=50)
 CHUNK_RUNS = 50
@@ -48,20 +44,15 @@ class SeedResult:
     revisions: int
 
 
-def _sha1(text: str) -> str:
-    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
-
-
 def _cases_create(*, suite: Suite, tests: int, rng: random.Random) -> list[CaseProfile]:
     cases = []
     for i in range(tests):
         area = AREAS[i % len(AREAS)]
         key = f"tests/e2e/test_{area}.py::Test{area.title()}{i // 40}::test_case_{i:05d}"
         cases.append(
-            TestCase(
+            case_seeded(
                 suite=suite,
                 key=key,
-                key_hash=_sha1(key),
                 name=f"test_case_{i:05d}",
                 classname=f"tests.e2e.test_{area}.Test{area.title()}{i // 40}",
                 file=f"tests/e2e/test_{area}.py",
@@ -85,33 +76,16 @@ def _cases_create(*, suite: Suite, tests: int, rng: random.Random) -> list[CaseP
     return profiles
 
 
-def _signatures_create(*, suite: Suite) -> list[FailureSignature]:
-    """One signature per cluster, named as the importer names its example message."""
-    made = []
-    for kind, template in CLUSTERS:
-        example = template.format(ip="10.0.3.7", n=3)
-        signature = failure_signature(kind=kind, message=example)
-        made.append(
-            FailureSignature.objects.get_or_create(
-                suite=suite,
-                hash=signature.hash,
-                defaults={"kind": kind, "normalized": signature.normalized, "example": example},
-            )[0]
-        )
-    return made
-
-
 def _revision_create(
     *, service: Service, number: int, at: datetime, rng: random.Random
 ) -> tuple[Revision, Deploy]:
-    name = f"{service.name}-{number:05d}-{rng.randrange(16**3):03x}"
+    identity = revision_seed_identity(service=service, number=number, rng=rng)
     revision = Revision.objects.create(
         service=service,
-        name=name,
-        image=f"registry.local/{service.name}:1.{number}.0",
-        commit_sha=_sha1(name),
+        **identity,
+        commit_sha=commit_sha_seed(identity["name"]),
         commit_message=f"Release 1.{number}.0: {rng.choice(AREAS)} changes",
-        url=f"https://{name}.staging.local",
+        url=f"https://{identity['name']}.staging.local",
         status=Revision.Status.RETIRED,
         ready_at=at,
     )
@@ -202,7 +176,11 @@ def history_seed(
     if suite.runs.exists():
         raise HistoryExists(f"Suite {suite} already has runs; choose another --suite or --service.")
     profiles = _cases_create(suite=suite, tests=tests, rng=rng)
-    signatures = _signatures_create(suite=suite)
+    # One signature per cluster, for its example message.
+    signatures = signatures_seed(
+        suite=suite,
+        examples=[(kind, template.format(ip="10.0.3.7", n=3)) for kind, template in CLUSTERS],
+    )
     writer = _Writer()
     start = now - RUN_SPACING * runs
     revision: Revision | None = None
@@ -245,31 +223,17 @@ def history_seed(
                     rng=rng,
                 )
             )
-            counts = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
-            total_time = 0.0
-            flaky = 0
-            for row in rows:
-                counts[row[1]] += 1
-                total_time += row[2]
-                flaky += row[6]
+            total_time = sum(row[2] for row in rows)
             run = TestRun(
                 suite=suite,
                 service=service,
                 revision=revision,
                 deploy=new_deploy,
-                status="passed" if counts["failed"] + counts["error"] == 0 else "failed",
                 trigger=TestRun.Trigger.SEED,
                 started_at=at,
                 finished_at=at + timedelta(seconds=total_time * 1.02),
                 duration=round(total_time * 1.02, 3),
-                total=len(rows),
-                passed=counts["passed"],
-                failed=counts["failed"],
-                errors=counts["error"],
-                skipped=counts["skipped"],
-                flaky=flaky,
-                progress_done=len(rows),
-                progress_total=len(rows),
+                **run_counts_tally((row[1], row[6]) for row in rows),
             )
             pending.append((run, rows))
         made = TestRun.objects.bulk_create([run for run, _ in pending])
@@ -285,11 +249,5 @@ def history_seed(
         created_at=F("started_at")
     )
     Revision.objects.filter(service=service).update(created_at=F("ready_at"))
-    if revision is not None:
-        Revision.objects.filter(pk=revision.pk).update(
-            status=Revision.Status.READY, traffic_percent=100
-        )
-        service.current_revision = revision
-        service.save(update_fields=["current_revision"])
-    cases_reality_refresh(suite_id=suite.pk)
+    history_finish(suite=suite, serving=revision)
     return SeedResult(suite=suite, runs=runs, results=written, revisions=revisions)

@@ -19,15 +19,17 @@ from engine.junit import ERROR, FAILED, JUnitError, ParsedCase, parse_report
 from runs.models import (
     FailureSignature,
     Revision,
+    Service,
     Suite,
     TestResult,
     TestRun,
     TestRunArtifact,
 )
+from runs.models.testing import case_key_hash, is_real
 from runs.services.bulk import RESULT_COLUMNS, copy_lines, copy_text, is_postgres, rows_insert
-from runs.services.enqueue import enqueue_on_commit
+from runs.services.enqueue import run_analyze_enqueue
 from runs.services.ingest_cases import KnownCases, cases_upsert
-from runs.services.reality import cases_mark_real, is_real
+from runs.services.reality import cases_mark_real
 from runs.signatures import failure_signature
 
 logger = logging.getLogger(__name__)
@@ -61,10 +63,6 @@ class ImportResult:
 
 def _size(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.1f} kB"
-
-
-def _key_hash(key: str) -> str:
-    return hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()
 
 
 def reports_parse(files: Sequence[ReportFile]) -> tuple[list[ParsedCase], dict]:
@@ -179,9 +177,7 @@ def run_import(
         if collecting:
             gc.enable()
     if analyze:
-        from runs.tasks import run_analyze  # tasks import services
-
-        enqueue_on_commit(run_analyze, run.pk)
+        run_analyze_enqueue(run_id=run.pk)
     return ImportResult(run=run, created=True, warnings=run.warnings)
 
 
@@ -242,7 +238,7 @@ def _write(
             values["finished_at"] = run.finished_at
         TestRun.objects.filter(pk=run.pk).update(**values)
         run.refresh_from_db()
-    hashes = [_key_hash(c.key) for c in cases]
+    hashes = [case_key_hash(c.key) for c in cases]
     known = cases_upsert(suite=suite, cases=cases, hashes=hashes, prefetched=prefetched)
     case_ids = known.ids
     signature_ids = _signatures_upsert(suite=suite, cases=cases)
@@ -377,8 +373,6 @@ def upload_target_resolve(
     Raises IngestError naming the field when something is unknown and `create` is off. Call it
     through upload_import, which keeps what it makes only if the import succeeds.
     """
-    from runs.models import Service
-
     service_row = Service.objects.filter(name=service.strip()).first()
     if service_row is None:
         raise IngestError(

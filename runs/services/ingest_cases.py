@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from engine.junit import ParsedCase
 from runs.models import Suite, TestCase
+from runs.models.testing import is_real
 from runs.services.bulk import is_postgres, rows_insert
-from runs.services.reality import is_real
 
 logger = logging.getLogger(__name__)
 _QUERY = f"SELECT key_hash, id, ever_real FROM {TestCase._meta.db_table} WHERE suite_id = %s"  # noqa: S608

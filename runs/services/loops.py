@@ -7,7 +7,10 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from runs.models import Build, Loop, LoopIteration, Service, Suite, TestRun
+from runs.health_seam import revision_wait_stable
+from runs.models import Build, Deploy, Loop, LoopIteration, Service, Suite, TestRun
+from runs.services.deploys import deploy_and_test_create
+from runs.services.suite_step import run_cancel
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +61,6 @@ def loop_start(
 
 def _iteration_start(loop: Loop, build: Build | None) -> LoopIteration:
     """Open the next iteration: one deploy-and-test of `build` (inside the caller's transaction)."""
-    from runs.models import Deploy
-    from runs.services.deploys import deploy_and_test_create
-
     number = loop.iterations.count() + 1
     deploy, run = deploy_and_test_create(
         service=loop.service,
@@ -86,8 +86,6 @@ def goal_met(loop: Loop, run: TestRun) -> bool:
 
 def loop_iteration_finished(*, run_id: int) -> None:
     """After an iteration's run ends: finish the loop, or wait for (or take) the next build."""
-    from runs.services.waiting import revision_wait_stable
-
     iteration = (
         LoopIteration.objects.select_related("loop__service", "run", "build")
         .filter(run_id=run_id, goal_met__isnull=True)
@@ -150,8 +148,6 @@ def loops_on_new_build(*, build: Build) -> list[Loop]:
 
 def loop_cancel(*, loop: Loop) -> bool:
     """Stop a loop; its active run (if any) is cancelled too."""
-    from runs.services.suite_step import run_cancel
-
     with transaction.atomic():
         updated = Loop.objects.filter(pk=loop.pk, status__in=Loop.ACTIVE).update(
             status=Loop.Status.CANCELLED, finished_at=timezone.now()

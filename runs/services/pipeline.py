@@ -9,7 +9,8 @@ from django.utils import timezone
 from analyses.services.analyze import run_analyze_execute
 from runs.models import TestRun
 from runs.services.deploy_step import deploy_claim, deploy_execute
-from runs.services.suite_step import run_claim, suite_execute
+from runs.services.loops import loop_iteration_finished
+from runs.services.suite_step import run_claim, run_execute
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def deploy_and_test_execute(*, deploy_id: int) -> None:
     claimed = run_claim(run_id=run.pk)
     if claimed is not None:
         claimed.revision = revision
-        run = suite_execute(claimed, revision)
+        run = run_execute(claimed, revision)
         if run.status in (TestRun.Status.PASSED, TestRun.Status.FAILED):
             run_analyze_execute(run_id=run.pk)
     _loop_step(run)
@@ -47,6 +48,4 @@ def deploy_and_test_execute(*, deploy_id: int) -> None:
 def _loop_step(run: TestRun | None) -> None:
     if run is None:
         return
-    from runs.services.loops import loop_iteration_finished
-
     loop_iteration_finished(run_id=run.pk)

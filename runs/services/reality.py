@@ -10,14 +10,9 @@ from __future__ import annotations
 from django.db import connection
 
 from runs.models import TestCase, TestResult
+from runs.models.testing import TRIVIAL_SECONDS
 
-TRIVIAL_SECONDS = 0.001
 _REAL = f"(r.outcome IN ('failed', 'error') OR r.duration > {TRIVIAL_SECONDS})"
-
-
-def is_real(outcome: str, duration: float) -> bool:
-    """Whether one result proves its test does something: it failed, or it took time."""
-    return outcome in ("failed", "error") or duration > TRIVIAL_SECONDS
 
 
 def cases_mark_real(*, ids: list[int]) -> int:

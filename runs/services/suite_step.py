@@ -10,7 +10,7 @@ from pathlib import Path
 from django.db.models import F
 from django.utils import timezone
 
-from engine.runner import SuiteStartError, run_suite
+from engine.runner import SuiteStartError, suite_execute
 from runs.models import Revision, TestRun
 from runs.services.ingest import IngestError, ReportFile, run_import
 from runs.services.logbuffer import LogBuffer
@@ -84,7 +84,7 @@ class _CancelCheck:
         return self._cancelled
 
 
-def suite_execute(run: TestRun, revision: Revision) -> TestRun:
+def run_execute(run: TestRun, revision: Revision) -> TestRun:
     """Run `run.suite` against `revision` and import its report into `run`."""
     suite = run.suite
     log = LogBuffer(TestRun, run.pk)
@@ -96,7 +96,7 @@ def suite_execute(run: TestRun, revision: Revision) -> TestRun:
     with tempfile.TemporaryDirectory(prefix=f"stageloop-run-{run.pk}-") as scratch:
         junit = Path(scratch) / "junit.xml"
         try:
-            result = run_suite(
+            result = suite_execute(
                 command=list(suite.command),
                 cwd=suite.working_dir or ".",
                 env=env,

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from runs.models import Deploy, TestRun
+from runs.services.enqueue import deploy_and_test_send
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,6 @@ def runs_sweep(*, now: datetime | None = None) -> SweepReport:
     A re-enqueued deploy is harmless if the first message still arrives: the task claims the
     row with a conditional UPDATE and the second finds nothing to do.
     """
-    from runs.tasks import deploy_and_test
-
     now = now or timezone.now()
     lost_deploy_ids = _timed_out(Deploy.objects.filter(status=Deploy.Status.RUNNING), now)
     lost_deploys = Deploy.objects.filter(
@@ -70,7 +69,7 @@ def runs_sweep(*, now: datetime | None = None) -> SweepReport:
     )
     for deploy_id in requeued:
         try:
-            deploy_and_test.delay(deploy_id)
+            deploy_and_test_send(deploy_id=deploy_id)
         except Exception:  # the broker is still down: the next sweep tries again
             logger.exception("sweeper: could not enqueue deploy %s", deploy_id)
     if lost_deploys or lost_runs or requeued:

@@ -6,8 +6,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from health.selectors.states import revision_health, service_health_states
 from runs import charts
+from runs.health_seam import revision_health, service_health_states
 from runs.models import Revision, Service, Suite, TestCase
 from runs.selectors import cases, flaky, reality, revisions, suites
 from runs.selectors.compare import diff_counts, latest_runs_of, run_counts

@@ -7,9 +7,9 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from dashboard.middleware import PageRequest
 from runs.selectors.tokens import token_abilities
 from runs.services.tokens import token_create, token_revoke
+from runs.views.requests import PageRequest
 
 
 def token_list(request: PageRequest) -> HttpResponse:

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from demo.app import load_faults
-from engine.runner import RunnerResult, run_suite
+from engine.runner import RunnerResult, suite_execute
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_APP = REPO_ROOT / "demo" / "app.py"
@@ -79,7 +79,7 @@ def faulty_service(tmp_path_factory) -> Iterator[str]:
 
 def run_e2e(tmp_path: Path, base_url: str, revision: str) -> tuple[RunnerResult, list[dict]]:
     events: list[dict] = []
-    result = run_suite(
+    result = suite_execute(
         command=[sys.executable, "-m", "pytest", "-q"],
         cwd=E2E_DIR,
         env={"STAGELOOP_BASE_URL": base_url, "STAGELOOP_REVISION": revision},

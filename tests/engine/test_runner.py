@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from engine.runner import RunnerResult, SuiteStartError, is_pytest_command, run_suite
+from engine.runner import RunnerResult, SuiteStartError, is_pytest_command, suite_execute
 
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
 
@@ -56,7 +56,7 @@ def run(
     cancel_when: Any = None,
 ) -> tuple[RunnerResult, Recorder]:
     recorder = Recorder()
-    result = run_suite(
+    result = suite_execute(
         command=command,
         cwd=cwd or tmp_path,
         env=env or {},

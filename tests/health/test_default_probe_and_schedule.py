@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from health.probing import ProbeSpec, run_probes
+from health.probing import ProbeSpec, probes_execute
 from health.services import service_probe_ensure
 from tests.factories import ServiceFactory
 
@@ -34,7 +34,7 @@ def test_a_probe_with_a_due_time_waits_for_it(server):
         ProbeSpec(probe_id=2, url=server.url("/ok")),
     ]
 
-    waited, immediate = run_probes(specs)
+    waited, immediate = probes_execute(specs)
 
     assert waited.ok and immediate.ok
     assert waited.checked_at >= due

@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from health.probing import ProbeOutcome, ProbeSpec, run_probes
+from health.probing import ProbeOutcome, ProbeSpec, probes_execute
 
 from .conftest import BODY_TEXT, REVISION, LocalServer
 
 
 def probe(spec: ProbeSpec) -> ProbeOutcome:
-    (outcome,) = run_probes([spec])
+    (outcome,) = probes_execute([spec])
     return outcome
 
 
@@ -124,7 +124,7 @@ def test_a_matching_nested_json_field_is_ok(server: LocalServer) -> None:
         ProbeSpec(probe_id=4, url=server.url("/json"), json_field="checks.0.name"),
     ]
 
-    outcomes = run_probes(specs)
+    outcomes = probes_execute(specs)
 
     assert [(o.probe_id, o.ok, o.error) for o in outcomes] == [(i, True, "") for i in (1, 2, 3, 4)]
 
@@ -187,7 +187,7 @@ def test_an_invalid_url_is_an_error_outcome_not_an_exception(server: LocalServer
         ProbeSpec(probe_id=2, url=server.url("/ok")),
     ]
 
-    bad, good = run_probes(specs)
+    bad, good = probes_execute(specs)
 
     assert (bad.probe_id, bad.ok, bad.error_kind) == (1, False, "error")
     assert "not valid" in bad.error
@@ -201,7 +201,7 @@ def test_every_spec_yields_one_outcome_in_order_whatever_happens(
     specs = [ProbeSpec(probe_id=i, url=server.url(paths[i % 5])) for i in range(495)]
     specs += [ProbeSpec(probe_id=495 + i, url=f"http://127.0.0.1:{closed_port}/") for i in range(5)]
 
-    outcomes = run_probes(specs, concurrency=100)
+    outcomes = probes_execute(specs, concurrency=100)
 
     assert [o.probe_id for o in outcomes] == list(range(500))
     assert sum(o.ok for o in outcomes) == 396
@@ -211,7 +211,7 @@ def test_every_spec_yields_one_outcome_in_order_whatever_happens(
 def test_probes_run_concurrently(server: LocalServer) -> None:
     specs = [ProbeSpec(probe_id=i, url=server.url("/slow?ms=200")) for i in range(200)]
 
-    outcomes = run_probes(specs, concurrency=100)
+    outcomes = probes_execute(specs, concurrency=100)
 
     # Counted by the server, not timed: a timed bound failed on a loaded 2-core machine (3.5 s).
     # Sequentially one request is in flight at a time; concurrently, many of the 100 allowed.
@@ -222,7 +222,7 @@ def test_probes_run_concurrently(server: LocalServer) -> None:
 def test_concurrency_never_exceeds_the_limit(server: LocalServer) -> None:
     specs = [ProbeSpec(probe_id=i, url=server.url("/slow?ms=50")) for i in range(60)]
 
-    outcomes = run_probes(specs, concurrency=10)
+    outcomes = probes_execute(specs, concurrency=10)
 
     assert all(o.ok for o in outcomes)
     assert server.stats.max_in_flight == 10
@@ -230,8 +230,8 @@ def test_concurrency_never_exceeds_the_limit(server: LocalServer) -> None:
 
 def test_a_concurrency_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="at least 1"):
-        run_probes([ProbeSpec(probe_id=1, url="http://127.0.0.1/")], concurrency=0)
+        probes_execute([ProbeSpec(probe_id=1, url="http://127.0.0.1/")], concurrency=0)
 
 
 def test_no_specs_means_no_outcomes() -> None:
-    assert run_probes([]) == []
+    assert probes_execute([]) == []

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from health.services import service_probe_ensure
+from runs.health_seam import service_probe_ensure
 from runs.models import Build, Service, Suite
 from runs.roles import MANAGER, OPERATOR, VIEWER
 from runs.services.demo_history import demo_history_create

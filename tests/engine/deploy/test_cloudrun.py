@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from google.cloud import run_v2
 
-from engine.deploy.base import DeployError, DeployRequest, get_target
+from engine.deploy import DeployError, DeployRequest, get_target
 from engine.deploy.cloudrun import CloudRunTarget
 from tests.engine.deploy.conftest import LogLines
 from tests.fakes.cloudrun_api import LATEST, REVISION, FakeCloudRun

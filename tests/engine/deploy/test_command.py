@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from engine.deploy.base import DeployError, DeployRequest, get_target
+from engine.deploy import DeployError, DeployRequest, get_target
 from engine.deploy.command import CommandTarget
 from tests.engine.deploy.conftest import PYTHON, LogLines, process_gone
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from engine.deploy.base import (
+from engine.deploy import (
     DeployError,
     DeployRequest,
     RevisionInfo,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.formatting import percent_text
+from engine.formatting import percent_text
 
 
 @pytest.mark.parametrize(

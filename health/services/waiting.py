@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 
 from health.models import Probe
-from health.probing import run_probes
+from health.probing import probes_execute
 from health.services.probes import probe_specs_build, service_probe_ensure
 from health.services.recording import probe_results_record
 from runs.models import Service
@@ -39,7 +39,7 @@ def revision_wait_stable(
         specs, _skipped = probe_specs_build(probes)
         if not specs:
             return Stability(False, checks, "the service has no URL to probe")
-        outcomes = run_probes(specs, concurrency=10)
+        outcomes = probes_execute(specs, concurrency=10)
         probe_results_record(outcomes=outcomes)
         checks += 1
         bad = [o for o in outcomes if not o.ok]

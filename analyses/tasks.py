@@ -1,0 +1,18 @@
+"""Celery tasks of the analyses app: thin adapters that take ids and call services.
+
+Registered under the names runs.services.enqueue sends them by (the analyze task kept its
+historical name, runs.tasks.run_analyze, so messages already queued still find it)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from analyses.services.analyze import run_analyze_execute
+from runs.services import enqueue
+from runs.tasks import TASK_OPTIONS
+
+
+@shared_task(**TASK_OPTIONS, name=enqueue.RUN_ANALYZE, time_limit=600, soft_time_limit=570)
+def run_analyze(run_id: int) -> None:
+    """After an import: open draft analyses for new signatures and verify fixed ones."""
+    run_analyze_execute(run_id=run_id)
