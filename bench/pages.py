@@ -32,8 +32,8 @@ def _percentile(values: list[float], q: float) -> float:
 def ensure_history(runs: int, tests: int, service: str, suite: str) -> None:
     from django.db import connection
 
+    from demo.seed.history import history_seed
     from runs.models import TestRun
-    from runs.services.history import history_seed
 
     have = TestRun.objects.filter(service__name=service, suite__name=suite).count()
     if have >= runs:

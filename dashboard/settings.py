@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "dashboard",
     "runs",
     "analyses",
+    "demo",
     "health",
     "reports",
 ]

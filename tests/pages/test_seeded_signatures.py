@@ -7,9 +7,9 @@ from xml.sax.saxutils import quoteattr
 
 import pytest
 
+from demo.seed.demo_history import demo_history_create
+from demo.seed.history import history_seed
 from runs.models import FailureSignature, Suite, TestResult
-from runs.services.demo_history import demo_history_create
-from runs.services.history import history_seed
 from runs.services.ingest import ReportFile, run_import
 from runs.signatures import failure_signature
 

@@ -6,7 +6,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from runs.services.history import HistoryExists, history_seed
+from demo.seed.history import HistoryExists, history_seed
 
 
 class Command(BaseCommand):

@@ -11,13 +11,13 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from demo.seed.demo_history import demo_history_create
 from runs.health_seam import service_probe_ensure
 from runs.models import Build, Service, Suite
 from runs.roles import MANAGER, OPERATOR, VIEWER
-from runs.services.demo_history import demo_history_create
 from runs.services.roles import roles_ensure
 
-DEMO_PASSWORD = "stageloop-demo"  # noqa: S105 - published in the README, for the demo only
+DEMO_PASSWORD = "stageloop-demo"
 
 # The keys the demo's real e2e suite produces (demo/e2e), so history and new runs line up.
 DEMO_TESTS = [

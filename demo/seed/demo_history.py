@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from runs.models import Revision, Suite, TestCase, TestResult, TestRun
-from runs.services.seeding import (
+from demo.seed.seeding import (
     case_seeded,
     commit_sha_seed,
     history_finish,
@@ -17,6 +16,7 @@ from runs.services.seeding import (
     run_counts_tally,
     signatures_seed,
 )
+from runs.models import Revision, Suite, TestCase, TestResult, TestRun
 
 _FAILURES = [
     ("failed", "AssertionError: expected status 200, got 503 from {host}"),

@@ -16,10 +16,8 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from runs.models import Deploy, Revision, Service, Suite, TestCase, TestResult, TestRun
-from runs.services.bulk import RESULT_COLUMNS
-from runs.services.history_rows import AREAS, CLUSTERS, CaseProfile, run_rows
-from runs.services.seeding import (
+from demo.seed.history_rows import AREAS, CLUSTERS, CaseProfile, run_rows
+from demo.seed.seeding import (
     case_seeded,
     commit_sha_seed,
     history_finish,
@@ -27,6 +25,8 @@ from runs.services.seeding import (
     run_counts_tally,
     signatures_seed,
 )
+from runs.models import Deploy, Revision, Service, Suite, TestCase, TestResult, TestRun
+from runs.services.bulk import RESULT_COLUMNS
 
 RUN_SPACING = timedelta(minutes=50)
 CHUNK_RUNS = 50
