@@ -97,6 +97,7 @@ def test_the_command_gets_an_allowlist_of_the_dashboards_environment_not_its_sec
     assert seen["DEPLOY_TOKEN"] == "t0k3n"  # listed in pass_env
     assert "NOT_SET_ANYWHERE" not in seen
     assert seen["STAGELOOP_IMAGE"] == "registry/web:7"  # the target's own values win
+    assert seen["PYTHONUNBUFFERED"] == "1"  # its output reaches the log in order
     assert (seen["PATH"], seen["LANG"], seen["LC_TIME"], seen["TZ"]) == (
         dashboard_env["PATH"],
         "C.UTF-8",
@@ -105,7 +106,7 @@ def test_the_command_gets_an_allowlist_of_the_dashboards_environment_not_its_sec
     )
     assert not unexplained(
         seen,
-        *("TEAM", "DEPLOY_TOKEN"),
+        *("TEAM", "DEPLOY_TOKEN", "PYTHONUNBUFFERED"),
         *("STAGELOOP_IMAGE", "STAGELOOP_COMMIT", "STAGELOOP_SERVICE", "STAGELOOP_REVISION"),
     )
 
@@ -137,7 +138,7 @@ def test_the_traffic_command_gets_the_same_allowlist(tmp_path: Path, dashboard_e
     assert seen["TEAM"] == "qa"
     assert not unexplained(
         seen,
-        "TEAM",
+        *("TEAM", "PYTHONUNBUFFERED"),
         *("STAGELOOP_REVISION", "STAGELOOP_TRAFFIC_PERCENT", "STAGELOOP_TRAFFIC_TAG"),
     )
 

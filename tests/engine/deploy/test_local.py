@@ -102,7 +102,7 @@ def test_the_revision_gets_an_allowlist_of_the_dashboards_environment_not_its_se
     )
     assert not unexplained(
         seen,
-        *("GREETING", "DEPLOY_TOKEN", "FEATURE", "PORT"),
+        *("GREETING", "DEPLOY_TOKEN", "FEATURE", "PORT", "PYTHONUNBUFFERED"),
         *("STAGELOOP_REVISION", "STAGELOOP_IMAGE", "STAGELOOP_COMMIT"),
     )
 
