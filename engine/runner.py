@@ -15,8 +15,9 @@ What it promises:
   reaped, so ``os.killpg(pgid, 0)`` raises ``ProcessLookupError`` afterwards). A descendant that
   starts its own session (``setsid``) escapes the group and is not tracked;
 - the suite's environment is a small allowlist of this process's variables (PATH, HOME, locale,
-  temp dir, proxies, CA bundles, virtualenv) plus what the caller passes: the dashboard's own
-  secrets (database URL, secret key, cloud credentials) never leak into a suite.
+  temp dir, proxies, CA bundles, virtualenv; ``engine.childenv``, shared with the deploy targets)
+  plus what the caller passes: the dashboard's own secrets (database URL, secret key, cloud
+  credentials) never leak into a suite.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from engine.childenv import child_env
 from engine.processes import group_start, group_stop, group_wait_gone
 
 logger = logging.getLogger(__name__)
@@ -46,34 +48,6 @@ TAIL_LINES = 50
 KILL_GRACE = 2.0  # seconds between SIGTERM and SIGKILL
 REAP_WAIT = 5.0  # seconds to wait for killed processes, and orphans, to disappear
 READER_JOIN = 2.0
-
-INHERITED_ENV = frozenset(
-    {
-        "PATH",
-        "HOME",
-        "USER",
-        "LOGNAME",
-        "SHELL",
-        "LANG",
-        "LANGUAGE",
-        "TZ",
-        "TMPDIR",
-        "TEMP",
-        "TMP",
-        "VIRTUAL_ENV",
-        "SSL_CERT_FILE",
-        "SSL_CERT_DIR",
-        "REQUESTS_CA_BUNDLE",
-        "CURL_CA_BUNDLE",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "NO_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "no_proxy",
-        "SYSTEMROOT",
-    }
-)
 
 
 class SuiteStartError(RuntimeError):
@@ -109,14 +83,8 @@ def _suite_env(
     env: Mapping[str, str], events_path: Path, junit_path: Path, test_timeout: float | None
 ) -> dict[str, str]:
     """The suite's environment: allowlisted variables of ours, the caller's, the runner's."""
-    merged = {
-        key: value
-        for key, value in os.environ.items()
-        if key in INHERITED_ENV or key.startswith("LC_")
-    }
-    merged.update(env)
-    merged["STAGELOOP_EVENTS"] = str(events_path)
-    merged["STAGELOOP_JUNIT_PATH"] = str(junit_path)
+    own = {"STAGELOOP_EVENTS": str(events_path), "STAGELOOP_JUNIT_PATH": str(junit_path)}
+    merged = child_env(env, own=own)
     if test_timeout is not None:
         merged["STAGELOOP_TEST_TIMEOUT"] = f"{test_timeout:g}"
     else:

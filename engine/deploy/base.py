@@ -112,3 +112,18 @@ def tail(lines: Iterable[str], n: int = _TAIL_LINES) -> str:
     """Return the last ``n`` non-blank lines, joined, for error messages."""
     kept = [line.rstrip() for line in lines if line.strip()]
     return "\n".join(kept[-n:])
+
+
+def require_names(names: Any, what: str = "pass_env") -> list[str]:
+    """Return ``names`` (variables to pass from the dashboard's environment) as a list of names."""
+    if names is None:
+        return []
+    if isinstance(names, str) or not isinstance(names, list | tuple):
+        raise DeployError(
+            f"the deploy target's {what!r} must be a list of environment variable names such as "
+            f'["GOOGLE_APPLICATION_CREDENTIALS"], not {names!r}'
+        )
+    bad = [name for name in names if not isinstance(name, str) or not name or "=" in name]
+    if bad:
+        raise DeployError(f"the deploy target's {what!r} has invalid variable names: {bad!r}")
+    return list(names)

@@ -3,12 +3,18 @@
 Contract with the command: it gets STAGELOOP_IMAGE, STAGELOOP_COMMIT, STAGELOOP_SERVICE and
 STAGELOOP_REVISION in its environment, and its last non-empty output line is a JSON object
 ``{"revision": "...", "url": "..."}`` naming what it deployed. Any other exit is a failure.
+
+Its environment is not the dashboard's: ``engine.childenv`` gives it an allowlist (PATH, HOME,
+locale, temp dir, proxies, CA bundles, virtualenv), the names listed in the target's
+``pass_env``, the target's ``env``, then the STAGELOOP_* values above. Cloud credentials
+(``GOOGLE_APPLICATION_CREDENTIALS``, ``CLOUDSDK_*``, ...) pass only when ``pass_env`` lists
+them: the dashboard's credentials are for its cloudrun target, and a script should get only what
+its admin chose. ``gcloud`` logged in as the worker's user still works (its config is under HOME).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import queue
 import subprocess
 import threading
@@ -16,6 +22,7 @@ import time
 from collections import deque
 from typing import IO, Any, NoReturn
 
+from engine.childenv import UNBUFFERED, child_env
 from engine.deploy.base import (
     DeployError,
     DeployRequest,
@@ -24,6 +31,7 @@ from engine.deploy.base import (
     OperationFn,
     RevisionInfo,
     require_argv,
+    require_names,
     tail,
 )
 from engine.processes import group_start, group_stop
@@ -44,19 +52,20 @@ class CommandTarget(DeployTarget):
         self.cwd = config.get("cwd") or None
         self.timeout = float(config.get("timeout", 900))
         self.env = {str(k): str(v) for k, v in (config.get("env") or {}).items()}
+        # Names of the dashboard's own variables the command may see (see engine.childenv).
+        self.pass_env = require_names(config.get("pass_env"))
 
     def deploy(
         self, req: DeployRequest, *, log: LogFn, on_operation: OperationFn | None = None
     ) -> RevisionInfo:
         """Run the deploy command and return the revision named on its last output line."""
-        env = {
-            **req.env,
+        own = {
             "STAGELOOP_IMAGE": req.image,
             "STAGELOOP_COMMIT": req.commit,
             "STAGELOOP_SERVICE": req.service,
             "STAGELOOP_REVISION": req.revision_name,
         }
-        lines = self._run(self.command, env, log, on_operation)
+        lines = self._run(self.command, own, log, on_operation, env=req.env)
         last = next((line for line in reversed(lines) if line.strip()), "")
         try:
             result = json.loads(last)
@@ -90,28 +99,35 @@ class CommandTarget(DeployTarget):
                 "the command target has no traffic command configured; add 'traffic_command' "
                 "(an argument list) to the service's deploy settings to move traffic or roll back"
             )
-        env = {
+        own = {
             "STAGELOOP_REVISION": revision,
             "STAGELOOP_TRAFFIC_PERCENT": str(percent),
             "STAGELOOP_TRAFFIC_TAG": tag,
         }
-        self._run(self.traffic_command, env, lambda line: None, None)
+        self._run(self.traffic_command, own, lambda line: None, None)
         return {revision: percent}
 
     def _run(
         self,
         argv: list[str],
-        extra_env: dict[str, str],
+        own_env: dict[str, str],
         log: LogFn,
         on_operation: OperationFn | None,
+        *,
+        env: dict[str, str] | None = None,
     ) -> list[str]:
-        """Run ``argv`` in its own process group, streaming lines to ``log``; return them all."""
+        """Run ``argv`` in its own process group, streaming lines to ``log``; return them all.
+
+        Its environment: the allowlist, ``pass_env``, the target's ``env`` and ``env``, then
+        ``own_env`` (see ``engine.childenv``)."""
         try:
             # Its own process group, so a timeout can stop the command and all it started.
             proc = group_start(
                 argv,
                 cwd=self.cwd,
-                env={**os.environ, **self.env, **extra_env},
+                env=child_env(
+                    {**UNBUFFERED, **self.env, **(env or {})}, pass_env=self.pass_env, own=own_env
+                ),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,

@@ -1,5 +1,9 @@
 """The embedded deploy target: each revision is a child process on a free local port.
 
+The revision's environment is built by ``engine.childenv``: an allowlist of the dashboard's
+variables (never its secrets), the names in ``pass_env``, the target's ``env``, then PORT and
+STAGELOOP_REVISION / _IMAGE / _COMMIT.
+
 The service URL is the current revision's URL; the caller records which revision is current and
 calls ``retire(old)`` after a successful deploy. Which process serves which revision is kept in a
 small JSON file under ``state_dir`` so that any worker process can find and stop it.
@@ -21,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from engine.childenv import UNBUFFERED, child_env
 from engine.deploy.base import (
     DeployError,
     DeployRequest,
@@ -29,6 +34,7 @@ from engine.deploy.base import (
     OperationFn,
     RevisionInfo,
     require_argv,
+    require_names,
     tail,
 )
 from engine.processes import group_alive, group_is_led_by, group_start, group_stop
@@ -51,6 +57,8 @@ class LocalTarget(DeployTarget):
         self.poll_interval = float(config.get("poll_interval", 0.2))
         self.stop_grace = float(config.get("stop_grace", 5))
         self.env = {str(k): str(v) for k, v in (config.get("env") or {}).items()}
+        # Names of the dashboard's own variables the revision may see (see engine.childenv).
+        self.pass_env = require_names(config.get("pass_env"))
         self.state_dir = Path(config.get("state_dir") or DEFAULT_STATE_DIR)
 
     # -- the DeployTarget interface ---------------------------------------------------------
@@ -65,15 +73,16 @@ class LocalTarget(DeployTarget):
         log_path = self.state_dir / f"{req.revision_name}.log"
         # "{port}" in an argument lets commands that take the port as a flag use the free port.
         argv = [arg.replace("{port}", str(port)) for arg in self.command]
-        env = {
-            **os.environ,
-            **self.env,
-            **req.env,
-            "PORT": str(port),
-            "STAGELOOP_REVISION": req.revision_name,
-            "STAGELOOP_IMAGE": req.image,
-            "STAGELOOP_COMMIT": req.commit,
-        }
+        env = child_env(
+            {**UNBUFFERED, **self.env, **req.env},
+            pass_env=self.pass_env,
+            own={
+                "PORT": str(port),
+                "STAGELOOP_REVISION": req.revision_name,
+                "STAGELOOP_IMAGE": req.image,
+                "STAGELOOP_COMMIT": req.commit,
+            },
+        )
         with open(log_path, "wb") as out:
             try:
                 # Its own process group: it survives us, and stops as a whole.

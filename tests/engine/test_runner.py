@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -332,6 +333,42 @@ def test_the_suite_sees_the_callers_env_but_not_the_dashboards_secrets(tmp_path,
     repo_root = str(Path(__file__).resolve().parents[2])
     assert f"PYTHONPATH={repo_root}" in seen.output
     assert "/somewhere/else" not in seen.output
+
+
+def test_the_suite_gets_exactly_the_allowlist_it_always_got(tmp_path, monkeypatch):
+    """The allowlist the deploy targets now share is the runner's own, unchanged."""
+    allowlist = {
+        *("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ"),
+        *("TMPDIR", "TEMP", "TMP", "VIRTUAL_ENV", "SYSTEMROOT"),
+        *("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"),
+        *("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"),
+    }
+    for key in allowlist - {"PATH", "HOME", "TMPDIR", "TEMP", "TMP"}:
+        monkeypatch.setenv(key, f"value-of-{key}")
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    for key in (
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "CELERY_BROKER_URL",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+    ):
+        monkeypatch.setenv(key, "secret")
+    monkeypatch.setenv("PYTHONPATH", "/somewhere/else")
+    monkeypatch.setenv("STAGELOOP_TEST_TIMEOUT", "99")
+    out = tmp_path / "env.json"
+    script = f"import json, os; open({str(out)!r}, 'w').write(json.dumps(dict(os.environ)))"
+
+    result, _ = run(tmp_path, [sys.executable, "-c", script], env={"BASE_URL": "http://x"})
+
+    assert result.exit_code == 0, result.output_tail
+    seen = json.loads(out.read_text())
+    ours = {key: value for key, value in os.environ.items() if key in allowlist}
+    runner = {"STAGELOOP_EVENTS", "STAGELOOP_JUNIT_PATH", "PYTHONPATH", "PYTHONUNBUFFERED"}
+    assert {k: v for k, v in seen.items() if k in allowlist} == ours
+    assert seen["LC_ALL"] == "C.UTF-8" and seen["BASE_URL"] == "http://x"
+    assert set(seen) - set(ours) - {"BASE_URL"} - runner == {"LC_ALL"}
+    assert seen["PYTHONPATH"] == str(Path(__file__).resolve().parents[2])
+    assert seen["PYTHONUNBUFFERED"] == "1"
 
 
 def test_output_lines_arrive_while_the_suite_is_still_running(tmp_path):

@@ -11,7 +11,13 @@ import pytest
 
 from engine.deploy import DeployError, DeployRequest, get_target
 from engine.deploy.command import CommandTarget
-from tests.engine.deploy.conftest import PYTHON, LogLines, process_gone
+from tests.engine.deploy.conftest import (
+    DASHBOARD_SECRETS,
+    PYTHON,
+    LogLines,
+    process_gone,
+    unexplained,
+)
 
 
 def script(tmp_path: Path, body: str) -> list[str]:
@@ -64,6 +70,77 @@ def test_it_runs_the_command_and_reads_the_revision_from_its_last_line(
         "TEAM": "qa",
     }
     assert operations and operations[0].startswith("pid:")
+
+
+PRINT_ENV = """
+print(json.dumps(dict(os.environ)))
+print(json.dumps({"revision": os.environ["STAGELOOP_REVISION"], "url": ""}))
+"""
+
+
+def test_the_command_gets_an_allowlist_of_the_dashboards_environment_not_its_secrets(
+    tmp_path: Path, log: LogLines, dashboard_env: dict
+) -> None:
+    target = command_target(
+        script(tmp_path, PRINT_ENV),
+        tmp_path,
+        env={"TEAM": "qa", "STAGELOOP_IMAGE": "spoofed"},
+        pass_env=["DEPLOY_TOKEN", "NOT_SET_ANYWHERE"],
+    )
+
+    target.deploy(request(), log=log)
+    seen = json.loads(log[0])
+
+    # Cloud credentials too: a deploy command gets them only when pass_env lists them.
+    assert not set(DASHBOARD_SECRETS) & set(seen)
+    assert seen["TEAM"] == "qa"  # the target's configured env
+    assert seen["DEPLOY_TOKEN"] == "t0k3n"  # listed in pass_env
+    assert "NOT_SET_ANYWHERE" not in seen
+    assert seen["STAGELOOP_IMAGE"] == "registry/web:7"  # the target's own values win
+    assert seen["PYTHONUNBUFFERED"] == "1"  # its output reaches the log in order
+    assert (seen["PATH"], seen["LANG"], seen["LC_TIME"], seen["TZ"]) == (
+        dashboard_env["PATH"],
+        "C.UTF-8",
+        "C.UTF-8",
+        "UTC",
+    )
+    assert not unexplained(
+        seen,
+        *("TEAM", "DEPLOY_TOKEN", "PYTHONUNBUFFERED"),
+        *("STAGELOOP_IMAGE", "STAGELOOP_COMMIT", "STAGELOOP_SERVICE", "STAGELOOP_REVISION"),
+    )
+
+
+def test_cloud_credentials_reach_the_command_when_pass_env_lists_them(
+    tmp_path: Path, log: LogLines, dashboard_env: dict
+) -> None:
+    names = ["GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG"]
+    target = command_target(script(tmp_path, PRINT_ENV), tmp_path, pass_env=names)
+
+    target.deploy(request(), log=log)
+    seen = json.loads(log[0])
+
+    assert {name: seen.get(name) for name in names} == {n: dashboard_env[n] for n in names}
+    assert "SECRET_KEY" not in seen and "DATABASE_URL" not in seen
+
+
+def test_the_traffic_command_gets_the_same_allowlist(tmp_path: Path, dashboard_env: dict) -> None:
+    out = tmp_path / "traffic-env.json"
+    traffic = script(tmp_path, f"open({str(out)!r}, 'w').write(json.dumps(dict(os.environ)))\n")
+    target = command_target(
+        [PYTHON, "-c", "pass"], tmp_path, traffic_command=traffic, env={"TEAM": "qa"}
+    )
+
+    target.set_traffic("web-7", 10, tag="canary")
+    seen = json.loads(out.read_text())
+
+    assert not set(DASHBOARD_SECRETS) & set(seen)
+    assert seen["TEAM"] == "qa"
+    assert not unexplained(
+        seen,
+        *("TEAM", "PYTHONUNBUFFERED"),
+        *("STAGELOOP_REVISION", "STAGELOOP_TRAFFIC_PERCENT", "STAGELOOP_TRAFFIC_TAG"),
+    )
 
 
 def test_a_failing_command_raises_with_its_output_tail(tmp_path: Path, log: LogLines) -> None:

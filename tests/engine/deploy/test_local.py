@@ -20,7 +20,13 @@ from engine.deploy import (
     make_revision_name,
 )
 from engine.deploy.local import LocalTarget
-from tests.engine.deploy.conftest import PYTHON, LogLines, process_gone
+from tests.engine.deploy.conftest import (
+    DASHBOARD_SECRETS,
+    PYTHON,
+    LogLines,
+    process_gone,
+    unexplained,
+)
 
 
 def local_target(app: Path, mode: str, tmp_path: Path, **overrides: Any) -> LocalTarget:
@@ -70,6 +76,43 @@ def test_it_starts_the_revision_on_a_free_port_and_waits_until_healthy(
     state = json.loads((tmp_path / "state" / "state.json").read_text())
     assert state[req.revision_name]["pid"] == info.extra["pid"]
     assert target.status(req.revision_name).status == "ready"
+
+
+def test_the_revision_gets_an_allowlist_of_the_dashboards_environment_not_its_secrets(
+    app_script: Path, tmp_path: Path, log: LogLines, retire_all: list, dashboard_env: dict
+) -> None:
+    target = local_target(app_script, "ok", tmp_path, pass_env=["DEPLOY_TOKEN", "NOT_SET_ANYWHERE"])
+    req = DeployRequest(service="web", image="web:2", commit="abc123", env={"FEATURE": "on"})
+
+    info = target.deploy(req, log=log)
+    retire_all.append((target, info))
+    seen = httpx.get(info.url + "/env", timeout=2).json()
+
+    assert not set(DASHBOARD_SECRETS) & set(seen)
+    assert seen["GREETING"] == "hello"  # the target's configured env
+    assert seen["DEPLOY_TOKEN"] == "t0k3n"  # listed in pass_env
+    assert "NOT_SET_ANYWHERE" not in seen
+    assert seen["FEATURE"] == "on"  # the request's env
+    assert (seen["PORT"], seen["STAGELOOP_REVISION"]) == (str(info.extra["port"]), info.name)
+    assert (seen["PATH"], seen["LANG"], seen["LC_TIME"], seen["TZ"]) == (
+        dashboard_env["PATH"],
+        "C.UTF-8",
+        "C.UTF-8",
+        "UTC",
+    )
+    assert not unexplained(
+        seen,
+        *("GREETING", "DEPLOY_TOKEN", "FEATURE", "PORT", "PYTHONUNBUFFERED"),
+        *("STAGELOOP_REVISION", "STAGELOOP_IMAGE", "STAGELOOP_COMMIT"),
+    )
+
+
+def test_pass_env_must_be_a_list_of_names(tmp_path: Path) -> None:
+    with pytest.raises(DeployError, match="pass_env"):
+        get_target(
+            "local",
+            {"command": [PYTHON, "app.py"], "state_dir": str(tmp_path), "pass_env": "SECRET_KEY"},
+        )
 
 
 def test_it_reports_the_output_tail_when_the_command_exits_at_once(
