@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from runs.models import Build, Deploy, Loop, Service
+from runs.models import Build, Deploy, Loop, Service, TestRun
 from runs.services.builds import build_register
 from runs.services.loops import loop_iteration_finished
 from runs.services.pipeline import deploy_and_test_execute
@@ -109,3 +109,21 @@ def test_an_iteration_that_ends_while_another_deploy_runs_waits_instead_of_crash
     assert loop.status == Loop.Status.WAITING
     assert loop.iterations.count() == 1
     assert Deploy.objects.get(pk=active.pk).status == "running"
+
+
+def test_the_sweeper_waits_for_the_tests_of_the_ended_deploy_too():
+    loop, active = waiting_loop_behind_a_deploy()
+    build_register(service=loop.service, image="web:1.1", commit_sha="bbb222")
+    Deploy.objects.filter(pk=active.pk).update(status="succeeded")
+    TestRun.objects.create(
+        suite=loop.suite,
+        service=loop.service,
+        deploy=active,
+        status="running",
+        started_at=timezone.now(),
+    )
+
+    runs_sweep()
+
+    loop.refresh_from_db()
+    assert loop.status == Loop.Status.WAITING
