@@ -43,12 +43,14 @@ api = NinjaAPI(
         "(any user may create one on the API tokens page). A token acts with its owner's "
         "current role: every role may read runs; uploads and builds need the Operator role, "
         "and a token without it gets 403.\n\n"
-        "**Errors.** Every error, whatever its status (400, 401, 403, 404, 405, 413, 500), is "
+        "**Errors.** Every error, whatever its status (400, 401, 403, 404, 405, 409, 413, 500), is "
         'JSON of one shape, `ErrorOut`: `{"error": "<one sentence: what was wrong and what to '
         'do>", "code": "<a stable word such as invalid or not_found>", "field": "<the field at '
         'fault, or empty>", "file": "<the uploaded file at fault, or empty>", "errors": '
         '[{"field": "...", "message": "..."}]}`. Programs should branch on `code`; '
-        "`errors` lists every field at fault when a request fails validation."
+        "`errors` lists every field at fault when a request fails validation. A 409 may add "
+        "fields of its own, documented with its operation (such as `url`, the page of the deploy "
+        "that a registered build waits for)."
     ),
     auth=[ApiTokenAuth(), session_auth],
     urls_namespace="api",

@@ -23,12 +23,14 @@ _CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    409: "conflict",
     413: "too_large",
     500: "server_error",
 }
 CODE_HELP = (
     "A stable word for programs: invalid (a field's value), invalid_file (an uploaded report), "
     "bad_request, unauthorized, forbidden, csrf_failed, not_found, method_not_allowed, "
+    "conflict, deploy_in_progress (a build is registered but waits for another deploy), "
     "too_large or server_error."
 )
 

@@ -7,7 +7,7 @@ from itertools import pairwise
 
 from django.db.models import Count
 
-from runs.models import Loop, LoopIteration
+from runs.models import Build, Deploy, Loop, LoopIteration
 
 
 def loop_with_iterations(*, pk: int) -> tuple[Loop, Sequence[LoopIteration]]:
@@ -25,3 +25,21 @@ def loop_with_iterations(*, pk: int) -> tuple[Loop, Sequence[LoopIteration]]:
     for iteration, following in pairwise(iterations):
         iteration.fix_build = following.build
     return loop, iterations
+
+
+def loop_pending_build(
+    *, loop: Loop, iterations: Sequence[LoopIteration]
+) -> tuple[Build | None, Deploy | None]:
+    """For a waiting loop: the newest build registered after its last iteration's, and the
+    active deploy of the service it waits for (None, None when it waits for a build)."""
+    last = iterations[-1].build_id if iterations else None
+    build = (
+        Build.objects.filter(service_id=loop.service_id, pk__gt=last or 0)
+        .order_by("-created_at")
+        .first()
+    )
+    if build is None:
+        return None, None
+    return build, Deploy.objects.filter(
+        service_id=loop.service_id, status__in=Deploy.ACTIVE
+    ).first()

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
 
-from runs.models import Build, Loop, Service
+from runs.models import Build, Deploy, Loop, Service
 from runs.services.loops import loops_on_new_build
+
+
+@dataclass
+class BuildRegistered:
+    build: Build
+    loops_resumed: list[Loop]
+    # Loops that could not deploy the build yet: another deploy of the service is active
+    # (blocking_deploy; None when it ended in the meantime). They deploy it once it has ended.
+    loops_waiting: list[Loop]
+    blocking_deploy: Deploy | None
 
 
 def build_register(
@@ -18,8 +29,9 @@ def build_register(
     message: str = "",
     commit_time: datetime | None = None,
     user=None,
-) -> tuple[Build, list[Loop]]:
-    """Record a build; loops of the service waiting for a new build move on with it."""
+) -> BuildRegistered:
+    """Record a build, always; loops of the service waiting for a new build move on with it, or,
+    when another deploy of the service is active, deploy it once that deploy has ended."""
     with transaction.atomic():
         build = Build.objects.create(
             service=service,
@@ -29,5 +41,10 @@ def build_register(
             commit_time=commit_time,
             created_by=user if user is not None and user.is_authenticated else None,
         )
-        loops = loops_on_new_build(build=build)
-    return build, loops
+        outcome = loops_on_new_build(build=build)
+    return BuildRegistered(
+        build=build,
+        loops_resumed=outcome.resumed,
+        loops_waiting=outcome.waiting,
+        blocking_deploy=outcome.blocking_deploy,
+    )

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from runs.health_seam import revision_wait_stable
 from runs.models import Build, Deploy, Loop, LoopIteration, Service, Suite, TestRun
-from runs.services.deploys import deploy_and_test_create
+from runs.services.deploys import DeployInProgress, deploy_and_test_create
 from runs.services.suite_step import run_cancel
 
 logger = logging.getLogger(__name__)
@@ -111,15 +113,7 @@ def loop_iteration_finished(*, run_id: int) -> None:
         elif iteration.number >= loop.max_iterations:
             _finish(loop, Loop.Status.EXHAUSTED)
         else:
-            newer = (
-                Build.objects.filter(service=loop.service, pk__gt=iteration.build_id or 0)
-                .order_by("-created_at")
-                .first()
-            )
-            if newer is not None:
-                _iteration_start(loop, newer)
-            else:
-                Loop.objects.filter(pk=loop.pk).update(status=Loop.Status.WAITING)
+            _next_or_wait(loop, _build_newer_than(loop, iteration.build_id))
 
 
 def _note(run: TestRun, met: bool, stable: bool | None) -> str:
@@ -135,14 +129,81 @@ def _finish(loop: Loop, status: str) -> None:
     Loop.objects.filter(pk=loop.pk).update(status=status, finished_at=timezone.now())
 
 
-def loops_on_new_build(*, build: Build) -> list[Loop]:
-    """Loops of the build's service that wait for a new build start their next iteration."""
-    resumed = []
+def _build_newer_than(loop: Loop, build_id: int | None) -> Build | None:
+    return (
+        Build.objects.filter(service=loop.service, pk__gt=build_id or 0)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def _next_or_wait(loop: Loop, build: Build | None) -> Deploy | None:
+    """Start the next iteration with `build`, or leave the loop waiting: for a build when there
+    is none, for the service when another deploy of it is active (that deploy is returned)."""
+    if build is not None:
+        try:
+            _iteration_start(loop, build)
+            return None
+        except DeployInProgress as exc:
+            logger.info("loop %s: build %s waits for deploy %s", loop.pk, build.pk, exc.active)
+            blocking = exc.active
+    else:
+        blocking = None
+    Loop.objects.filter(pk=loop.pk).update(status=Loop.Status.WAITING)
+    return blocking
+
+
+@dataclass
+class NewBuildOutcome:
+    """What a new build did to the loops of its service."""
+
+    resumed: list[Loop] = field(default_factory=list)
+    # Loops that keep waiting because another deploy of the service is active: the build is
+    # kept, and loops_resume_waiting deploys it once that deploy (and its tests) has ended.
+    waiting: list[Loop] = field(default_factory=list)
+    blocking_deploy: Deploy | None = None
+
+
+def loops_on_new_build(*, build: Build) -> NewBuildOutcome:
+    """Loops of the build's service that wait for a new build start their next iteration, unless
+    another deploy of the service is active: then they go on waiting."""
+    outcome = NewBuildOutcome()
     for loop in Loop.objects.select_for_update().filter(
         service=build.service, status=Loop.Status.WAITING
     ):
-        _iteration_start(loop, build)
-        resumed.append(loop)
+        try:
+            _iteration_start(loop, build)
+            outcome.resumed.append(loop)
+        except DeployInProgress as exc:
+            outcome.waiting.append(loop)
+            outcome.blocking_deploy = exc.active
+    return outcome
+
+
+def loops_resume_waiting(*, service_id: int | None = None) -> list[Loop]:
+    """Waiting loops with a build newer than their last iteration's start an iteration with it,
+    once their service is quiet: no deploy and no run of it active. Called when a deploy's chain
+    ends, and by the sweeper for what that call missed (a lost deploy, a build committed late)."""
+    busy = Q(service__deploys__status__in=Deploy.ACTIVE) | Q(
+        service__runs__status__in=TestRun.ACTIVE
+    )
+    candidates = Loop.objects.filter(status=Loop.Status.WAITING).exclude(busy)
+    if service_id is not None:
+        candidates = candidates.filter(service_id=service_id)
+    resumed = []
+    for loop_id in candidates.values_list("pk", flat=True):
+        with transaction.atomic():
+            loop = (
+                Loop.objects.select_for_update()
+                .filter(pk=loop_id, status=Loop.Status.WAITING)
+                .first()
+            )
+            if loop is None:
+                continue  # a new build or a cancel got there first
+            last = loop.iterations.order_by("-number").values_list("build_id", flat=True).first()
+            build = _build_newer_than(loop, last)
+            if build is not None and _next_or_wait(loop, build) is None:
+                resumed.append(loop)
     return resumed
 
 

@@ -7,9 +7,9 @@ import logging
 from django.utils import timezone
 
 from analyses.services.analyze import run_analyze_execute
-from runs.models import TestRun
+from runs.models import Deploy, TestRun
 from runs.services.deploy_step import deploy_claim, deploy_execute
-from runs.services.loops import loop_iteration_finished
+from runs.services.loops import loop_iteration_finished, loops_resume_waiting
 from runs.services.suite_step import run_claim, run_execute
 
 logger = logging.getLogger(__name__)
@@ -22,6 +22,14 @@ def deploy_and_test_execute(*, deploy_id: int) -> None:
     if deploy is None:
         logger.info("deploy %s: already taken or finished", deploy_id)
         return
+    try:
+        _chain(deploy)
+    finally:
+        # A loop that could not deploy a build while this deploy was active takes it now.
+        loops_resume_waiting(service_id=deploy.service_id)
+
+
+def _chain(deploy: Deploy) -> None:
     run = deploy.runs.first()
     revision = deploy_execute(deploy)
     if revision is None:

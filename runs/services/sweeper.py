@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from runs.models import Deploy, TestRun
 from runs.services.enqueue import deploy_and_test_send
+from runs.services.loops import loops_resume_waiting
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,8 @@ def _timed_out(queryset, now: datetime) -> list[int]:
 
 
 def runs_sweep(*, now: datetime | None = None) -> SweepReport:
-    """Mark deploys and runs whose worker died as lost; re-enqueue deploys whose message was lost.
+    """Mark deploys and runs whose worker died as lost; re-enqueue deploys whose message was lost;
+    let waiting loops deploy a build that waited for their service to be free.
 
     A re-enqueued deploy is harmless if the first message still arrives: the task claims the
     row with a conditional UPDATE and the second finds nothing to do.
@@ -72,11 +74,14 @@ def runs_sweep(*, now: datetime | None = None) -> SweepReport:
             deploy_and_test_send(deploy_id=deploy_id)
         except Exception:  # the broker is still down: the next sweep tries again
             logger.exception("sweeper: could not enqueue deploy %s", deploy_id)
-    if lost_deploys or lost_runs or requeued:
+    # Builds that waited for a deploy of their service: it ended (or was just lost) unseen.
+    resumed = loops_resume_waiting()
+    if lost_deploys or lost_runs or requeued or resumed:
         logger.warning(
-            "sweeper: %s deploys and %s runs lost, deploys %s enqueued again",
+            "sweeper: %s deploys and %s runs lost, deploys %s enqueued again, loops %s resumed",
             lost_deploys,
             lost_runs,
             requeued,
+            [loop.pk for loop in resumed],
         )
     return SweepReport(lost_deploys=lost_deploys, lost_runs=lost_runs, requeued=requeued)

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from runs.models import Loop, Service, Suite, TestRun
-from runs.selectors.loops import loop_with_iterations
+from runs.selectors.loops import loop_pending_build, loop_with_iterations
 from runs.services.builds import build_register
 from runs.services.deploys import DeployInProgress, NothingToDeploy
 from runs.services.loops import LoopInProgress, loop_cancel, loop_start
@@ -80,15 +80,26 @@ def build_create(request: HttpRequest, name: str) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, f"The build was not registered: {_form_errors(form)}")
         return redirect(service)
-    build, loops = build_register(
+    registered = build_register(
         service=service,
         image=form.cleaned_data["image"],
         commit_sha=form.cleaned_data["commit_sha"],
         message=form.cleaned_data["message"],
         user=request.user,
     )
+    image = registered.build.image
+    if registered.loops_waiting:
+        loop, deploy = registered.loops_waiting[0], registered.blocking_deploy
+        busy = f"Deploy #{deploy.pk} of {service.name}" if deploy else "Another deploy"
+        messages.warning(
+            request,
+            f"Build {image} is registered. {busy} is in progress; loop #{loop.pk} deploys "
+            "this build once it has ended.",
+        )
+        return redirect(loop)
+    loops = registered.loops_resumed
     note = f" Loop #{loops[0].pk} deploys it now." if loops else ""
-    messages.success(request, f"Build {build.image} registered.{note}")
+    messages.success(request, f"Build {image} registered.{note}")
     return redirect(loops[0] if loops else service)
 
 
@@ -108,7 +119,12 @@ def _loop_context(pk: int) -> dict:
         loop, iterations = loop_with_iterations(pk=pk)
     except Loop.DoesNotExist:
         raise Http404("No such loop.") from None
-    return {"loop": loop, "iterations": iterations}
+    context: dict = {"loop": loop, "iterations": iterations}
+    if loop.status == Loop.Status.WAITING:
+        context["pending_build"], context["blocking_deploy"] = loop_pending_build(
+            loop=loop, iterations=iterations
+        )
+    return context
 
 
 def loop_detail(request: HttpRequest, pk: int) -> HttpResponse:

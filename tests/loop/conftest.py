@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
-from runs.models import Build, Revision, Service, Suite
+from runs.models import Build, Deploy, Loop, LoopIteration, Revision, Service, Suite, TestRun
 
 ROOT = Path(__file__).resolve().parents[2]
 FAULTY = "stageloop-demo:1.4.0"
@@ -69,3 +70,30 @@ def process_alive(pid: int) -> bool:
     with contextlib.suppress(FileNotFoundError):
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
     return False
+
+
+def waiting_loop_behind_a_deploy(*, name: str = "web") -> tuple[Loop, Deploy]:
+    """A loop waiting for a new build after a failed iteration, and a button deploy of the same
+    service still running: a build registered now cannot be deployed by the loop yet."""
+    service = Service.objects.create(name=name, default_image=f"{name}:1.0")
+    suite = Suite.objects.create(service=service, name="e2e")
+    first = Build.objects.create(service=service, image=f"{name}:1.0", commit_sha="aaa111")
+    loop = Loop.objects.create(service=service, suite=suite, status=Loop.Status.WAITING)
+    LoopIteration.objects.create(
+        loop=loop,
+        number=1,
+        build=first,
+        deploy=Deploy.objects.create(service=service, build=first, status="succeeded"),
+        run=TestRun.objects.create(
+            suite=suite, service=service, status="failed", total=3, failed=1
+        ),
+        goal_met=False,
+    )
+    active = Deploy.objects.create(
+        service=service,
+        image=f"{name}:hotfix",
+        status="running",
+        trigger="button",
+        started_at=timezone.now(),
+    )
+    return loop, active
