@@ -11,6 +11,17 @@ from celery.contrib.testing.worker import start_worker
 from dashboard.celery import app
 from runs.models import Deploy
 
+SNAPSHOT = """() => {
+  const progress = document.querySelector("#deploy-progress");
+  const bar = document.querySelector("#run-progress");
+  const run = document.querySelector("#run-status");
+  return {
+    status: progress ? progress.dataset.status : null,
+    width: bar ? bar.style.width : null,
+    run: run ? run.innerText : null,
+  };
+}"""
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
@@ -27,15 +38,12 @@ def test_operator_clicks_deploy_and_test_and_sees_progress_and_the_result(
         widths: list[float] = []
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            status = page.locator("#deploy-progress").get_attribute("data-status")
-            bar = page.locator("#run-progress")
-            if bar.count():
-                style = bar.get_attribute("style") or ""
-                match = re.search(r"width:\s*(\d+)%", style)
-                if match:
-                    widths.append(float(match.group(1)))
-            run_status = page.locator("#run-status")
-            if status == "succeeded" and run_status.count() and run_status.inner_text() == "Failed":
+            # One read of the DOM per sample: separate reads raced the 1 s swap (a stale width).
+            snap = page.evaluate(SNAPSHOT)
+            match = re.search(r"(\d+(?:\.\d+)?)%", snap["width"] or "")
+            if match:
+                widths.append(float(match.group(1)))
+            if snap["status"] == "succeeded" and snap["run"] == "Failed":
                 break
             time.sleep(0.25)
 
