@@ -7,6 +7,8 @@ import logging
 from django.utils import timezone
 
 from analyses.services.analyze import run_analyze_execute
+from runs.lifecycle.deploys import deploy_lifecycle
+from runs.lifecycle.runs import run_lifecycle
 from runs.models import Deploy, TestRun
 from runs.services.deploy_step import deploy_claim, deploy_execute
 from runs.services.loops import loop_iteration_finished, loops_resume_waiting
@@ -17,13 +19,20 @@ logger = logging.getLogger(__name__)
 
 def deploy_and_test_execute(*, deploy_id: int) -> None:
     """Carry one deploy and its run through the whole chain. Safe to run twice: each step
-    claims its row with a conditional UPDATE, so a duplicate task finds nothing to do."""
+    claims its row with a conditional UPDATE, so a duplicate task finds nothing to do.
+
+    Whatever a step raises (a bug, a lost database connection, Celery's soft time limit), the
+    deploy and its run end at once with what happened, and its loop iteration is finished.
+    """
     deploy = deploy_claim(deploy_id=deploy_id)
     if deploy is None:
         logger.info("deploy %s: already taken or finished", deploy_id)
         return
     try:
         _chain(deploy)
+    except Exception as exc:
+        logger.exception("deploy %s: the chain stopped", deploy_id)
+        _chain_stopped(deploy, exc)
     finally:
         # A loop that could not deploy a build while this deploy was active takes it now.
         loops_resume_waiting(service_id=deploy.service_id)
@@ -34,8 +43,10 @@ def _chain(deploy: Deploy) -> None:
     revision = deploy_execute(deploy)
     if revision is None:
         if run is not None:
-            TestRun.objects.filter(pk=run.pk, status__in=TestRun.ACTIVE).update(
-                status=TestRun.Status.ERROR,
+            run_lifecycle.move(
+                run,
+                TestRun.Status.ERROR,
+                frm=TestRun.ACTIVE,
                 error=f"Not run: deploy #{deploy.pk} failed.",
                 finished_at=timezone.now(),
             )
@@ -49,8 +60,42 @@ def _chain(deploy: Deploy) -> None:
         claimed.revision = revision
         run = run_execute(claimed, revision)
         if run.status in (TestRun.Status.PASSED, TestRun.Status.FAILED):
-            run_analyze_execute(run_id=run.pk)
+            _analyze(run)
     _loop_step(run)
+
+
+def _analyze(run: TestRun) -> None:
+    """Analyze a finished run; a failure here is noted on the run and never stops its loop."""
+    try:
+        run_analyze_execute(run_id=run.pk)
+    except Exception as exc:
+        logger.exception("run %s: the analyze step failed", run.pk)
+        warning = f"The analyze step failed ({exc!r}); start an analysis from this run's page."
+        run.warnings = [*run.warnings, warning]
+        TestRun.objects.filter(pk=run.pk).update(warnings=run.warnings)
+
+
+def _chain_stopped(deploy: Deploy, exc: Exception) -> None:
+    """End what the chain left active, saying why, and let the deploy's loop go on."""
+    now = timezone.now()
+    why = f"Stageloop stopped: {exc!r}"
+    deploy_lifecycle.move(
+        deploy, Deploy.Status.FAILED, frm=[Deploy.Status.RUNNING], error=why, finished_at=now
+    )
+    run = deploy.runs.first()
+    if run is None:
+        return
+    run_lifecycle.move(
+        run,
+        TestRun.Status.ERROR,
+        frm=TestRun.ACTIVE,
+        error=f"The deploy-and-test chain of deploy #{deploy.pk} stopped: {exc!r}",
+        finished_at=now,
+    )
+    try:
+        _loop_step(run)
+    except Exception:  # the database itself may be gone; the sweeper finishes the iteration
+        logger.exception("deploy %s: could not finish its loop iteration", deploy.pk)
 
 
 def _loop_step(run: TestRun | None) -> None:
