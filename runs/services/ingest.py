@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from engine.junit import ERROR, FAILED, JUnitError, ParsedCase, parse_report
+from runs.lifecycle.runs import run_lifecycle
 from runs.models import (
     FailureSignature,
     Revision,
@@ -110,12 +111,14 @@ def run_import(
     started_at: datetime | None = None,
     run: TestRun | None = None,
     analyze: bool = True,
+    end_error: str = "",
     _retried: bool = False,
 ) -> ImportResult:
     """Import reports into a new run of `suite` (or into `run`, for the suite runner).
 
     With `analyze`, the analyze step (draft analyses, verification) is enqueued on commit; the
-    deploy pipeline passes False and runs that step itself.
+    deploy pipeline passes False and runs that step itself. With `end_error` (the runner's
+    timeout, say) the run ends in error with that text whatever its results say.
 
     All-or-nothing: a bad file raises IngestError and nothing is written. The same files for
     the same suite and revision return the run they made the first time (created=False).
@@ -154,6 +157,7 @@ def run_import(
                 content_hash=content_hash,
                 files=files,
                 prefetched=prefetched,
+                end_error=end_error,
             )
     except IntegrityError:
         existing = TestRun.objects.filter(suite=suite, content_hash=content_hash).first()
@@ -171,6 +175,7 @@ def run_import(
             started_at=started_at,
             run=run,
             analyze=analyze,
+            end_error=end_error,
             _retried=True,
         )
     finally:
@@ -194,6 +199,7 @@ def _write(
     content_hash,
     files,
     prefetched,
+    end_error="",
 ):
     now = timezone.now()
     counts = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
@@ -205,6 +211,8 @@ def _write(
         status, error = TestRun.Status.ERROR, "The report holds no test cases: nothing was tested."
     else:
         status, error = (TestRun.Status.FAILED if failing else TestRun.Status.PASSED), ""
+    if end_error:
+        status, error = TestRun.Status.ERROR, end_error
     values = {
         "status": status,
         "error": error,
@@ -236,7 +244,11 @@ def _write(
             raise IngestError(f"Run #{run.pk} already holds results; import into a new run.")
         if run.finished_at:  # the runner knows when the run really ended
             values["finished_at"] = run.finished_at
-        TestRun.objects.filter(pk=run.pk).update(**values)
+        status = values.pop("status")
+        if not run_lifecycle.move(run.pk, status, frm=[TestRun.Status.RUNNING], **values):
+            # Cancelled (or lost) meanwhile: it keeps that status and the tests that ran.
+            values.pop("error")
+            TestRun.objects.filter(pk=run.pk).update(**values)
         run.refresh_from_db()
     hashes = [case_key_hash(c.key) for c in cases]
     known = cases_upsert(suite=suite, cases=cases, hashes=hashes, prefetched=prefetched)

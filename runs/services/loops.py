@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from runs.health_seam import revision_wait_stable
+from runs.lifecycle.loops import loop_lifecycle
 from runs.models import Build, Deploy, Loop, LoopIteration, Service, Suite, TestRun
 from runs.services.deploys import DeployInProgress, deploy_and_test_create
 from runs.services.suite_step import run_cancel
@@ -71,7 +72,7 @@ def _iteration_start(loop: Loop, build: Build | None) -> LoopIteration:
         user=loop.created_by,
         trigger=Deploy.Trigger.LOOP,
     )
-    Loop.objects.filter(pk=loop.pk).update(status=Loop.Status.RUNNING)
+    loop_lifecycle.move(loop, Loop.Status.RUNNING, strict=True)
     return LoopIteration.objects.create(
         loop=loop, number=number, build=build or deploy.build, deploy=deploy, run=run
     )
@@ -126,7 +127,7 @@ def _note(run: TestRun, met: bool, stable: bool | None) -> str:
 
 
 def _finish(loop: Loop, status: str) -> None:
-    Loop.objects.filter(pk=loop.pk).update(status=status, finished_at=timezone.now())
+    loop_lifecycle.move(loop, status, frm=[Loop.Status.RUNNING], finished_at=timezone.now())
 
 
 def _build_newer_than(loop: Loop, build_id: int | None) -> Build | None:
@@ -149,7 +150,7 @@ def _next_or_wait(loop: Loop, build: Build | None) -> Deploy | None:
             blocking = exc.active
     else:
         blocking = None
-    Loop.objects.filter(pk=loop.pk).update(status=Loop.Status.WAITING)
+    loop_lifecycle.move(loop, Loop.Status.WAITING, frm=[Loop.Status.RUNNING])
     return blocking
 
 
@@ -210,8 +211,8 @@ def loops_resume_waiting(*, service_id: int | None = None) -> list[Loop]:
 def loop_cancel(*, loop: Loop) -> bool:
     """Stop a loop; its active run (if any) is cancelled too."""
     with transaction.atomic():
-        updated = Loop.objects.filter(pk=loop.pk, status__in=Loop.ACTIVE).update(
-            status=Loop.Status.CANCELLED, finished_at=timezone.now()
+        updated = loop_lifecycle.move(
+            loop, Loop.Status.CANCELLED, frm=Loop.ACTIVE, finished_at=timezone.now()
         )
         if updated:
             for iteration in loop.iterations.select_related("run"):

@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from engine.runner import SuiteStartError, suite_execute
+from runs.lifecycle.runs import run_lifecycle
 from runs.models import Revision, TestRun
 from runs.services.ingest import IngestError, ReportFile, run_import
 from runs.services.logbuffer import LogBuffer
@@ -29,16 +30,18 @@ def run_claim(*, run_id: int) -> TestRun | None:
 
 
 def run_end(run: TestRun, status: str, error: str = "") -> None:
-    TestRun.objects.filter(pk=run.pk, status=TestRun.Status.RUNNING).update(
-        status=status, error=error, finished_at=timezone.now()
+    run_lifecycle.move(
+        run, status, frm=[TestRun.Status.RUNNING], error=error, finished_at=timezone.now()
     )
 
 
 def run_cancel(*, run: TestRun) -> bool:
     """Ask a queued or running run to stop; the runner kills its process group within a second."""
     return bool(
-        TestRun.objects.filter(pk=run.pk, status__in=TestRun.ACTIVE).update(
-            status=TestRun.Status.CANCELLED,
+        run_lifecycle.move(
+            run,
+            TestRun.Status.CANCELLED,
+            frm=TestRun.ACTIVE,
             finished_at=timezone.now(),
             error="Cancelled by an operator.",
         )
@@ -126,6 +129,11 @@ def run_execute(run: TestRun, revision: Revision) -> TestRun:
         )
         return run
     run.refresh_from_db()
+    timed_out = (
+        f"The suite timed out after {run.timeout_seconds} s; these are the tests that finished."
+        if result.timed_out
+        else ""
+    )
     try:
         run_import(
             suite=suite,
@@ -133,15 +141,10 @@ def run_execute(run: TestRun, revision: Revision) -> TestRun:
             files=[ReportFile("junit.xml", report)],
             run=run,
             analyze=False,
+            end_error=timed_out,
         )
     except IngestError as exc:
         run_end(run, TestRun.Status.ERROR, f"The suite's report could not be read: {exc}")
         return run
-    if result.timed_out:
-        TestRun.objects.filter(pk=run.pk).update(
-            status=TestRun.Status.ERROR,
-            error=f"The suite timed out after {run.timeout_seconds} s; these are the tests that "
-            "finished.",
-        )
     run.refresh_from_db()
     return run
