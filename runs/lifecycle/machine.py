@@ -23,7 +23,7 @@ class IllegalTransition(Exception):
 
 class Machine:
     def __init__(
-        self, model: type[models.Model], allowed: Mapping[str, Iterable[str]], name: str
+        self, model: type[models.Model], allowed: Mapping[Any, Iterable[Any]], name: str
     ) -> None:
         self.model = model
         self.name = name
