@@ -14,6 +14,7 @@ from datetime import date, datetime
 from django.utils.safestring import SafeString, mark_safe
 
 from health.selectors import DeployMarker, LatencySeries, UptimeDay
+from runs.charts import chart_text
 
 Figure = dict
 
@@ -49,17 +50,19 @@ def latency_figure(
     for index, item in enumerate(series):
         color = _COLORS[index % len(_COLORS)]
         times = [p.time for p in item.points]
+        label = chart_text(item.revision_name)
         for name, dash, width in _PERCENTILES:
             traces.append(
                 {
                     "type": "scatter",
                     "x": times,
                     "y": [round(getattr(p, name), 1) for p in item.points],
-                    "name": f"{item.revision_name} {name}",
-                    "legendgroup": item.revision_name,
+                    "name": f"{label} {name}",
+                    "legendgroup": label,
                     "mode": "lines+markers" if len(times) < 3 else "lines",
                     "line": {"color": color, "dash": dash, "width": width},
-                    "hovertemplate": f"{item.revision_name} {name}: %{{y:.0f}} ms<extra></extra>",
+                    "text": [label] * len(times),
+                    "hovertemplate": f"%{{text}} {name}: %{{y:.0f}} ms<extra></extra>",
                 }
             )
     shapes, annotations = [], []
@@ -81,7 +84,7 @@ def latency_figure(
                 "x": deploy.time,
                 "y": 1,
                 "yref": "paper",
-                "text": f"deploy {deploy.label}",
+                "text": f"deploy {chart_text(deploy.label)}",
                 "showarrow": False,
                 "textangle": -90,
                 "xanchor": "right",

@@ -8,6 +8,7 @@ so it is safe inside a <script type="application/json"> tag for static/js/charts
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,6 +16,13 @@ from plotly.io.json import to_json_plotly
 
 OK, BAD, INFO, MUTED = "#1a7f37", "#c62828", "#1f5fbf", "#8a8f98"
 GRID = "#eef0f3"
+
+
+def chart_text(value: object) -> str:
+    """A user-supplied string (a revision, service or test name) as plotly text: plotly renders
+    a subset of HTML in labels, hover text and ticks (``<a href>`` becomes a link), so every such
+    string is escaped; plotly shows the entities as the characters they stand for."""
+    return html.escape("" if value is None else str(value), quote=True)
 
 
 def _percent(values: Sequence[float | None]) -> list[float | None]:
@@ -57,7 +65,7 @@ def sparkline(xs: Sequence, rates: Sequence[float | None], *, name: str, height:
         "type": "scatter",
         "x": list(xs),
         "y": _percent(rates),
-        "name": name,
+        "name": chart_text(name),
         "mode": "lines+markers",
         "line": {"color": INFO, "width": 1.5},
         "marker": {"size": 3},
@@ -105,7 +113,7 @@ def pass_rate_over_time(
                 "name": "deploys",
                 "mode": "markers",
                 "marker": {"symbol": "triangle-up", "size": 7, "color": MUTED},
-                "text": [d["revision__name"] or "" for d in deploys],
+                "text": [chart_text(d["revision__name"]) for d in deploys],
                 "hovertemplate": "deploy %{text}<br>%{x}<extra></extra>",
             }
         )
@@ -117,7 +125,7 @@ def pass_rate_per_revision(rows: Sequence[dict], *, height: int = 240) -> dict:
     rates = _percent([r["rate"] for r in rows])
     trace = {
         "type": "bar",
-        "x": [r["revision__name"] for r in rows],
+        "x": [chart_text(r["revision__name"]) for r in rows],
         "y": rates,
         "name": "pass rate per revision",
         "marker": {"color": [OK if (v or 0) >= 99.5 else BAD for v in rates]},
