@@ -9,14 +9,23 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 _url = URLValidator(schemes=["http", "https"])
 
 
+def is_site_path(value: str) -> bool:
+    """A path on this site: starts with one slash and no browser reads it as another host
+    (``//host``, ``/\\host`` and control characters are read as one by some browsers)."""
+    return value.startswith("/") and url_has_allowed_host_and_scheme(value, allowed_hosts=set())
+
+
 def validate_link(value: str) -> None:
     """A link is an http(s) URL or a path on this site (``/runs/12/#log``)."""
-    if value.startswith("/") and not value.startswith("//"):
+    if is_site_path(value):
         return
+    if value.startswith("/"):
+        raise ValidationError(f"“{value}” is not a path on this site.")
     try:
         _url(value)
     except ValidationError:
@@ -37,7 +46,7 @@ _REFERENCE = re.compile(
 def is_link(value: str) -> bool:
     """Whether the value is something a browser can open: an http(s) URL or a path here."""
     if value.startswith("/"):
-        return not value.startswith("//")
+        return is_site_path(value)
     return value.startswith(("http://", "https://"))
 
 

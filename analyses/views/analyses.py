@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from analyses.models import Analysis
+from analyses.models import Analysis, is_site_path
 from analyses.selectors import analyses as selectors
 from analyses.services import analyses as services
 from analyses.services.edit import analysis_save
@@ -38,7 +38,8 @@ def _started(request: HttpRequest, start) -> HttpResponse:
         return redirect(exc.analysis)
     except services.NothingToAnalyze as exc:
         messages.error(request, str(exc))
-        return redirect(request.POST.get("next") or "analysis-list")
+        back = request.POST.get("next", "")
+        return redirect(back if is_site_path(back) else "analysis-list")
     messages.success(request, f"Analysis #{analysis.pk} started: explain the failure below.")
     return redirect("analysis-edit", analysis.pk)
 
