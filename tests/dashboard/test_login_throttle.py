@@ -19,9 +19,10 @@ def _post(client: Client, username: str, password: str, addr: str = "203.0.113.7
 
 def test_the_right_password_is_refused_after_repeated_failures(viewer):
     client = Client()
-    for _ in range(LIMIT):
+    for _ in range(LIMIT - 1):
         response = _post(client, viewer.username, "wrong")
         assert response.status_code == 200  # the form again, with its error
+    assert _post(client, viewer.username, "wrong").status_code == 429  # the last one allowed
     response = _post(client, viewer.username, PASSWORD)
 
     assert response.status_code == 429
