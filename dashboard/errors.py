@@ -12,6 +12,7 @@ import sys
 import uuid
 
 from django.core.exceptions import DisallowedHost, RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -149,8 +150,17 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     )
 
 
+# Seconds a client should wait before trying again while the database does not answer; Django
+# reconnects on the next request (CONN_HEALTH_CHECKS), so recovery needs nothing else.
+RETRY_AFTER = 5
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
-    """500 with a reference that the one logged traceback carries too."""
+    """500 with a reference that the one logged traceback carries too; 503 while the database
+    does not answer (an OperationalError or InterfaceError: down, restarting, locked)."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, OperationalError | InterfaceError):
+        return database_unavailable(request, exc)
     reference = uuid.uuid4().hex[:8]
     sentence = (
         f"Something went wrong on our side and it was logged (reference {reference}). "
@@ -169,6 +179,37 @@ def server_error(request: HttpRequest) -> HttpResponse:
         response=response,
         request=request,
         exception=sys.exc_info()[1],
+    )
+    return response
+
+
+def database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """503 with Retry-After: nothing was done, and the same request will work once the database
+    answers again. One log line, no traceback: the cause is outside this code."""
+    sentence = (
+        "The database is not answering right now, so nothing was read or changed. "
+        "Try again in a few seconds; it recovers by itself when the database is back."
+    )
+    response: HttpResponse
+    if is_api(request):
+        response = error_response(503, sentence, "unavailable")
+    else:
+        try:
+            response = _page(
+                request,
+                status=503,
+                title="Database unavailable",
+                sentence=sentence,
+                with_request=False,
+            )
+        except Exception:
+            response = HttpResponse(sentence, status=503, content_type="text/plain")
+    response["Retry-After"] = str(RETRY_AFTER)
+    logger.warning(
+        "Database unavailable: %s %s answered 503 (%s)",
+        request.method,
+        request.path,
+        str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
     )
     return response
 

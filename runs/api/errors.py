@@ -26,12 +26,14 @@ _CODES = {
     409: "conflict",
     413: "too_large",
     500: "server_error",
+    503: "unavailable",
 }
 CODE_HELP = (
     "A stable word for programs: invalid (a field's value), invalid_file (an uploaded report), "
     "bad_request, unauthorized, forbidden, csrf_failed, not_found, method_not_allowed, "
     "conflict, deploy_in_progress (a build is registered but waits for another deploy), "
-    "too_large or server_error."
+    "too_large, server_error or unavailable (the database does not answer: retry after the "
+    "Retry-After header's seconds)."
 )
 
 
