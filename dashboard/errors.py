@@ -18,6 +18,7 @@ from django.template import loader
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.log import log_response
 
+from dashboard.upload_limits import UploadTooLarge
 from runs.api.errors import DOCS_URL, error_response, is_api, not_found_sentence
 from runs.selectors.roles import role_text
 
@@ -68,14 +69,24 @@ def _who(request: HttpRequest) -> tuple[str, str]:
     return user.get_username(), role_text(user)
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def too_large(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """413: an upload over the limits (dashboard/uploads.py) or a body over Django's."""
+    if isinstance(exception, UploadTooLarge):
+        sentence = str(exception)
+    else:
+        sentence = (
+            "The request body is over the size this server accepts: send reports as "
+            "multipart files and keep the other fields small."
+        )
     if is_api(request):
-        if isinstance(exception, RequestDataTooBig):
-            return error_response(
-                413,
-                "The request body is over the size this server accepts: send reports as "
-                "multipart files and keep the other fields small.",
-            )
+        return error_response(413, sentence)
+    return _page(request, status=413, title="Upload too large", sentence=sentence)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, RequestDataTooBig):
+        return too_large(request, exception)
+    if is_api(request):
         return error_response(
             400, f"That request could not be understood: check it against {DOCS_URL}."
         )

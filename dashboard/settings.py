@@ -61,6 +61,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "dashboard.uploads.UploadSizeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "runs.api.errors.ApiErrorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -217,6 +218,16 @@ CELERY_BEAT_SCHEDULE = {
 # A worker whose last heartbeat is older than this shows as offline on the overview.
 WORKER_OFFLINE_AFTER = env_int("STAGELOOP_WORKER_OFFLINE_AFTER", 3 * HEARTBEAT_INTERVAL, minimum=1)
 INGEST_MAX_BYTES = env_int("STAGELOOP_INGEST_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
+# A whole upload request (several report files and the form fields): refused from its
+# Content-Length before it is read, and while streaming when it announces none (dashboard.uploads).
+UPLOAD_MAX_BYTES = env_int(
+    "STAGELOOP_UPLOAD_MAX_BYTES", 4 * INGEST_MAX_BYTES + 1024 * 1024, minimum=1024
+)
+FILE_UPLOAD_HANDLERS = [
+    "dashboard.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 FLAKY_WINDOW = env_int("STAGELOOP_FLAKY_WINDOW", 20, minimum=2)
 # The reality check judges a test ("never failed, never took 1 ms") only after this many runs of it.
 REALITY_MIN_RUNS = env_int("STAGELOOP_REALITY_MIN_RUNS", 5, minimum=2)

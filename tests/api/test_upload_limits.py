@@ -118,7 +118,6 @@ def gunicorn(tmp_path):
 @pytest.mark.parametrize("path", ["/api/v1/runs", "/suites/1/upload"])
 def test_a_huge_announced_upload_is_refused_from_its_content_length_at_once(gunicorn, path):
     with socket.create_connection(("127.0.0.1", gunicorn), timeout=10) as sock:
-        started = time.monotonic()
         sock.sendall(
             f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             "Authorization: Bearer slp_whatever\r\n"
@@ -126,8 +125,9 @@ def test_a_huge_announced_upload_is_refused_from_its_content_length_at_once(guni
             f"Content-Length: {1024**3}\r\n\r\n".encode()
             + b"--XyZ\r\n"
         )
+        # Only the headers and 7 bytes of the body were sent: an answer proves that the server
+        # refused from the header without waiting for the body (bench/uploads.py times it).
         answer = sock.recv(65536).decode(errors="replace")
-        elapsed = time.monotonic() - started
 
     assert answer.startswith("HTTP/1.1 413"), answer[:300]
-    assert elapsed < 1.0
+    assert "Connection: close" in answer
