@@ -87,9 +87,15 @@ def error_response(status: int, error: str, code: str = "", **where) -> JsonResp
     return JsonResponse(error_body(error, code or code_for(status), **where), status=status)
 
 
+# What any operation can answer: a malformed request (400), no or a wrong token (401), a role
+# that may not (403), a body over the upload limit (413, dashboard/uploads.py), a fault (500),
+# the database not answering (503, with Retry-After).
+ALWAYS = (400, 401, 403, 413, 500, 503)
+
+
 def error_responses(*statuses: int) -> dict:
-    """The `response=` entries documenting ErrorOut for these statuses, 401, 403 and 500."""
-    return dict.fromkeys(sorted({*statuses, 401, 403, 500}), ErrorOut)
+    """The `response=` entries documenting ErrorOut for these statuses and those in ALWAYS."""
+    return dict.fromkeys(sorted({*statuses, *ALWAYS}), ErrorOut)
 
 
 def is_api(request: HttpRequest) -> bool:

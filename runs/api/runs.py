@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import File, Form, Router, Schema, Status
+from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from runs.api.errors import error_body, error_responses
@@ -52,7 +54,7 @@ def run_out(request: HttpRequest, run: TestRun, *, created: bool = True) -> dict
 )
 def upload_run(
     request: HttpRequest,
-    files: File[list[UploadedFile]],
+    files: File[Annotated[list[UploadedFile], Field(min_length=1)]],
     service: Form[str],
     suite: Form[str],
     revision: Form[str] = "",
