@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, File, Form, Router, Schema, Status
+from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from runs.api.errors import error_body, error_responses
@@ -51,10 +49,18 @@ def run_out(request: HttpRequest, run: TestRun, *, created: bool = True) -> dict
     "",
     response={201: RunOut, 200: RunOut, **error_responses(400, 413)},
     summary="Upload JUnit XML results (plain or gzip) as one run",
+    # At least one file: an upload without any is refused (400, field files).
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {"schema": {"properties": {"files": {"minItems": 1}}}}
+            }
+        }
+    },
 )
 def upload_run(
     request: HttpRequest,
-    files: File[Annotated[list[UploadedFile], Field(min_length=1)]],
+    files: File[list[UploadedFile]],
     service: Form[str],
     suite: Form[str],
     revision: Form[str] = "",
