@@ -149,3 +149,34 @@ def test_placeholder_times_are_imported_as_0_with_warnings(suite, token):
         "placeholders.xml: case s::a: unreadable time 'inf' recorded as 0",
         "placeholders.xml: case s::b: negative time -1 recorded as 0",
     ]
+
+
+def test_reports_whose_times_add_up_past_any_date_are_refused(suite, token):
+    # Each case takes a year, the most one time may say; 8,000 of them end after year 9999.
+    cases = '<testcase name="t{}" time="31622400"/>'
+    data = (
+        '<testsuite name="s">' + "".join(cases.format(n) for n in range(8000)) + "</testsuite>"
+    ).encode()
+
+    response = _post(token, "years.xml", data)
+
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["file"] == "years.xml"
+    assert "add up to" in body["error"]
+    assert table_sizes() == (0, 0, 0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "started_at", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "2101-01-01"]
+)
+def test_a_started_at_out_of_range_is_refused(suite, token, started_at):
+    upload = {"service": "web", "suite": "e2e", "started_at": started_at}
+    upload["files"] = _named("ok.xml", BODY.encode())
+
+    response = Client().post("/api/v1/runs", upload, HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == "started_at"
+    assert "out of range" in response.json()["error"]
+    assert table_sizes() == (0, 0, 0, 0, 0)
