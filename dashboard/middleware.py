@@ -1,5 +1,6 @@
-"""Login for every page, except the API, which authenticates each request itself; and one
-refusal of NUL characters in any text input, which PostgreSQL cannot store."""
+"""Login for every page, except the API, which authenticates each request itself; and the one
+place bad input becomes a 400: NUL characters in any text input (PostgreSQL cannot store
+them) and query parameters a view refused (runs.params.BadParam)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.http import HttpRequest, HttpResponse, QueryDict
 
 from dashboard.errors import bad_input
+from runs.params import BadParam
 
 # \u0000 in a JSON string, unless its backslash is itself escaped (\\u0000 is text).
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
@@ -22,12 +24,14 @@ class PagesLoginRequiredMiddleware(LoginRequiredMiddleware):
         return super().process_view(request, view_func, view_args, view_kwargs)
 
 
-class NulInputMiddleware:
-    """A NUL character in a query parameter, a form field or a JSON body is a 400 naming it.
+class BadInputMiddleware:
+    """A NUL character in a query parameter, a form field or a JSON body is a 400 naming it,
+    and so is a BadParam a view raises (a page number that is not one, a date out of range).
 
-    Runs as a view is about to be called (after login and CSRF). Form fields are read from
-    request.POST, which Django parses once for the view too; uploaded files are not scanned
-    (the report importer reads NUL as U+FFFD). JSON is scanned as raw bytes, not parsed.
+    NULs are looked for as a view is about to be called (after login and CSRF). Form fields
+    are read from request.POST, which Django parses once for the view too; uploaded files are
+    not scanned (the report importer reads NUL as U+FFFD). JSON is scanned as raw bytes, not
+    parsed.
     """
 
     def __init__(self, get_response) -> None:
@@ -53,6 +57,11 @@ class NulInputMiddleware:
             "remove it and try again.",
             field=field,
         )
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, BadParam):
+            return bad_input(request, str(exception), field=exception.name)
+        return None
 
 
 def _nul_in(params: QueryDict, kind: str) -> tuple[str, str] | None:
