@@ -101,6 +101,14 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     )
 
 
+def bad_input(request: HttpRequest, sentence: str, *, field: str = "") -> HttpResponse:
+    """400 for request input a view cannot use (a NUL character, a malformed parameter):
+    the sentence says what to change; JSON naming the field under /api/, else a page."""
+    if is_api(request):
+        return error_response(400, sentence, "invalid", field=field)
+    return _page(request, status=400, title="Bad request", sentence=sentence)
+
+
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """403 for a permission denial; logged as one line with user and path, no traceback."""
     username, role = _who(request)

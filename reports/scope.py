@@ -9,12 +9,13 @@ from urllib.parse import urlencode
 from django.utils import timezone
 
 from runs.models import Service
+from runs.params import BadParam, date_param
 
 MAX_DAYS = 3 * 366
 DEFAULT_DAYS = 30
 
 
-class ScopeError(ValueError):
+class ScopeError(BadParam):
     """A period or service list that cannot be used; the message says what to change."""
 
 
@@ -62,25 +63,12 @@ class Scope:
         return queryset.filter(**{f"{field}__in": ids}) if ids else queryset
 
 
-def _date(value: str, name: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ScopeError(
-            f"The {name} date “{value}” is not a date; write it as YYYY-MM-DD."
-        ) from None
-
-
 def scope_from_query(params) -> Scope:
     """Read ``start``, ``end`` (YYYY-MM-DD, both included) and ``services`` (names, comma-
     separated); the default is the last 30 days of every service."""
     today = timezone.localdate()
-    end = _date(params["end"], "end") if params.get("end") else today
-    start = (
-        _date(params["start"], "start")
-        if params.get("start")
-        else end - timedelta(days=DEFAULT_DAYS - 1)
-    )
+    end = date_param(params, "end") or today
+    start = date_param(params, "start") or end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
         raise ScopeError("The start date is after the end date; swap them.")
     if (end - start).days + 1 > MAX_DAYS:

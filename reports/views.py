@@ -13,11 +13,12 @@ from django.utils.safestring import mark_safe
 from reports import exports, svg
 from reports.forms import CapabilityForm
 from reports.models import Capability, DeliveryBand
-from reports.scope import Scope, ScopeError, scope_from_query
+from reports.scope import Scope, scope_from_query
 from reports.selectors.capabilities import capability_status, mapped_tests
 from reports.selectors.evidence import MAX_ROWS, evidence_rows
 from reports.summary import summary_build
 from runs.models import Service
+from runs.params import BadParam, choice_param, int_param
 
 EXPORT = "runs.export_report"
 
@@ -25,7 +26,7 @@ EXPORT = "runs.export_report"
 def _scope_or_error(request: HttpRequest) -> Scope | HttpResponse:
     try:
         return scope_from_query(request.GET)
-    except ScopeError as exc:
+    except BadParam as exc:
         return render(
             request,
             "reports/scope_error.html",
@@ -95,7 +96,13 @@ def evidence(request: HttpRequest, kind: str) -> HttpResponse:
     scope = _scope_or_error(request)
     if isinstance(scope, HttpResponse):
         return scope
-    found = evidence_rows(kind=kind, scope=scope, params=request.GET)
+    found = evidence_rows(
+        kind=kind,
+        scope=scope,
+        failing=choice_param(request.GET, "status", ["failing"]) == "failing",
+        suite_id=int_param(request.GET, "suite", what="a suite id"),
+        failed=choice_param(request.GET, "failed", ["1"]) == "1",
+    )
     if found is None:
         raise Http404("No such evidence.")
     rows, total = found

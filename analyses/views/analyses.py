@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -25,6 +24,8 @@ from analyses.views.forms import (
     whys_from_formset,
 )
 from runs.models import FailureSignature, Service, TestResult, TestRun
+from runs.params import choice_param, int_param
+from runs.views.paging import paginate
 
 WRITE = "analyses.write_analysis"
 
@@ -124,22 +125,18 @@ def analysis_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "analyses/analysis_edit.html", context, status=status)
 
 
-def _int_or_none(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
-
 def analysis_list(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "")
-    if status not in Analysis.Status.values:
-        status = ""
-    service_id = _int_or_none(request.GET.get("service"))
-    page = Paginator(selectors.analysis_list(status=status, service_id=service_id), 50)
+    status = choice_param(request.GET, "status", Analysis.Status.values)
+    service_id = int_param(request.GET, "service", what="a service id")
+    page = paginate(
+        request, selectors.analysis_list(status=status, service_id=service_id), per_page=50
+    )
     counts = selectors.analysis_status_counts(service_id=service_id)
     return render(
         request,
         "analyses/analysis_list.html",
         {
-            "page": page.get_page(request.GET.get("page")),
+            "page": page,
             "status_counts": [
                 (value, label, counts[value]) for value, label in Analysis.Status.choices
             ],
@@ -153,13 +150,13 @@ def analysis_list(request: HttpRequest) -> HttpResponse:
 
 
 def action_item_list(request: HttpRequest) -> HttpResponse:
-    owner_id = _int_or_none(request.GET.get("owner"))
-    page = Paginator(selectors.open_action_items(owner_id=owner_id), 100)
+    owner_id = int_param(request.GET, "owner", what="a user id")
+    page = paginate(request, selectors.open_action_items(owner_id=owner_id), per_page=100)
     return render(
         request,
         "analyses/analysis_action_items.html",
         {
-            "page": page.get_page(request.GET.get("page")),
+            "page": page,
             "owner_id": owner_id,
             "owners": get_user_model().objects.filter(action_items__isnull=False).distinct(),
         },

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,7 +12,14 @@ from lxml import etree
 
 from engine.junit.model import ERROR, FAILED, PASSED, SKIPPED, JUnitError, ParsedCase, ParsedReport
 from engine.junit.source import ReportStream, Source, open_source, restore_controls, subject_for
-from engine.junit.values import attachments_in, display_message, parse_seconds, parse_timestamp
+from engine.junit.values import (
+    MAX_SECONDS,
+    ValueOutOfRange,
+    attachments_in,
+    display_message,
+    parse_seconds,
+    parse_timestamp,
+)
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 KEY_MAX_CHARS = 1000
@@ -183,18 +189,31 @@ class _Parser:
 
     def _read_timing(self, elem: etree._Element, *, top_level: bool) -> None:
         info = self._info
-        moment, problem = parse_timestamp(elem.get("timestamp"))
-        if problem:
-            self._warn(f"suite {elem.get('name') or '(unnamed)'}: {problem}")
-        if moment is not None and (info.started_at is None or moment < info.started_at):
-            info.started_at = moment
-        if elem.get("time") is None:
-            return
-        seconds, _ = parse_seconds(elem.get("time"))
+        if elem.tag == "testsuites":
+            where = "the report"
+        else:
+            where = f"suite {self._fix(elem.get('name') or '(unnamed)')}"
+        try:
+            moment, problem = parse_timestamp(elem.get("timestamp"))
+            if problem:
+                self._warn(f"{where}: {problem}")
+            if moment is not None and (info.started_at is None or moment < info.started_at):
+                info.started_at = moment
+            if elem.get("time") is None:
+                return
+            seconds, _ = parse_seconds(elem.get("time"))
+        except ValueOutOfRange as exc:
+            raise JUnitError(self._out_of_range(where, exc)) from None
         if elem.tag == "testsuites":
             info.root_time = seconds
         elif top_level:
             info.top_level_time += seconds
+
+    def _out_of_range(self, where: str, exc: ValueOutOfRange) -> str:
+        return f"{self._subject} gives {where} {exc}; fix the reporter or remove the attribute."
+
+    def _fix(self, text: str) -> str:
+        return restore_controls(text) if self._stream.remapped else text
 
     def _case(self, elem: etree._Element, suite: _Suite) -> ParsedCase:
         attrib = elem.attrib
@@ -208,20 +227,24 @@ class _Parser:
         key = f"{scope}::{_collapse(name)}"
         if len(key) > KEY_MAX_CHARS:
             key = _cap_key(key)
-        time = attrib.get("time")
-        try:
-            duration = float(time)  # type: ignore[arg-type]  # None: TypeError, handled below
-            valid = 0.0 <= duration < math.inf
-        except (TypeError, ValueError):
-            valid = False
-        if not valid:
-            duration, problem = parse_seconds(time)
-            if problem:
-                self._warn(f"case {key}: {problem}")
-        case = ParsedCase(key, suite.name, classname, name, file, PASSED, duration)
+        case = ParsedCase(key, suite.name, classname, name, file, PASSED, 0.0)
         if self._stream.remapped:
             case.classname, case.name, case.file = map(restore_controls, (classname, name, file))
             case.key, case.suite = restore_controls(key), restore_controls(suite.name)
+        time = attrib.get("time")
+        try:
+            duration = float(time)  # type: ignore[arg-type]  # None: TypeError, handled below
+            valid = 0.0 <= duration <= MAX_SECONDS
+        except (TypeError, ValueError):
+            valid = False
+        if not valid:
+            try:
+                duration, problem = parse_seconds(time)
+            except ValueOutOfRange as exc:
+                raise JUnitError(self._out_of_range(f"case {case.key}", exc)) from None
+            if problem:
+                self._warn(f"case {case.key}: {problem}")
+        case.duration = duration
         if len(elem):
             fix = restore_controls if self._stream.remapped else _keep
             self._read_children(elem, case, fix)
@@ -372,7 +395,7 @@ class _Parser:
             duration = sum(case.duration for case in self._cases)
         return ParsedReport(
             cases=self._cases,
-            suites=list(info.suites),
+            suites=list(dict.fromkeys(map(self._fix, info.suites))),
             started_at=info.started_at,
             duration=duration,
             output="\n".join(info.output),

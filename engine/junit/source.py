@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from engine.junit.encodings import encoding_problem, sniff_encoding
 from engine.junit.model import JUnitError
 
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
@@ -24,29 +25,32 @@ _CHUNK = 1 << 20
 _PROLOG_MAX = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 _DECLARATION = re.compile(rb"<\?xml[^>]*?\?>")
+_DECLARATION_TEXT = re.compile(r"<\?xml[^>]*?\?>")
 _ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 # XML 1.0 forbids C0 controls other than tab, LF and CR, raw or as character references.
 # Controls are moved to the private-use area (U+E000 + code) and moved back after parsing,
-# so ANSI escapes (ESC = 0x1B) survive in details and output.
+# so ANSI escapes (ESC = 0x1B) survive in details and output. NUL, which no database text
+# column takes (PostgreSQL refuses it), becomes the replacement character U+FFFD instead.
 _FORBIDDEN_RAW = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _FORBIDDEN_REF = re.compile(
     r"&#(?:[xX]0*(1[0-9a-fA-F]|[0-8bBcCeEfF])|0*(1[1-24-9]|2[0-9]|3[01]|[0-8]));"
 )
 _SHIFT = 0xE000
-_RESTORE = {_SHIFT + code: code for code in (*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20))}
-_SHIFTED = re.compile("[\ue000-\ue01f]")
+_RESTORE = {_SHIFT + code: code for code in (*range(1, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20))}
+_SHIFTED = re.compile("[\ue001-\ue01f]")
+_REPLACED = "\x00\ufffe\uffff"
 
 
 def _shift_raw(match: re.Match[str]) -> str:
     char = match.group()
-    return "\ufffd" if char in "\ufffe\uffff" else chr(_SHIFT + ord(char))
+    return "\ufffd" if char in _REPLACED else chr(_SHIFT + ord(char))
 
 
 def _shift_ref(match: re.Match[str]) -> str:
     hex_code, dec_code = match.groups()
     code = int(hex_code, 16) if hex_code is not None else int(dec_code)
-    return f"&#x{_SHIFT + code:X};"
+    return f"&#x{_SHIFT + code:X};" if code else "&#xFFFD;"
 
 
 def restore_controls(text: str) -> str:
@@ -188,7 +192,7 @@ class ReportStream:
         else:
             raw = next(self._chunks, None)
             final = raw is None
-            text = self._decoder.decode(raw or b"", final=final)
+            text = self._decode(raw or b"", final=final)
         text = self._carry + text
         self._carry = ""
         if final:
@@ -208,32 +212,40 @@ class ReportStream:
             if more is None:
                 break
             raw += more
-        encoding = "utf-8"
-        if raw.startswith(codecs.BOM_UTF8):
-            raw = raw[len(codecs.BOM_UTF8) :]
-        elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            encoding = "utf-16"
-        else:
-            stripped = raw.lstrip()
-            declaration = _DECLARATION.match(stripped)
-            if declaration:
-                declared = _ENCODING.search(declaration.group())
-                if declared:
-                    encoding = declared.group(1).decode("ascii")
-                # lxml receives UTF-8, so the declaration (and its encoding) must go;
-                # the rest of its line stays, keeping line numbers of errors right.
-                start = len(raw) - len(stripped)
-                raw = raw[:start] + raw[start + declaration.end() :]
-        try:
-            self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-        except LookupError as exc:
-            raise JUnitError(
-                f"{self._subject} declares the encoding {encoding!r}, which is unknown; "
-                "write the report in UTF-8."
-            ) from exc
-        text = self._decoder.decode(raw)
+        encoding, skip = sniff_encoding(raw)
+        raw = raw[skip:]
+        if encoding is None:
+            encoding = self._declared_encoding(raw)
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        text = self._decode(raw)
+        # lxml receives UTF-8, so the declaration (and its encoding) must go; the rest of its
+        # line stays, keeping line numbers of errors right.
+        stripped = text.lstrip()
+        declaration = _DECLARATION_TEXT.match(stripped)
+        if declaration:
+            start = len(text) - len(stripped)
+            text = text[:start] + text[start + declaration.end() :]
         self._check_prolog(text)
         return text
+
+    def _declared_encoding(self, raw: bytes) -> str:
+        """The encoding an ASCII-compatible report declares (UTF-8 when it declares none)."""
+        declaration = _DECLARATION.match(raw.lstrip())
+        declared = _ENCODING.search(declaration.group()) if declaration else None
+        if declaration is None or declared is None:
+            return "utf-8"
+        encoding = declared.group(1).decode("ascii")
+        problem = encoding_problem(encoding, declaration.group())
+        if problem:
+            raise JUnitError(f"{self._subject} declares the encoding {encoding!r}, {problem}.")
+        return encoding
+
+    def _decode(self, raw: bytes, *, final: bool = False) -> str:
+        assert self._decoder is not None
+        try:
+            return self._decoder.decode(raw, final=final)
+        except ValueError as exc:  # UnicodeError and codecs that refuse errors="replace"
+            raise JUnitError(f"{self._subject} cannot be decoded: {exc}.") from exc
 
     def _check_prolog(self, text: str) -> None:
         if text.startswith("\ufeff"):

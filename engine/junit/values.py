@@ -16,6 +16,14 @@ _ATTACHMENT_MARK = "[[ATTACHMENT|"
 MESSAGE_MAX_CHARS = 1000
 # Tools write the epoch or year 1 when they know no start time; both mean "unknown".
 _FIRST_REAL_YEAR = 1971
+_LAST_YEAR = 2100
+# No test, suite or report lasts longer than a year: such a time is in other units, or junk.
+MAX_SECONDS = 366 * 24 * 3600
+_PLACEHOLDER = re.compile(r"inf|nan", re.IGNORECASE)
+
+
+class ValueOutOfRange(ValueError):
+    """A well-formed value no report can mean; ``str(e)`` names it: "the time '1e300', which..."."""
 
 
 def strip_ansi(text: str) -> str:
@@ -53,10 +61,12 @@ def attachments_in(text: str) -> list[str]:
 
 
 def parse_seconds(value: str | None) -> tuple[float, str | None]:
-    """Read a ``time=`` attribute as seconds >= 0.
+    """Read a ``time=`` attribute as seconds from 0 to :data:`MAX_SECONDS`.
 
-    Returns the seconds and, when the value was missing, negative or unreadable, the
-    reason it was recorded as 0 (the caller turns that into a warning).
+    Returns the seconds and, when the value was missing, negative or unreadable (including
+    inf and nan, which tools write when they know no time), the reason it was recorded as 0
+    (the caller turns that into a warning). Raises :class:`ValueOutOfRange` for more than
+    :data:`MAX_SECONDS` (1e300, or milliseconds written as seconds): no guess is safe.
     """
     if value is None or not value.strip():
         return 0.0, "missing time recorded as 0"
@@ -74,10 +84,15 @@ def parse_seconds(value: str | None) -> tuple[float, str | None]:
                 return 0.0, f"unreadable time {value!r} recorded as 0"
         else:
             return 0.0, f"unreadable time {value!r} recorded as 0"
-    if not math.isfinite(seconds):
+    if math.isnan(seconds) or (math.isinf(seconds) and _PLACEHOLDER.search(value)):
         return 0.0, f"unreadable time {value!r} recorded as 0"
     if seconds < 0:
         return 0.0, f"negative time {value.strip()} recorded as 0"
+    if seconds > MAX_SECONDS:
+        raise ValueOutOfRange(
+            f"the time {value.strip()!r}, which is not a duration in seconds "
+            f"(at most {MAX_SECONDS:,}, a year)"
+        )
     return seconds, None
 
 
@@ -86,7 +101,8 @@ def parse_timestamp(value: str | None) -> tuple[datetime | None, str | None]:
 
     Accepts ISO 8601 with or without a zone (naive means UTC), ``Z`` and offsets, and
     RFC 1123 dates (mocha). Placeholder dates before 1971 (year 1, the epoch) give None.
-    Returns the datetime and, when the value was present but unreadable, a warning.
+    Returns the datetime and, when the value was present but unreadable, a warning. Raises
+    :class:`ValueOutOfRange` for a moment after 2100 (in UTC).
     """
     if value is None or not value.strip():
         return None, None
@@ -101,6 +117,13 @@ def parse_timestamp(value: str | None) -> tuple[datetime | None, str | None]:
     # Checked before converting: year 1 with a positive offset would overflow.
     if moment.year < _FIRST_REAL_YEAR:
         return None, None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC), None
-    return moment.astimezone(UTC), None
+    try:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        moment = datetime.max.replace(tzinfo=UTC)
+    if moment.year > _LAST_YEAR:
+        raise ValueOutOfRange(
+            f"the timestamp {text!r}, which is out of range "
+            f"(years {_FIRST_REAL_YEAR} to {_LAST_YEAR})"
+        )
+    return moment, None

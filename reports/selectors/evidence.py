@@ -13,18 +13,28 @@ from reports.selectors.testing import completed_runs
 MAX_ROWS = 500
 
 
-def evidence_rows(*, kind: str, scope: Scope, params) -> tuple[list, int] | None:
-    """(up to MAX_ROWS rows, how many there are) for a kind of evidence; None for an unknown one."""
+def evidence_rows(
+    *,
+    kind: str,
+    scope: Scope,
+    failing: bool = False,
+    suite_id: int | None = None,
+    failed: bool = False,
+) -> tuple[list, int] | None:
+    """(up to MAX_ROWS rows, how many there are) for a kind of evidence; None for an unknown one.
+
+    Runs may be narrowed to the failing ones and to one suite, deploys to the failed ones.
+    """
     if kind == "runs":
         rows = completed_runs(scope).select_related("suite", "revision", "service")
-        if params.get("status") == "failing":
+        if failing:
             rows = rows.filter(status__in=FAILING)
-        if (suite := params.get("suite", "")).isdigit():
-            rows = rows.filter(suite_id=int(suite))
+        if suite_id is not None:
+            rows = rows.filter(suite_id=suite_id)
         rows = rows.order_by("-created_at")
     elif kind == "deploys":
         rows = deploys_with_outcome(scope).select_related("service", "revision")
-        if params.get("failed"):
+        if failed:
             rows = rows.filter(Q(first_run_status__in=FAILING) | Q(rolled_back=True))
         commit_time = Coalesce("revision__commit_time", "build__commit_time")
         deployed_at = Coalesce("finished_at", "created_at")

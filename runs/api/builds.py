@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
+from pydantic import field_validator
 
 from runs.api.errors import ErrorOut, error_body, error_responses
 from runs.api.permissions import require_action
@@ -13,6 +14,7 @@ from runs.models import Service
 from runs.services.builds import BuildRegistered, build_register
 
 router = Router(tags=["builds"])
+COMMIT_YEARS = (1970, 2100)
 
 
 class BuildIn(Schema):
@@ -21,6 +23,22 @@ class BuildIn(Schema):
     commit_sha: str = ""
     message: str = ""
     commit_time: datetime | None = None
+
+    @field_validator("commit_time")
+    @classmethod
+    def _commit_time_in_range(cls, value: datetime | None) -> datetime | None:
+        """A time no commit can have would be stored and break every page showing the build."""
+        if value is None:
+            return None
+        try:
+            moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        except OverflowError:
+            moment = None
+        if moment is None or not COMMIT_YEARS[0] <= moment.year <= COMMIT_YEARS[1]:
+            raise ValueError(
+                f"commit_time must fall in the years {COMMIT_YEARS[0]} to {COMMIT_YEARS[1]} (UTC)"
+            )
+        return moment
 
 
 class BuildOut(Schema):

@@ -62,6 +62,13 @@ class ImportResult:
     warnings: list[str] = field(default_factory=list)
 
 
+# A run's times added up: beyond this, they are not seconds (and would end after year 9999).
+RUN_MAX_YEARS = 100
+_RUN_MAX_SECONDS = RUN_MAX_YEARS * 366 * 24 * 3600
+# The years a run may start in (the parser reads report timestamps in the same range).
+_FIRST_YEAR, _LAST_YEAR = 1971, 2100
+
+
 def _size(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.1f} kB"
 
@@ -85,6 +92,12 @@ def reports_parse(files: Sequence[ReportFile]) -> tuple[list[ParsedCase], dict]:
         except JUnitError as exc:
             raise IngestError(str(exc), file=upload.name) from None
         facts["duration"] += report.duration
+        if facts["duration"] > _RUN_MAX_SECONDS:
+            raise IngestError(
+                f"The times in {upload.name} add up to more than {RUN_MAX_YEARS} years, which "
+                "is not a duration in seconds; check its time= attributes.",
+                file=upload.name,
+            )
         if report.started_at and (
             facts["started_at"] is None or report.started_at < facts["started_at"]
         ):
@@ -439,6 +452,14 @@ def started_at_parse(value: str) -> datetime | None:
             f"started_at {value!r} is not an ISO 8601 time such as 2026-11-24T09:30:00Z.",
             field="started_at",
         ) from None
-    if timezone.is_naive(parsed):
-        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        parsed = parsed.replace(tzinfo=UTC) if timezone.is_naive(parsed) else parsed.astimezone(UTC)
+    except OverflowError:
+        parsed = datetime.max.replace(tzinfo=UTC)
+    if not _FIRST_YEAR <= parsed.year <= _LAST_YEAR:
+        raise IngestError(
+            f"started_at {value!r} is out of range: give a time from {_FIRST_YEAR} to "
+            f"{_LAST_YEAR}, such as 2026-11-24T09:30:00Z.",
+            field="started_at",
+        )
     return parsed

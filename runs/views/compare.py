@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from runs.models import Revision, TestRun
+from runs.params import whole_number
 from runs.selectors.compare import (
     Sides,
     diff_counts,
@@ -25,10 +26,13 @@ def _two_ids(raw: str, noun: str) -> tuple[int, int]:
     parts = [p.strip() for p in raw.split(",")]
     if len(parts) != 2:
         raise BadInput(f"Give exactly two {noun} ids separated by a comma, not “{raw}”.")
+    ids = []
     for part in parts:
-        if not part.isdigit():
+        number = whole_number(part)
+        if number is None:
             raise BadInput(f"“{part}” is not a {noun} id; ids are whole numbers.")
-    a, b = int(parts[0]), int(parts[1])
+        ids.append(number)
+    a, b = ids
     if a == b:
         raise BadInput(f"Both sides are {noun} {a}; pick two different {noun}s.")
     return a, b

@@ -7,9 +7,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from runs.params import BadParam, shown, whole_number
 
-class BadInput(ValueError):
-    """Request input the page cannot use; the message is a sentence for the user."""
+
+class BadInput(BadParam):
+    """Request input the page cannot use; the message is a sentence for the user. A view that
+    does not catch it gets dashboard's 400 page (see runs.params)."""
 
 
 def bad_request(request: HttpRequest, message: str) -> HttpResponse:
@@ -19,11 +22,11 @@ def bad_request(request: HttpRequest, message: str) -> HttpResponse:
 def paginate(request: HttpRequest, items: QuerySet, *, per_page: int, param: str = "page") -> Page:
     """The requested page of `items`; raises BadInput for a page that is not a number or does
     not exist. Two queries: the count and the page."""
-    raw = request.GET.get(param, "1")
-    if not raw.isdigit() or int(raw) < 1:
-        raise BadInput(f"“{raw}” is not a page number; pages are numbered from 1.")
+    raw = request.GET.get(param, "") or "1"
+    number = whole_number(raw, maximum=None)
+    if number is None or number < 1:
+        raise BadInput(f"{shown(raw)} is not a page number; pages are numbered from 1.", name=param)
     paginator = Paginator(items, per_page)
-    number = int(raw)
     if number > paginator.num_pages:
         raise BadInput(
             f"Page {number} does not exist; this list has {paginator.num_pages} "
