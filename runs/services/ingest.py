@@ -155,6 +155,8 @@ def run_import(
                 files=files,
                 prefetched=prefetched,
             )
+            if analyze:  # its outbox message commits with the run, or neither does
+                run_analyze_enqueue(run_id=run.pk)
     except IntegrityError:
         existing = TestRun.objects.filter(suite=suite, content_hash=content_hash).first()
         if content_hash and existing:  # the same upload won a race with this one
@@ -176,8 +178,6 @@ def run_import(
     finally:
         if collecting:
             gc.enable()
-    if analyze:
-        run_analyze_enqueue(run_id=run.pk)
     return ImportResult(run=run, created=True, warnings=run.warnings)
 
 

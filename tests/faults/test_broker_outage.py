@@ -99,7 +99,7 @@ def test_an_upload_while_the_broker_is_down_is_analyzed_once_it_is_back(stageloo
     assert "STATUS 201" in out, out
     run_id = int(out.split("RUN", 1)[1].split()[0])
     assert f"UNSENT [('runs.tasks.run_analyze', [{run_id}])]" in out, out
-    assert "could not send runs.tasks.run_analyze" in stageloop.last_stderr
+    assert "could not enqueue runs.tasks.run_analyze" in stageloop.last_stderr
 
     private_redis.start()
     out = stageloop.shell(SWEEP)

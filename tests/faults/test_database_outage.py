@@ -46,8 +46,8 @@ def _upload(client: httpx.Client, url: str, token: str, name: str) -> httpx.Resp
 def _rows(database_url: str) -> dict[str, int]:
     with psycopg.connect(database_url) as db:
         return {
-            table: db.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 (fixed names).fetchone()[0]
-            for table in ("runs_testrun", "runs_testresult", "runs_testcase")
+            table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+            for table in ("runs_testrun", "runs_testresult", "runs_testcase", "runs_outbox")
         }
 
 
