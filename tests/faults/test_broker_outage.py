@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.faults.conftest import Stageloop
 from tests.junit_reports import JUNIT as JUNIT_DIR
 
 pytestmark = pytest.mark.slow
@@ -134,3 +135,36 @@ def test_a_deploy_clicked_while_the_broker_is_down_is_sent_once_it_is_back(
     # once, which is all this test needs: the message reached a worker.
     assert "DEPLOY failed True" in out, f"{out}\n{stageloop.worker_output[-3000:]}"
     assert "runs.tasks.deploy_and_test" in stageloop.worker_output
+
+
+LOSE_QUEUE_FOLDER = """
+import shutil
+from django.conf import settings
+
+# The embedded queue's folder vanishes under the running web process (a cleaned var/, a lost
+# mount): the filesystem broker cannot take a message until it is back.
+shutil.rmtree(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_out"])
+"""
+
+
+def test_in_the_embedded_mode_an_upload_while_the_queue_folder_is_missing_is_analyzed_later(
+    tmp_path,
+):
+    app = Stageloop(tmp_path / "var", None, "filesystem://")
+    assert app.manage("migrate", "--no-input", "-v0").returncode == 0
+    token = _token(app)
+
+    out = app.shell(
+        LOSE_QUEUE_FOLDER + UPLOAD.format(path=str(JUNIT_DIR / "pytest-fail.xml"), token=token)
+    )
+
+    assert "STATUS 201" in out, out
+    run_id = int(out.split("RUN", 1)[1].split()[0])
+    assert f"UNSENT [('runs.tasks.run_analyze', [{run_id}])]" in out, out
+
+    # Any Stageloop process makes the folder again when it starts; the next sweep sends.
+    out = app.shell(SWEEP)
+    assert "SENT 1" in out and "UNSENT 0" in out, out
+    with app.worker():
+        out = app.shell(WAIT_FOR_ANALYSIS.format(run_id=run_id))
+    assert "DRAFTS ['draft']" in out, f"{out}\n{app.worker_output[-3000:]}"
