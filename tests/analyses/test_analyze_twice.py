@@ -8,6 +8,7 @@ from analyses.models import Analysis, AnalysisEvent
 from analyses.services.analyses import analyses_verify_for_run
 from analyses.services.analyze import run_analyze_execute
 from runs.models import TestRun
+from tests.factories import RunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -61,8 +62,7 @@ def test_a_failed_analyze_step_can_run_again(history, monkeypatch):
 
 
 def test_an_unfinished_run_is_not_claimed(history):
-    run = history.run({0: "failed"})
-    TestRun.objects.filter(pk=run.pk).update(status="running")  # a fixture, not a lifecycle move
+    run = RunFactory(suite=history.suite, status="running")
 
     run_analyze_execute(run_id=run.pk)
 

@@ -130,13 +130,15 @@ def test_a_refused_upload_writes_no_message(broker, operator):
 def test_the_flush_sends_due_messages_oldest_first_in_bounded_batches(broker):
     messages = [_message(run_id, age=timedelta(minutes=10 - run_id)) for run_id in range(5)]
     _message(99, age=timedelta(seconds=1))
-    fresh = Outbox.objects.create(task=RUN_ANALYZE, args=[100], key="k")  # its sender's turn
+    # Written a moment ago: its on-commit sender's turn, not the sweeper's.
+    fresh = outbox_service.outbox_write(task=RUN_ANALYZE, args=[100])
 
     first = outbox_flush(batch=3)
     second = outbox_flush(batch=3)
+    third = outbox_flush(batch=3)
 
     assert [args[0] for _, args in broker.sent] == [0, 1, 2, 3, 4, 99]
-    assert (first.sent, first.unsent, second.sent) == (3, 4, 3)
+    assert (first.sent, first.unsent, second.sent, third.sent) == (3, 4, 3, 0)
     assert all(m.sent_at for m in Outbox.objects.filter(pk__in=[m.pk for m in messages]))
     assert Outbox.objects.get(pk=fresh.pk).sent_at is None
 
