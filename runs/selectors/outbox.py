@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from runs.models import Outbox
@@ -34,16 +34,18 @@ class OutboxBacklog:
 
 
 def outbox_backlog() -> OutboxBacklog:
-    """Unsent messages that a send already failed for, or that waited past their sender's turn."""
+    """Unsent messages that a send already failed for, or that waited past their sender's turn.
+
+    One query when there are none (the overview's usual case), two when there are."""
     waiting = Outbox.objects.filter(sent_at__isnull=True).filter(
         Q(attempts__gt=0) | Q(created_at__lt=timezone.now() - _SENDER_TURN)
     )
-    oldest = waiting.order_by("created_at", "pk").values("created_at", "last_error").first()
-    if oldest is None:
+    found = waiting.aggregate(unsent=Count("pk"), oldest=Min("created_at"))
+    if not found["unsent"]:
         return OutboxBacklog(unsent=0, oldest=None, last_error="")
     latest_error = (
         waiting.exclude(last_error="").order_by("-pk").values_list("last_error", flat=True).first()
     )
     return OutboxBacklog(
-        unsent=waiting.count(), oldest=oldest["created_at"], last_error=latest_error or ""
+        unsent=found["unsent"], oldest=found["oldest"], last_error=latest_error or ""
     )
