@@ -8,6 +8,7 @@ from django.shortcuts import render
 
 from dashboard.cards import LATENCY_RANGE, cards_decorate
 from dashboard.selectors import worker_status
+from runs.selectors.outbox import outbox_backlog
 from runs.selectors.overview import TREND_DAYS, TREND_RUNS, service_cards
 from runs.selectors.rates import RATE_DEFINITION
 
@@ -21,6 +22,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         {
             "cards": cards,
             "worker": worker_status(),
+            "outbox": outbox_backlog(),
             "trend_days": TREND_DAYS,
             "trend_runs": TREND_RUNS,
             "flaky_window": settings.FLAKY_WINDOW,
@@ -31,7 +33,11 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 
 def worker_status_partial(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard/_worker_status.html", {"worker": worker_status()})
+    return render(
+        request,
+        "dashboard/_worker_status.html",
+        {"worker": worker_status(), "outbox": outbox_backlog()},
+    )
 
 
 def healthz(request: HttpRequest) -> HttpResponse:

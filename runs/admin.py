@@ -148,3 +148,19 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_filter = ("revoked_at",)
     search_fields = ("name", "user__username", "prefix")
     readonly_fields = ("digest", "prefix")
+
+
+@admin.register(models.Outbox)
+class OutboxAdmin(admin.ModelAdmin):
+    """Read-only: messages are written with their rows and sent by the code, never by hand."""
+
+    list_display = ("pk", "task", "args", "created_at", "sent_at", "attempts", "next_attempt_at")
+    list_filter = (("sent_at", admin.EmptyFieldListFilter), "task")
+    search_fields = ("key",)
+    readonly_fields = [f.name for f in models.Outbox._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,6 +1,7 @@
 """The loop as data: services, revisions, deploys, suites, runs, results and loops."""
 
 from runs.models.loops import Loop, LoopIteration
+from runs.models.outbox import Outbox
 from runs.models.services import Build, Deploy, Revision, Service
 from runs.models.testing import (
     FailureSignature,
@@ -19,6 +20,7 @@ __all__ = [
     "FailureSignature",
     "Loop",
     "LoopIteration",
+    "Outbox",
     "Revision",
     "Service",
     "Suite",

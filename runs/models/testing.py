@@ -117,6 +117,8 @@ class TestRun(models.Model):
     warnings = models.JSONField(default=list, blank=True)
     # sha256 over the uploaded files' content; an identical upload returns this run.
     content_hash = models.CharField(max_length=64, blank=True)
+    # Claimed by the analyze step (analyses.services.analyze): a second message does nothing.
+    analyzed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

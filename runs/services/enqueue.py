@@ -6,21 +6,29 @@ deploy), so importing the task objects here would close the cycle tasks → serv
 This module sends each task by the name runs.tasks registers it under instead (a test checks
 every name here is registered). Beat entries name theirs in settings.CELERY_BEAT_SCHEDULE.
 
+Every message goes through the outbox (runs.services.outbox): written in the caller's
+transaction, sent on commit, and sent again by the sweeper if the broker was down.
+
 The names are the ones queued messages carry: never change one without keeping an alias.
 """
 
 from __future__ import annotations
 
-import logging
+from datetime import timedelta
+from functools import partial
 
-from celery import current_app
 from django.db import transaction
+from django.utils import timezone
 
-logger = logging.getLogger(__name__)
+from runs.models import Outbox
+from runs.services.outbox import outbox_pending, outbox_send, outbox_write
 
 DEPLOY_AND_TEST = "runs.tasks.deploy_and_test"
 RUN_ANALYZE = "runs.tasks.run_analyze"
 RUNS_SWEEP = "runs.tasks.runs_sweep"  # sent by the beat only
+
+# A queued deploy's chain is sent again at most this often while nothing claims it.
+RESEND_AFTER = timedelta(minutes=2)
 
 
 def deploy_and_test_enqueue(*, deploy_id: int) -> None:
@@ -28,9 +36,18 @@ def deploy_and_test_enqueue(*, deploy_id: int) -> None:
     _enqueue_on_commit(DEPLOY_AND_TEST, deploy_id)
 
 
-def deploy_and_test_send(*, deploy_id: int) -> None:
-    """Send a deploy's chain now, outside any transaction; raises if the broker is unreachable."""
-    current_app.send_task(DEPLOY_AND_TEST, args=(deploy_id,))
+def deploy_and_test_send(*, deploy_id: int) -> bool:
+    """Send a queued deploy's chain again (the sweeper, when its message was lost), through the
+    outbox: sent now, or by the sweeper once the broker is back.
+
+    Returns False, writing nothing, while an earlier message for the deploy is unsent or was
+    sent less than RESEND_AFTER ago: an outage does not pile up copies.
+    """
+    key = Outbox.key_for(DEPLOY_AND_TEST, [deploy_id])
+    if outbox_pending(key=key, since=timezone.now() - RESEND_AFTER):
+        return False
+    _enqueue_on_commit(DEPLOY_AND_TEST, deploy_id)
+    return True
 
 
 def run_analyze_enqueue(*, run_id: int) -> None:
@@ -39,13 +56,9 @@ def run_analyze_enqueue(*, run_id: int) -> None:
 
 
 def _enqueue_on_commit(name: str, *args: int) -> None:
-    """Send task `name` after commit. If the broker is down, the rows stay queued and the
-    request still succeeds: the sweeper sends queued work again (runs.services.sweeper)."""
-
-    def send() -> None:
-        try:
-            current_app.send_task(name, args=args)
-        except Exception:  # kombu raises several kinds for an unreachable broker
-            logger.exception("could not enqueue %s%s; the sweeper will retry", name, args)
-
-    transaction.on_commit(send)
+    """Write an outbox message for task `name` in the current transaction and send it after
+    commit. If the broker is down the message stays unsent and the request still succeeds: the
+    sweeper sends it again (runs.services.outbox.outbox_flush). Outside a transaction the message
+    is written and sent at once."""
+    message = outbox_write(task=name, args=list(args))
+    transaction.on_commit(partial(outbox_send, message))

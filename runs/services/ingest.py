@@ -172,6 +172,8 @@ def run_import(
                 prefetched=prefetched,
                 end_error=end_error,
             )
+            if analyze:  # its outbox message commits with the run, or neither does
+                run_analyze_enqueue(run_id=run.pk)
     except IntegrityError:
         existing = TestRun.objects.filter(suite=suite, content_hash=content_hash).first()
         if content_hash and existing:  # the same upload won a race with this one
@@ -194,8 +196,6 @@ def run_import(
     finally:
         if collecting:
             gc.enable()
-    if analyze:
-        run_analyze_enqueue(run_id=run.pk)
     return ImportResult(run=run, created=True, warnings=run.warnings)
 
 

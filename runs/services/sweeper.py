@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -11,6 +11,7 @@ from django.utils import timezone
 from runs.models import Deploy, TestRun
 from runs.services.enqueue import deploy_and_test_send
 from runs.services.loops import loops_resume_waiting
+from runs.services.outbox import OutboxFlush, outbox_flush
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ class SweepReport:
     lost_deploys: int
     lost_runs: int
     requeued: list[int]
+    outbox: OutboxFlush = field(default_factory=OutboxFlush)
 
 
 def _timed_out(queryset, now: datetime) -> list[int]:
@@ -64,6 +66,8 @@ def runs_sweep(*, now: datetime | None = None) -> SweepReport:
         finished_at=now,
         error="Lost: the worker stopped answering before the run finished.",
     )
+    # Messages the broker did not take (it was down) are sent again, before the deploys below.
+    outbox = outbox_flush(now=now)
     requeued = list(
         Deploy.objects.filter(
             status=Deploy.Status.QUEUED, created_at__lt=now - REQUEUE_AFTER
@@ -84,4 +88,6 @@ def runs_sweep(*, now: datetime | None = None) -> SweepReport:
             requeued,
             [loop.pk for loop in resumed],
         )
-    return SweepReport(lost_deploys=lost_deploys, lost_runs=lost_runs, requeued=requeued)
+    return SweepReport(
+        lost_deploys=lost_deploys, lost_runs=lost_runs, requeued=requeued, outbox=outbox
+    )
