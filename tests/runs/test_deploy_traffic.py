@@ -91,3 +91,19 @@ def test_an_unhealthy_new_revision_sends_cloud_run_traffic_back_and_is_deleted(
     assert service.current_revision.name == FIRST
     assert service.current_revision.traffic_percent == 100
 
+
+def test_traffic_before_and_after_are_read_from_cloud_run_not_written_by_hand(
+    api: FakeCloudRun, stable: list[bool]
+) -> None:
+    # Like `gcloud run deploy --no-traffic`: the new revision is ready and serves nothing yet.
+    service = cloudrun_service(api, no_traffic=True)
+
+    deploy = run_deploy(service)
+
+    assert deploy.status == "succeeded", deploy.error
+    assert deploy.traffic_before == [{"revision": FIRST, "percent": 100}]
+    assert deploy.traffic_after == [{"revision": FIRST, "percent": 100}]
+    assert api.split(SERVICE) == {FIRST: 100}
+    deploy.revision.refresh_from_db()
+    assert deploy.revision.traffic_percent == 0
+    assert Revision.objects.get(name=FIRST).traffic_percent == 100
