@@ -220,9 +220,11 @@ def test_retire_keeps_an_old_good_revision_at_zero_and_removes_its_tag(
     cloudrun_api: FakeCloudRun,
 ) -> None:
     target = cloudrun(cloudrun_api)
-    target.set_traffic(FIRST, 100, tag="stable")
     new = deploy(target)
-    target.rollback(new.name)
+    # The old revision keeps a tag (its own URL) with no share, as `gcloud run deploy --tag` does.
+    cloudrun_api.services[SERVICE]["traffic"].append(
+        {"type": REVISION, "revision": FIRST, "percent": 0, "tag": "stable"}
+    )
     assert cloudrun_api.tags(SERVICE) == {"stable": FIRST}
 
     target.retire(RevisionInfo(name=FIRST, url="", status="ready"))
