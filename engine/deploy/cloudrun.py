@@ -293,7 +293,7 @@ class _Explain:
     ) -> Literal[False]:
         if exc is None or isinstance(exc, DeployError | concurrent.futures.TimeoutError):
             return False
-        if isinstance(exc, gexc.GoogleAPICallError | auth_exc.GoogleAuthError):
+        if isinstance(exc, gexc.GoogleAPIError | auth_exc.GoogleAuthError):  # RetryError too
             self._raise(exc)
         return False
 
