@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 DEPLOY_AND_TEST = "runs.tasks.deploy_and_test"
 RUN_ANALYZE = "runs.tasks.run_analyze"
 RUNS_SWEEP = "runs.tasks.runs_sweep"  # sent by the beat only
+ROLLBACK = "runs.tasks.rollback"
 
 
 def deploy_and_test_enqueue(*, deploy_id: int) -> None:
@@ -31,6 +32,11 @@ def deploy_and_test_enqueue(*, deploy_id: int) -> None:
 def deploy_and_test_send(*, deploy_id: int) -> None:
     """Send a deploy's chain now, outside any transaction; raises if the broker is unreachable."""
     current_app.send_task(DEPLOY_AND_TEST, args=(deploy_id,))
+
+
+def rollback_enqueue(*, deploy_id: int) -> None:
+    """Send a rollback deploy once the transaction that created it commits."""
+    _enqueue_on_commit(ROLLBACK, deploy_id)
 
 
 def run_analyze_enqueue(*, run_id: int) -> None:

@@ -10,6 +10,7 @@ from analyses.services.analyze import run_analyze_execute
 from runs.models import Deploy, TestRun
 from runs.services.deploy_step import deploy_claim, deploy_execute
 from runs.services.loops import loop_iteration_finished, loops_resume_waiting
+from runs.services.rollback import rollback_execute
 from runs.services.suite_step import run_claim, run_execute
 
 logger = logging.getLogger(__name__)
@@ -18,6 +19,11 @@ logger = logging.getLogger(__name__)
 def deploy_and_test_execute(*, deploy_id: int) -> None:
     """Carry one deploy and its run through the whole chain. Safe to run twice: each step
     claims its row with a conditional UPDATE, so a duplicate task finds nothing to do."""
+    if Deploy.objects.filter(pk=deploy_id, trigger=Deploy.Trigger.ROLLBACK).exists():
+        # The sweeper sends every forgotten queued deploy under this name; a rollback deploy
+        # must roll back, never deploy its revision's image as a new revision.
+        rollback_execute(deploy_id=deploy_id)
+        return
     deploy = deploy_claim(deploy_id=deploy_id)
     if deploy is None:
         logger.info("deploy %s: already taken or finished", deploy_id)

@@ -3,7 +3,8 @@
 Covers what the cloudrun deploy target calls: services get/patch, long-running operations,
 revisions get/list/delete. Scenario knobs: ``fail_operation`` (the next operations end with that
 error), ``fail_paths`` ({path or "METHOD path": HTTP status}, e.g. ``"PATCH /v2/…"`` fails only the
-update), ``never_done`` and ``polls_before_done``. Like Cloud Run, deleting a revision that
+update), ``fail_calls`` ({"METHOD path": {n: HTTP status}}: only the n-th such call fails, counted
+from 1), ``never_done`` and ``polls_before_done``. Like Cloud Run, deleting a revision that
 still serves traffic is refused (400 FAILED_PRECONDITION).
 """
 
@@ -47,6 +48,8 @@ class FakeCloudRun:
         self.requests: list[tuple[str, str, dict[str, list[str]], Any]] = []
         self.fail_operation = ""
         self.fail_paths: dict[str, int] = {}
+        self.fail_calls: dict[str, dict[int, int]] = {}
+        self._counts: dict[str, int] = {}
         self.never_done = False
         self.polls_before_done = 1
         self._ids = itertools.count(1)
@@ -114,6 +117,11 @@ class FakeCloudRun:
     def handle(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Any:
         with self._lock:
             self.requests.append((method, path, query, body))
+            key = f"{method} {path}"
+            self._counts[key] = self._counts.get(key, 0) + 1
+            code = self.fail_calls.get(key, {}).get(self._counts[key])
+            if code:
+                raise ApiError(code, f"fake error {code} on call {self._counts[key]} of {key}")
             for key in (f"{method} {path}", path):
                 if key not in self.fail_paths:
                     continue
