@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -46,7 +47,7 @@ def deploy_claim(*, deploy_id: int) -> Deploy | None:
     return Deploy.objects.select_related("service__current_revision", "build").get(pk=deploy_id)
 
 
-def deploy_fail(deploy: Deploy, error: str, log: LogBuffer | None = None, **fields: object) -> None:
+def deploy_fail(deploy: Deploy, error: str, log: LogBuffer | None = None, **fields: Any) -> None:
     if log:
         log.write(f"[stageloop] deploy failed: {error}")
         log.flush()
@@ -149,7 +150,7 @@ def _undo(
         # Nothing else to serve (a first deploy) or traffic is back: the target decides.
         refused = target_retire(target, revision, status="failed")
     after = traffic_read(target)
-    if problem:
+    if problem and previous is not None:
         outcome = (
             f"rollback to {previous.name} failed: {problem}; the target reports traffic "
             f"{after.text()}"

@@ -8,6 +8,7 @@ reported, and a rollback that fails half-way says what the target reports then.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
@@ -141,7 +142,7 @@ def _roll_back(deploy: Deploy, log: LogBuffer) -> None:
 def _fail(deploy: Deploy, error: str, log: LogBuffer, after: TrafficRead | None) -> None:
     log.write(f"[stageloop] rollback failed: {error}")
     log.flush()
-    fields = {"traffic_after": after.as_json()} if after is not None else {}
+    fields: dict[str, Any] = {"traffic_after": after.as_json()} if after is not None else {}
     deploy_lifecycle.move(
         deploy,
         Deploy.Status.FAILED,

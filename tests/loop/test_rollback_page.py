@@ -3,6 +3,8 @@ processes, and a retired revision started again."""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from runs.models import Deploy, Revision, Suite
@@ -112,3 +114,28 @@ def test_a_second_rollback_while_one_is_queued_goes_to_the_active_deploy(
     page = client.get(old.get_absolute_url()).content.decode()
     assert 'id="rollback-busy"' in page
     Deploy.objects.filter(pk=rollback.pk).update(status="cancelled")
+
+
+def test_a_local_rollback_whose_restart_fails_says_so_and_traffic_stays_where_it_is(
+    login, operator, demo_service
+):
+    old, new = two_revisions(demo_service)
+    config = {**demo_service.target_config}
+    config["command"] = [sys.executable, "-c", "print('cannot bind'); raise SystemExit(3)"]
+    type(demo_service).objects.filter(pk=demo_service.pk).update(target_config=config)
+    login(operator).post(f"/revisions/{old.pk}/rollback")
+    rollback = Deploy.objects.get(trigger="rollback")
+
+    rollback_execute(deploy_id=rollback.pk)
+
+    rollback.refresh_from_db()
+    assert rollback.status == "failed"
+    assert rollback.error.startswith(f"rollback to {old.name} failed: ")
+    assert "cannot bind" in rollback.error
+    assert rollback.error.endswith(f"the target reports traffic {new.name} (100 %)")
+    assert rollback.traffic_after == [{"revision": new.name, "percent": 100}]
+    demo_service.refresh_from_db()
+    assert demo_service.current_revision == new
+    assert process_alive(new.target_state["pid"])
+    old.refresh_from_db()
+    assert (old.status, old.traffic_percent) == ("retired", 0)

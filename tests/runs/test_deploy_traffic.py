@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
-from runs.models import Revision
+from runs.models import Revision, Service
 from tests.fakes.cloudrun_api import FakeCloudRun
 from tests.runs.conftest import FIRST, SERVICE, cloudrun_service, run_deploy
 
@@ -165,3 +167,28 @@ def test_a_successful_deploy_keeps_the_old_cloud_run_revision_at_zero_to_roll_ba
     assert f"{SERVICE}/revisions/{FIRST}" in api.revisions
     first = Revision.objects.get(name=FIRST)
     assert (first.status, first.traffic_percent) == ("retired", 0)
+
+
+def test_a_command_deploy_records_the_split_its_commands_report_and_nothing_it_cannot_know(
+    tmp_path, stable: list
+) -> None:
+    script = tmp_path / "deploy.py"
+    script.write_text(
+        "import json, os\n"
+        "rev = os.environ['STAGELOOP_REVISION']\n"
+        "print(json.dumps({'revision': rev, 'url': 'http://x', 'traffic': {rev: 100}}))\n"
+    )
+    service = Service.objects.create(
+        name="cmd",
+        target_kind=Service.TargetKind.COMMAND,
+        target_config={"command": [sys.executable, str(script)]},
+    )
+
+    deploy = run_deploy(service, image="cmd:1")
+
+    assert deploy.status == "succeeded", deploy.error
+    assert deploy.traffic_before == []  # no read_traffic_command, no command run yet
+    assert deploy.traffic_after == [{"revision": deploy.revision.name, "percent": 100}]
+    assert "traffic before: unknown (could not read it" in deploy.log
+    deploy.revision.refresh_from_db()
+    assert deploy.revision.traffic_percent == 100
