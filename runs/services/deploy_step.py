@@ -157,6 +157,8 @@ def _undo(
         )
     elif previous is None:
         outcome = f"there is no previous revision; the target reports traffic {after.text()}"
+    elif not after.known:
+        outcome = f"the target reports traffic {after.text()}"
     elif revision.name in after.split:
         outcome = f"the target still reports traffic {after.text()}"
     else:

@@ -192,3 +192,23 @@ def test_a_command_deploy_records_the_split_its_commands_report_and_nothing_it_c
     assert "traffic before: unknown (could not read it" in deploy.log
     deploy.revision.refresh_from_db()
     assert deploy.revision.traffic_percent == 100
+
+
+def test_when_traffic_cannot_be_read_after_sending_it_back_the_record_does_not_guess(
+    api: FakeCloudRun, stable: list
+) -> None:
+    service = cloudrun_service(api)
+    stable[0] = False
+    # Reads of the service: before, the deploy's, after the deploy, set_traffic's, retire's,
+    # then the read after the rollback, which fails.
+    api.fail_calls[f"GET /v2/{SERVICE}"] = {6: 500}
+
+    deploy = run_deploy(service)
+
+    assert deploy.status == "failed"
+    assert "the target reports traffic unknown (could not read it: " in deploy.error
+    assert "is back on" not in deploy.error
+    assert deploy.traffic_after == []
+    assert api.split(SERVICE) == {FIRST: 100}
+    service.refresh_from_db()
+    assert service.current_revision.name == FIRST
