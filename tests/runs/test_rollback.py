@@ -8,6 +8,7 @@ from django.utils import timezone
 from reports.scope import Scope
 from reports.summary import summary_build
 from runs.models import Deploy, Revision, Service
+from runs.services.pipeline import deploy_and_test_execute
 from runs.services.rollback import rollback_execute
 from runs.services.tokens import token_create
 from tests.api.test_errors import SHAPE
@@ -197,3 +198,18 @@ def test_a_rollback_made_through_the_action_counts_in_the_change_failure_rate(
     cfr = summary.figure("delivery.change_failure_rate")
     assert cfr.text == "20.0 % (1 of 5)"  # the rolled-back deploy; the rollback is no change
     assert summary.figure("delivery.deploys").text == "5"
+
+
+@pytest.mark.usefixtures("deployed")
+def test_a_rollback_the_sweeper_sends_again_under_the_deploy_name_still_rolls_back(
+    client, operator, api: FakeCloudRun
+) -> None:
+    rollback = ask(client, operator, FIRST).json()
+    revisions_before = Revision.objects.count()
+
+    deploy_and_test_execute(deploy_id=rollback["id"])  # what runs.tasks.deploy_and_test does
+
+    deploy = Deploy.objects.get(pk=rollback["id"])
+    assert deploy.status == "succeeded", deploy.error
+    assert api.split(SERVICE) == {FIRST: 100}
+    assert Revision.objects.count() == revisions_before  # no new revision was deployed
