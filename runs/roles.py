@@ -41,6 +41,7 @@ API_ACTIONS: dict[str, tuple[tuple[str, str], str]] = {
     "read": (("runs", "view_testrun"), "read runs and their results"),
     "upload": (("runs", "trigger_deploy"), "upload test results"),
     "register_build": (("runs", "trigger_deploy"), "register builds"),
+    "rollback": (("runs", "trigger_deploy"), "roll services back to an earlier revision"),
 }
 
 

@@ -12,6 +12,7 @@ from celery import shared_task
 
 from runs.services import enqueue
 from runs.services.pipeline import deploy_and_test_execute
+from runs.services.rollback import rollback_execute
 from runs.services.sweeper import runs_sweep as sweep
 
 TASK_OPTIONS: dict[str, Any] = {"acks_late": True, "ignore_result": True}
@@ -26,6 +27,12 @@ TASK_OPTIONS: dict[str, Any] = {"acks_late": True, "ignore_result": True}
 def deploy_and_test(deploy_id: int) -> None:
     """Deploy, wait until healthy, run the suite, import and analyze: one deploy's whole chain."""
     deploy_and_test_execute(deploy_id=deploy_id)
+
+
+@shared_task(**TASK_OPTIONS, name=enqueue.ROLLBACK, time_limit=3600, soft_time_limit=3540)
+def rollback(deploy_id: int) -> None:
+    """Send all traffic back to the rollback deploy's revision, on the target."""
+    rollback_execute(deploy_id=deploy_id)
 
 
 @shared_task(**TASK_OPTIONS, name=enqueue.RUNS_SWEEP, time_limit=120, soft_time_limit=100)

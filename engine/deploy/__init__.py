@@ -9,6 +9,7 @@ from engine.deploy.base import (
     DeployTarget,
     RevisionInfo,
     make_revision_name,
+    split_text,
 )
 from engine.deploy.registry import get_target
 
@@ -19,4 +20,5 @@ __all__ = [
     "RevisionInfo",
     "get_target",
     "make_revision_name",
+    "split_text",
 ]

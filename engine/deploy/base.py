@@ -76,12 +76,31 @@ class DeployTarget(ABC):
     def set_traffic(self, revision: str, percent: int = 100, tag: str = "") -> dict[str, int]:
         """Send ``percent`` of traffic to ``revision``; return the new split {revision: percent}."""
 
-    def rollback(self, to_revision: str) -> dict[str, int]:
-        """Send all traffic back to ``to_revision``; return the new split."""
+    @abstractmethod
+    def traffic(self) -> dict[str, int]:
+        """The split the target reports now, {revision: percent} with shares above 0 only.
+
+        Read from the target itself (not from what Stageloop last asked for), so a record made
+        from it says what really serves. Raises DeployError when the target cannot tell."""
+
+    def rollback(self, to_revision: str, *, known: RevisionInfo | None = None) -> dict[str, int]:
+        """Send all traffic back to ``to_revision``; return the new split. ``known`` is what the
+        caller recorded about that revision (image, commit), for targets that start it again."""
         return self.set_traffic(to_revision, 100)
 
     def retire(self, revision_info: RevisionInfo) -> None:  # noqa: B027 - optional hook
-        """Release what an old revision holds (a process, say). Targets without any do nothing."""
+        """Release what an old revision holds (a process, say). Targets without any do nothing.
+
+        ``revision_info.status`` says why: 'failed' for a candidate that never became healthy,
+        anything else for a good revision replaced by a newer one."""
+
+
+def split_text(split: dict[str, int]) -> str:
+    """``{"web-2": 100}`` as "web-2 (100 %)", biggest share first; "nothing" when empty."""
+    if not split:
+        return "nothing"
+    ordered = sorted(split.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{name} ({percent} %)" for name, percent in ordered)
 
 
 def make_revision_name(service: str) -> str:

@@ -158,10 +158,58 @@ class CloudRunTarget(DeployTarget):
             targets.append(_target(previous, 100 - percent))
         return self._update_traffic(service, targets, revision)
 
-    def rollback(self, to_revision: str) -> dict[str, int]:
+    def rollback(self, to_revision: str, *, known: RevisionInfo | None = None) -> dict[str, int]:
         """Send 100 % to ``to_revision`` after checking that it exists."""
         self.status(to_revision)
         return self.set_traffic(to_revision, 100)
+
+    def traffic(self) -> dict[str, int]:
+        """The service's split as Cloud Run reports it (its traffic statuses)."""
+        with self._errors("reading"):
+            service = self.services.get_service(name=self.name, timeout=self.rpc_timeout)
+        return _split(service)
+
+    def retire(self, revision_info: RevisionInfo) -> None:
+        """Retire a revision that no longer serves; refuse one that still holds traffic.
+
+        What retiring means on Cloud Run (a revision costs nothing while it serves nothing):
+
+        - a failed candidate (``status == "failed"``, it never became healthy) is deleted with
+          ``RevisionsClient.delete_revision``: nobody should roll back to it;
+        - an old good revision is kept at 0 %, so that it can be rolled back to; only its tag,
+          if it has one, is removed from the service's traffic list (a tag keeps a URL
+          serving it).
+
+        Either way the service is read first: a revision that still holds a share raises
+        DeployError (move the traffic off it first), and a revision already gone is retired.
+        """
+        name = revision_info.name
+        with self._errors("reading", revision=name):
+            service = self.services.get_service(name=self.name, timeout=self.rpc_timeout)
+        share = _split(service).get(name, 0)
+        if share:
+            raise DeployError(
+                f"cannot retire {name}: {name} still serves {share} % of {self.name}; "
+                "move the traffic off it first"
+            )
+        tagged = [t for t in service.traffic if t.type_ == _TO_REVISION and t.revision == name]
+        if tagged:
+            kept = [
+                t for t in service.traffic if not (t.type_ == _TO_REVISION and t.revision == name)
+            ]
+            self._update_traffic(service, kept, name)
+        if revision_info.status != "failed":
+            return
+        try:
+            with self._errors("deleting", revision=name, missing="revision"):
+                op = self.revisions.delete_revision(
+                    name=self._revision_path(name), timeout=self.rpc_timeout
+                )
+                self._wait(op, op.operation.name, name)
+        except DeployError as exc:
+            if isinstance(exc.__cause__, gexc.NotFound):
+                return  # already deleted
+            raise
 
     def send_to_latest(self) -> dict[str, int]:
         """Unpin traffic: 100 % follows the latest ready revision again."""
@@ -245,7 +293,7 @@ class _Explain:
     ) -> Literal[False]:
         if exc is None or isinstance(exc, DeployError | concurrent.futures.TimeoutError):
             return False
-        if isinstance(exc, gexc.GoogleAPICallError | auth_exc.GoogleAuthError):
+        if isinstance(exc, gexc.GoogleAPIError | auth_exc.GoogleAuthError):  # RetryError too
             self._raise(exc)
         return False
 

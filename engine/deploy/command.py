@@ -4,6 +4,13 @@ Contract with the command: it gets STAGELOOP_IMAGE, STAGELOOP_COMMIT, STAGELOOP_
 STAGELOOP_REVISION in its environment, and its last non-empty output line is a JSON object
 ``{"revision": "...", "url": "..."}`` naming what it deployed. Any other exit is a failure.
 
+Traffic, as the target reports it (``traffic()``): the optional ``read_traffic_command`` prints
+the current split as its last line, ``{"traffic": {"<revision>": <percent>, ...}}`` (or the bare
+map). Without one, the split is the last one a command of this deploy reported: the deploy
+command's ``"traffic"`` key, or the traffic command's last line in the same shape (a traffic
+command that prints no split is taken to have set what it was asked). With neither, the target
+says it cannot tell (DeployError), and the deploy records no split rather than a guess.
+
 Its environment is not the dashboard's: ``engine.childenv`` gives it an allowlist (PATH, HOME,
 locale, temp dir, proxies, CA bundles, virtualenv), the names listed in the target's
 ``pass_env``, the target's ``env``, then the STAGELOOP_* values above. Cloud credentials
@@ -49,6 +56,10 @@ class CommandTarget(DeployTarget):
         # Optional: a command that moves traffic, given STAGELOOP_TRAFFIC_PERCENT / _TAG.
         traffic = config.get("traffic_command")
         self.traffic_command = require_argv(traffic, "traffic command") if traffic else None
+        # Optional: a command that prints the current split (see the module's docstring).
+        reader = config.get("read_traffic_command")
+        self.read_traffic_command = require_argv(reader, "read traffic command") if reader else None
+        self._last_split: dict[str, int] | None = None
         self.cwd = config.get("cwd") or None
         self.timeout = float(config.get("timeout", 900))
         self.env = {str(k): str(v) for k, v in (config.get("env") or {}).items()}
@@ -78,6 +89,8 @@ class CommandTarget(DeployTarget):
                 f"Last output:\n{tail(lines) or '(no output)'}"
             ) from None
         extra = {k: v for k, v in result.items() if k not in ("revision", "url")}
+        if "traffic" in result:
+            self._last_split = _parse_split(result, "the deploy command")
         return RevisionInfo(
             name=str(result["revision"]),
             url=str(result.get("url") or ""),
@@ -104,8 +117,30 @@ class CommandTarget(DeployTarget):
             "STAGELOOP_TRAFFIC_PERCENT": str(percent),
             "STAGELOOP_TRAFFIC_TAG": tag,
         }
-        self._run(self.traffic_command, own, lambda line: None, None)
-        return {revision: percent}
+        lines = self._run(self.traffic_command, own, lambda line: None, None)
+        said = _last_json(lines)
+        self._last_split = (
+            _parse_split(said, "the traffic command") if said is not None else {revision: percent}
+        )
+        return dict(self._last_split)
+
+    def traffic(self) -> dict[str, int]:
+        """The split ``read_traffic_command`` prints, else the last one a command reported."""
+        if self.read_traffic_command:
+            lines = self._run(self.read_traffic_command, {}, lambda line: None, None)
+            said = _last_json(lines)
+            if said is None:
+                raise DeployError(
+                    "the read traffic command's last output line is not JSON such as "
+                    '{"traffic": {"web-7": 100}}. Last output:\n' + (tail(lines) or "(no output)")
+                )
+            return _parse_split(said, "the read traffic command")
+        if self._last_split is not None:
+            return dict(self._last_split)
+        raise DeployError(
+            "the command target cannot tell where traffic goes: add 'read_traffic_command' (an "
+            'argument list printing {"traffic": {"<revision>": <percent>}}) to the deploy settings'
+        )
 
     def _run(
         self,
@@ -174,6 +209,30 @@ class CommandTarget(DeployTarget):
             f"the deploy command timed out after {self.timeout:g} s and was stopped. "
             f"Last output:\n{tail(kept) or '(no output)'}"
         )
+
+
+def _last_json(lines: list[str]) -> dict[str, Any] | None:
+    """The last non-empty line as a JSON object, or None."""
+    last = next((line for line in reversed(lines) if line.strip()), "")
+    try:
+        value = json.loads(last)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _parse_split(said: dict[str, Any], who: str) -> dict[str, int]:
+    """{revision: percent} from ``{"traffic": {...}}`` or the bare map; shares above 0 only."""
+    split = said.get("traffic", said)
+    try:
+        if not isinstance(split, dict):
+            raise ValueError
+        parsed = {str(name): int(percent) for name, percent in split.items()}
+    except (TypeError, ValueError):
+        raise DeployError(
+            f'{who} reported traffic {split!r}; expected {{"<revision>": <percent>, ...}}'
+        ) from None
+    return {name: percent for name, percent in parsed.items() if percent > 0}
 
 
 def _pump(stream: IO[bytes], lines: queue.Queue[str | None]) -> None:

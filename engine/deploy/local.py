@@ -7,6 +7,11 @@ STAGELOOP_REVISION / _IMAGE / _COMMIT.
 The service URL is the current revision's URL; the caller records which revision is current and
 calls ``retire(old)`` after a successful deploy. Which process serves which revision is kept in a
 small JSON file under ``state_dir`` so that any worker process can find and stop it.
+
+Traffic, locally, is which revision serves: the one a deploy last started, or that ``set_traffic``
+or ``rollback`` last chose (``_serving`` in the state file), counted only while its process
+lives. A retired revision keeps what started it (image, commit, env) in the state file, so a
+rollback to it starts it again: same command, image and revision name, a new pid and port.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from engine.deploy.base import (
 from engine.processes import group_alive, group_is_led_by, group_start, group_stop
 
 DEFAULT_STATE_DIR = Path(tempfile.gettempdir()) / "stageloop" / "local-deploy"
+SERVING = "_serving"  # state-file key of the revision that serves; never a revision name
 
 
 class LocalTarget(DeployTarget):
@@ -110,8 +116,10 @@ class LocalTarget(DeployTarget):
             raise DeployError(f"{req.revision_name} {problem}. Last output:\n{output}")
 
         extra = {"pid": proc.pid, "port": port, "log_path": str(log_path)}
+        started = {"image": req.image, "commit": req.commit, "env": req.env}
         with self._state() as state:
-            state[req.revision_name] = {"url": url, "image": req.image, **extra}
+            state[req.revision_name] = {"url": url, **started, **extra}
+            state[SERVING] = req.revision_name
         log(f"{req.revision_name} is healthy at {url}{self.health_path}")
         return RevisionInfo(
             name=req.revision_name,
@@ -125,7 +133,7 @@ class LocalTarget(DeployTarget):
     def status(self, revision: str) -> RevisionInfo:
         """'ready' if the process lives and its health path answers 2xx; 'retired' if unknown."""
         entry = self._entry(revision)
-        if entry is None:
+        if entry is None or not entry.get("pid"):
             return RevisionInfo(name=revision, url="", status="retired")
         info = _info(revision, entry, "ready")
         if not group_alive(entry["pid"]):
@@ -145,22 +153,60 @@ class LocalTarget(DeployTarget):
                 "the local target sends all traffic to one revision; "
                 "use the cloudrun target for a canary share"
             )
-        entry = self._entry(revision)
-        if entry is None or not group_alive(entry["pid"]):
-            raise DeployError(
-                f"cannot send traffic to {revision}: its process is no longer running "
-                "(retired or crashed); deploy it again instead"
-            )
+        with self._state() as state:
+            entry = state.get(revision) or {}
+            if not entry.get("pid") or not group_alive(entry["pid"]):
+                raise DeployError(
+                    f"cannot send traffic to {revision}: its process is no longer running "
+                    "(retired or crashed); roll back to it to start it again"
+                )
+            state[SERVING] = revision
         return {revision: 100}
 
+    def traffic(self) -> dict[str, int]:
+        """{revision: 100} for the revision that serves while its process lives, else {}."""
+        with self._state() as state:
+            serving = state.get(SERVING) or ""
+            pid = (state.get(serving) or {}).get("pid")
+        return {serving: 100} if pid and group_alive(pid) else {}
+
+    def rollback(self, to_revision: str, *, known: RevisionInfo | None = None) -> dict[str, int]:
+        """Make ``to_revision`` serve; if its process was retired or crashed, start it again from
+        what started it (the state file's image, commit and env, else ``known``'s)."""
+        entry = self._entry(to_revision) or {}
+        if entry.get("pid") and group_alive(entry["pid"]):
+            return self.set_traffic(to_revision, 100)
+        image = entry.get("image") or (known.image if known else "")
+        if not entry and known is None:
+            raise DeployError(
+                f"cannot roll back to {to_revision}: this target has no record of what started it"
+            )
+        extra = known.extra if known else {}
+        req = DeployRequest(
+            service=to_revision,
+            image=image,
+            commit=str(entry.get("commit") or extra.get("commit") or ""),
+            revision_name=to_revision,
+            env={str(k): str(v) for k, v in (entry.get("env") or extra.get("env") or {}).items()},
+        )
+        self.deploy(req, log=lambda line: None)
+        return self.traffic()
+
     def retire(self, revision_info: RevisionInfo) -> None:
-        """Stop the revision's process group (SIGTERM, then SIGKILL) and forget it."""
+        """Stop the revision's process group (SIGTERM, then SIGKILL); keep only what started it,
+        so that a rollback can start it again."""
         entry = self._entry(revision_info.name) or {}
         pid = entry.get("pid") or revision_info.extra.get("pid")
         if pid and group_is_led_by(int(pid)):
             group_stop(int(pid), grace=self.stop_grace)
         with self._state() as state:
-            state.pop(revision_info.name, None)
+            old = state.pop(revision_info.name, None) or {}
+            if old.get("image") is not None:
+                state[revision_info.name] = {
+                    k: old[k] for k in ("image", "commit", "env") if k in old
+                }
+            if state.get(SERVING) == revision_info.name:
+                state.pop(SERVING)
 
     # -- helpers -----------------------------------------------------------------------------
 

@@ -31,9 +31,9 @@ _CODES = {
 CODE_HELP = (
     "A stable word for programs: invalid (a field's value), invalid_file (an uploaded report), "
     "bad_request, unauthorized, forbidden, csrf_failed, not_found, method_not_allowed, "
-    "conflict, deploy_in_progress (a build is registered but waits for another deploy), "
-    "too_large, server_error or unavailable (the database does not answer: retry after the "
-    "Retry-After header's seconds)."
+    "conflict, deploy_in_progress (a build is registered but waits for another deploy, or a "
+    "rollback must wait for it), too_large, server_error or unavailable (the database does "
+    "not answer: retry after the Retry-After header's seconds)."
 )
 
 

@@ -18,9 +18,11 @@ def revision_get(*, pk: int) -> Revision:
 
 
 def revision_deploy(*, revision: Revision) -> Deploy | None:
-    """The deploy that created the revision (the latest one, if it was deployed twice)."""
+    """The deploy that created the revision (the latest one, if it was deployed twice); a
+    rollback to it created nothing."""
     return (
         Deploy.objects.filter(revision=revision)
+        .exclude(trigger=Deploy.Trigger.ROLLBACK)
         .select_related("requested_by")
         .order_by("-created_at")
         .first()

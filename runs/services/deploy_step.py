@@ -1,9 +1,12 @@
-"""The deploy step: create a revision with the service's target, wait until it is healthy, route."""
+"""The deploy step: create a revision with the service's target, wait until it is healthy, route.
+
+Every traffic figure it records is read from the target (runs.services.traffic)."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -11,8 +14,17 @@ from django.utils import timezone
 
 from engine.deploy import DeployError, DeployRequest, RevisionInfo, get_target
 from runs.health_seam import revision_wait_stable
+from runs.lifecycle.deploys import deploy_lifecycle
 from runs.models import Deploy, Revision, Service
 from runs.services.logbuffer import LogBuffer
+from runs.services.traffic import (
+    TrafficRead,
+    revisions_traffic_record,
+    serving_revision,
+    target_retire,
+    target_rollback,
+    traffic_read,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,24 +47,37 @@ def deploy_claim(*, deploy_id: int) -> Deploy | None:
     return Deploy.objects.select_related("service__current_revision", "build").get(pk=deploy_id)
 
 
-def deploy_fail(deploy: Deploy, error: str, log: LogBuffer | None = None) -> None:
+def deploy_fail(deploy: Deploy, error: str, log: LogBuffer | None = None, **fields: Any) -> None:
     if log:
         log.write(f"[stageloop] deploy failed: {error}")
         log.flush()
-    Deploy.objects.filter(pk=deploy.pk).update(
-        status=Deploy.Status.FAILED, error=error, finished_at=timezone.now()
+    deploy_lifecycle.move(
+        deploy,
+        Deploy.Status.FAILED,
+        frm=[Deploy.Status.RUNNING],
+        error=error,
+        finished_at=timezone.now(),
+        **fields,
     )
 
 
 def deploy_execute(deploy: Deploy) -> Revision | None:
     """Deploy `deploy.image`; on success the new revision is current and healthy, the previous
-    one retired. On failure the Deploy says why and traffic stays where it was."""
+    one retired. On failure traffic goes back where it was, on the target. Either way the
+    Deploy records the traffic the target reported before and after."""
     service = deploy.service
     previous = service.current_revision
     log = LogBuffer(Deploy, deploy.pk)
     log.write(f"[stageloop] deploying {deploy.image} to {service.name} ({service.target_kind})")
     try:
         target = target_for(service)
+    except DeployError as exc:
+        deploy_fail(deploy, str(exc), log)
+        return None
+    before = traffic_read(target)
+    log.write(f"[stageloop] traffic before: {before.text()}")
+    Deploy.objects.filter(pk=deploy.pk).update(traffic_before=before.as_json())
+    try:
         request = DeployRequest(
             service=service.name,
             image=deploy.image,
@@ -64,45 +89,117 @@ def deploy_execute(deploy: Deploy) -> Revision | None:
             log=log.write,
             on_operation=lambda op: Deploy.objects.filter(pk=deploy.pk).update(operation=op),
         )
-    except DeployError as exc:
-        deploy_fail(deploy, str(exc), log)
-        return None
     except Exception as exc:  # an unexpected bug must still end the deploy, not leave it running
-        logger.exception("deploy %s crashed", deploy.pk)
-        deploy_fail(deploy, f"Stageloop failed while deploying: {exc!r}", log)
+        if not isinstance(exc, DeployError):
+            logger.exception("deploy %s crashed", deploy.pk)
+        error = str(exc) if isinstance(exc, DeployError) else f"Stageloop failed: {exc!r}"
+        after = traffic_read(target)
+        revisions_traffic_record(service=service, read=after)
+        deploy_fail(
+            deploy,
+            f"{error}\nThe target reports traffic on {after.text()}.",
+            log,
+            traffic_after=after.as_json(),
+        )
         return None
-    revision = _revision_record(deploy=deploy, info=info, previous=previous)
+    deployed = traffic_read(target)
+    revision = _revision_record(deploy=deploy, info=info, read=deployed)
     log.write(f"[stageloop] revision {revision.name} ready at {revision.url}; probing it")
     log.flush()
     stability = revision_wait_stable(service=service)
     if not stability.stable:
-        _route(service=service, to=previous, away=revision)
-        _retire(target, revision)
-        Revision.objects.filter(pk=revision.pk).update(status=Revision.Status.FAILED)
-        deploy_fail(
-            deploy,
-            f"revision {revision.name} never became healthy ({stability.last_error}); "
-            f"traffic stayed on {previous.name if previous else 'nothing'}",
-            log,
-        )
+        _undo(deploy, target, revision, previous, deployed, stability.last_error, log)
         return None
     log.write(f"[stageloop] healthy after {stability.checks} probe rounds")
     if previous is not None and previous.pk != revision.pk:
-        _retire(target, previous)
-        Revision.objects.filter(pk=previous.pk).update(
-            status=Revision.Status.RETIRED, retired_at=timezone.now(), traffic_percent=0
-        )
+        _retire_previous(target, previous, traffic_read(target), log)
+    after = traffic_read(target)
+    revisions_traffic_record(service=service, read=after)
+    log.write(f"[stageloop] traffic after: {after.text()}")
     log.flush()
-    Deploy.objects.filter(pk=deploy.pk).update(
-        status=Deploy.Status.SUCCEEDED,
+    deploy_lifecycle.move(
+        deploy,
+        Deploy.Status.SUCCEEDED,
+        frm=[Deploy.Status.RUNNING],
         finished_at=timezone.now(),
-        traffic_before=[{"revision": previous.name, "percent": 100}] if previous else [],
-        traffic_after=[{"revision": revision.name, "percent": 100}],
+        traffic_after=after.as_json(),
     )
     return revision
 
 
-def _revision_record(*, deploy: Deploy, info: RevisionInfo, previous: Revision | None) -> Revision:
+def _undo(
+    deploy: Deploy,
+    target,
+    revision: Revision,
+    previous: Revision | None,
+    deployed: TrafficRead,
+    why: str,
+    log: LogBuffer,
+) -> None:
+    """The new revision never became healthy: traffic goes back to `previous` on the target (or,
+    if it never moved, that is checked), the candidate is retired, and the record says what the
+    target reports now."""
+    service = deploy.service
+    Revision.objects.filter(pk=revision.pk).update(status=Revision.Status.FAILED)
+    moved = not deployed.known or revision.name in deployed.split
+    problem = refused = ""
+    if moved and previous is not None:
+        log.write(f"[stageloop] sending traffic back to {previous.name}")
+        problem = target_rollback(target, previous)
+    if not problem:
+        # Nothing else to serve (a first deploy) or traffic is back: the target decides.
+        refused = target_retire(target, revision, status="failed")
+    after = traffic_read(target)
+    if problem and previous is not None:
+        outcome = (
+            f"rollback to {previous.name} failed: {problem}; the target reports traffic "
+            f"{after.text()}"
+        )
+    elif previous is None:
+        outcome = f"there is no previous revision; the target reports traffic {after.text()}"
+    elif not after.known:
+        outcome = f"the target reports traffic {after.text()}"
+    elif revision.name in after.split:
+        outcome = f"the target still reports traffic {after.text()}"
+    else:
+        outcome = f"traffic {'is back on' if moved else 'stayed on'} {after.text()}"
+    if problem:
+        outcome += f"; {revision.name} was not retired"
+    elif refused:
+        outcome += f"; {revision.name} could not be retired: {refused}"
+    revisions_traffic_record(service=service, read=after)
+    if after.known:
+        current = serving_revision(service=service, read=after)
+        if current is None and after.split and not problem:
+            current = previous  # the target serves a revision Stageloop did not record
+    else:
+        current = revision if problem else previous
+    Service.objects.filter(pk=service.pk).update(current_revision=current)
+    service.current_revision = current
+    deploy_fail(
+        deploy,
+        f"revision {revision.name} never became healthy ({why}); {outcome}",
+        log,
+        traffic_after=after.as_json(),
+    )
+
+
+def _retire_previous(target, previous: Revision, read: TrafficRead, log: LogBuffer) -> None:
+    """Retire the revision the deploy replaced, unless the target says it still serves (a
+    deploy with no traffic moved keeps the old revision serving)."""
+    if read.known and previous.name in read.split:
+        log.write(f"[stageloop] {previous.name} still serves {read.split[previous.name]} %: kept")
+        return
+    refused = target_retire(target, previous)
+    if refused:
+        log.write(f"[stageloop] could not retire {previous.name}: {refused}")
+        return
+    Revision.objects.filter(pk=previous.pk).update(
+        status=Revision.Status.RETIRED, retired_at=timezone.now()
+    )
+
+
+def _revision_record(*, deploy: Deploy, info: RevisionInfo, read: TrafficRead) -> Revision:
     build = deploy.build
     with transaction.atomic():
         revision = Revision.objects.create(
@@ -114,31 +211,12 @@ def _revision_record(*, deploy: Deploy, info: RevisionInfo, previous: Revision |
             commit_time=build.commit_time if build else None,
             url=info.url,
             status=Revision.Status.READY,
-            traffic_percent=100,
             ready_at=timezone.now(),
             target_state=info.extra,
         )
         Deploy.objects.filter(pk=deploy.pk).update(revision=revision)
-        _route(service=deploy.service, to=revision, away=previous)
+        # The new revision is what probes and suites reach (its URL), whatever share it holds.
+        Service.objects.filter(pk=deploy.service_id).update(current_revision=revision)
+        deploy.service.current_revision = revision
+        revisions_traffic_record(service=deploy.service, read=read)
     return revision
-
-
-def _route(*, service: Service, to: Revision | None, away: Revision | None) -> None:
-    """Make `to` the service's current revision (the URL its probes and suites use)."""
-    Service.objects.filter(pk=service.pk).update(current_revision=to)
-    service.current_revision = to
-    if to is not None:
-        Revision.objects.filter(pk=to.pk).update(traffic_percent=100)
-    if away is not None:
-        Revision.objects.filter(pk=away.pk).update(traffic_percent=0)
-
-
-def _retire(target, revision: Revision) -> None:
-    try:
-        target.retire(
-            RevisionInfo(
-                name=revision.name, url=revision.url, status="ready", extra=revision.target_state
-            )
-        )
-    except DeployError as exc:
-        logger.warning("could not retire revision %s: %s", revision.name, exc)

@@ -26,6 +26,7 @@ from runs.services.outbox import outbox_pending, outbox_send, outbox_write
 DEPLOY_AND_TEST = "runs.tasks.deploy_and_test"
 RUN_ANALYZE = "runs.tasks.run_analyze"
 RUNS_SWEEP = "runs.tasks.runs_sweep"  # sent by the beat only
+ROLLBACK = "runs.tasks.rollback"
 
 # A queued deploy's chain is sent again at most this often while nothing claims it.
 RESEND_AFTER = timedelta(minutes=2)
@@ -48,6 +49,11 @@ def deploy_and_test_send(*, deploy_id: int) -> bool:
         return False
     _enqueue_on_commit(DEPLOY_AND_TEST, deploy_id)
     return True
+
+
+def rollback_enqueue(*, deploy_id: int) -> None:
+    """Send a rollback deploy once the transaction that created it commits."""
+    _enqueue_on_commit(ROLLBACK, deploy_id)
 
 
 def run_analyze_enqueue(*, run_id: int) -> None:

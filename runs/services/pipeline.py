@@ -12,6 +12,7 @@ from runs.lifecycle.runs import run_lifecycle
 from runs.models import Deploy, TestRun
 from runs.services.deploy_step import deploy_claim, deploy_execute
 from runs.services.loops import loop_iteration_finished, loops_resume_waiting
+from runs.services.rollback import rollback_execute
 from runs.services.suite_step import run_claim, run_execute
 
 logger = logging.getLogger(__name__)
@@ -24,6 +25,11 @@ def deploy_and_test_execute(*, deploy_id: int) -> None:
     Whatever a step raises (a bug, a lost database connection, Celery's soft time limit), the
     deploy and its run end at once with what happened, and its loop iteration is finished.
     """
+    if Deploy.objects.filter(pk=deploy_id, trigger=Deploy.Trigger.ROLLBACK).exists():
+        # The sweeper sends every forgotten queued deploy under this name; a rollback deploy
+        # must roll back, never deploy its revision's image as a new revision.
+        rollback_execute(deploy_id=deploy_id)
+        return
     deploy = deploy_claim(deploy_id=deploy_id)
     if deploy is None:
         logger.info("deploy %s: already taken or finished", deploy_id)

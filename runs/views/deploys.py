@@ -29,7 +29,10 @@ def deploy_and_test(request: HttpRequest, name: str) -> HttpResponse:
 
 def _deploy_context(pk: int) -> dict:
     deploy = get_object_or_404(
-        Deploy.objects.select_related("service", "revision", "requested_by", "build"), pk=pk
+        Deploy.objects.select_related(
+            "service", "revision", "previous_revision", "requested_by", "build"
+        ),
+        pk=pk,
     )
     return {"deploy": deploy, "runs": list(deploy.runs.select_related("suite"))}
 

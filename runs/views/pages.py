@@ -12,6 +12,7 @@ from runs.models import Revision, Service, Suite, TestCase
 from runs.selectors import cases, flaky, reality, revisions, suites
 from runs.selectors.compare import diff_counts, latest_runs_of, run_counts
 from runs.selectors.rates import RATE_DEFINITION
+from runs.selectors.rollback import active_deploy, rollback_refusal
 from runs.views.paging import BadInput, bad_request, paginate, query_without
 
 RUNS_PER_PAGE = 25
@@ -117,6 +118,8 @@ def revision_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except BadInput as exc:
         return bad_request(request, str(exc))
     previous = revisions.previous_revision(revision=revision)
+    refusal = rollback_refusal(service=revision.service, to_revision=revision)
+    may_roll_back = not refusal and request.user.has_perm("runs.trigger_deploy")
     changes, change_counts = None, None
     if previous is not None:
         diff = revisions.revision_changes(revision=revision, previous=previous)
@@ -138,5 +141,7 @@ def revision_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "rate_definition": RATE_DEFINITION,
             "health": revision_health(revision),
             "incidents": revision.incidents.select_related("probe")[:20],
+            "may_roll_back": may_roll_back,
+            "active_deploy": active_deploy(service=revision.service) if may_roll_back else None,
         },
     )

@@ -114,7 +114,10 @@ def test_at_creation_a_viewer_is_told_the_token_is_read_only(login, viewer):
     assert 'id="new-token-may"' in page
     new_token = page[page.index('id="new-token-may"') :]
     assert "May read runs and their results" in new_token
-    assert "May not upload test results or register builds" in new_token
+    assert (
+        "May not upload test results, register builds or roll services back to an earlier "
+        "revision" in new_token
+    )
     assert "needs the Operator role" in new_token
 
 
@@ -125,7 +128,10 @@ def test_the_tokens_page_says_per_token_what_it_may_do(login, operator):
     page = login(operator).get("/account/tokens/").content.decode()
 
     assert page.count('class="token-may"') == 2
-    assert "May read runs and their results, upload test results and register builds" in page
+    assert (
+        "May read runs and their results, upload test results, register builds and roll "
+        "services back to an earlier revision" in page
+    )
     assert "acts with your current role (Operator)" in page
 
 

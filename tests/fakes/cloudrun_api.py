@@ -2,7 +2,10 @@
 
 Covers what the cloudrun deploy target calls: services get/patch, long-running operations,
 revisions get/list/delete. Scenario knobs: ``fail_operation`` (the next operations end with that
-error), ``fail_paths`` ({path: HTTP status}), ``never_done`` and ``polls_before_done``.
+error), ``fail_paths`` ({path or "METHOD path": HTTP status}, e.g. ``"PATCH /v2/…"`` fails only the
+update), ``fail_calls`` ({"METHOD path": {n: HTTP status}}: only the n-th such call fails, counted
+from 1), ``never_done`` and ``polls_before_done``. Like Cloud Run, deleting a revision that
+still serves traffic is refused (400 FAILED_PRECONDITION).
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ class FakeCloudRun:
         self.requests: list[tuple[str, str, dict[str, list[str]], Any]] = []
         self.fail_operation = ""
         self.fail_paths: dict[str, int] = {}
+        self.fail_calls: dict[str, dict[int, int]] = {}
+        self._counts: dict[str, int] = {}
         self.never_done = False
         self.polls_before_done = 1
         self._ids = itertools.count(1)
@@ -93,13 +98,34 @@ class FakeCloudRun:
     def calls(self, method: str) -> list[str]:
         return [path for m, path, _, _ in self.requests if m == method]
 
+    def split(self, service: str) -> dict[str, int]:
+        """What the service's traffic statuses say now: {revision: percent}, shares > 0 only."""
+        split: dict[str, int] = {}
+        for status in self.services[service].get("trafficStatuses", []):
+            if status.get("percent"):
+                name = status["revision"]
+                split[name] = split.get(name, 0) + status["percent"]
+        return split
+
+    def tags(self, service: str) -> dict[str, str]:
+        """{tag: revision} of the service's traffic list."""
+        traffic = self.services[service]["traffic"]
+        return {t["tag"]: t.get("revision", "") for t in traffic if t.get("tag")}
+
     # -- the API -----------------------------------------------------------------------------
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Any:
         with self._lock:
             self.requests.append((method, path, query, body))
-            if path in self.fail_paths:
-                code = self.fail_paths[path]
+            key = f"{method} {path}"
+            self._counts[key] = self._counts.get(key, 0) + 1
+            code = self.fail_calls.get(key, {}).get(self._counts[key])
+            if code:
+                raise ApiError(code, f"fake error {code} on call {self._counts[key]} of {key}")
+            for key in (f"{method} {path}", path):
+                if key not in self.fail_paths:
+                    continue
+                code = self.fail_paths[key]
                 raise ApiError(code, f"fake error {code} on {path}")
             for pattern, verbs in (
                 (_SERVICE, {"GET": self._get_service, "PATCH": self._patch_service}),
@@ -181,6 +207,11 @@ class FakeCloudRun:
 
     def _delete_revision(self, name: str, query: Any, body: Any) -> dict[str, Any]:
         revision = self._get_revision(name, query, body)
+        service = self.services[revision["service"]]
+        short = name.rsplit("/", 1)[-1]
+        serving = [s for s in service.get("trafficStatuses", []) if s["revision"] == short]
+        if any(s.get("percent") for s in serving):
+            raise ApiError(400, f"Revision '{short}' is serving traffic and cannot be deleted.")
         del self.revisions[name]
         operation = f"{name.split('/services/')[0]}/operations/{next(self._ids)}"
         return {"name": operation, "done": True, "response": {"@type": REVISION_TYPE, **revision}}

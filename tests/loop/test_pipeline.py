@@ -61,6 +61,11 @@ def test_the_fixed_build_goes_green_and_retires_the_previous_revision(demo_servi
     assert first.revision.status == "retired"
     assert first.revision.traffic_percent == 0
     assert deploy.revision.traffic_percent == 100
+    # Read from the target: the local process that served before, and the one serving now.
+    assert first.traffic_before == []
+    assert first.traffic_after == [{"revision": first.revision.name, "percent": 100}]
+    assert deploy.traffic_before == [{"revision": first.revision.name, "percent": 100}]
+    assert deploy.traffic_after == [{"revision": deploy.revision.name, "percent": 100}]
     assert not process_alive(old_pid)
     assert process_alive(deploy.revision.target_state["pid"])
 
@@ -103,9 +108,13 @@ def test_a_revision_that_never_gets_healthy_leaves_traffic_where_it_was(demo_ser
 
     assert deploy.status == "failed"
     assert "never became healthy" in deploy.error
-    assert f"traffic stayed on {good.revision.name}" in deploy.error
+    assert f"traffic is back on {good.revision.name} (100 %)" in deploy.error
+    assert deploy.traffic_after == [{"revision": good.revision.name, "percent": 100}]
     demo_service.refresh_from_db()
     assert demo_service.current_revision == good.revision
+    assert process_alive(good.revision.target_state["pid"])
+    deploy.revision.refresh_from_db()
+    assert (deploy.revision.status, deploy.revision.traffic_percent) == ("failed", 0)
     assert run.status == "error"
     assert not process_alive(deploy.revision.target_state["pid"])
     stop_revisions()

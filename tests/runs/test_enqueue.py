@@ -9,7 +9,7 @@ from runs.services import enqueue
 
 
 def test_every_task_name_the_enqueue_module_sends_is_registered():
-    names = [enqueue.DEPLOY_AND_TEST, enqueue.RUN_ANALYZE, enqueue.RUNS_SWEEP]
+    names = [enqueue.DEPLOY_AND_TEST, enqueue.RUN_ANALYZE, enqueue.RUNS_SWEEP, enqueue.ROLLBACK]
 
     registered = {name: app.tasks[name] for name in names}
 
@@ -17,4 +17,5 @@ def test_every_task_name_the_enqueue_module_sends_is_registered():
         "runs.tasks.deploy_and_test": tasks.deploy_and_test,
         "runs.tasks.run_analyze": analyses_tasks.run_analyze,
         "runs.tasks.runs_sweep": tasks.runs_sweep,
+        "runs.tasks.rollback": tasks.rollback,
     }

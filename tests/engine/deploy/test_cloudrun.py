@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from google.cloud import run_v2
 
-from engine.deploy import DeployError, DeployRequest, get_target
+from engine.deploy import DeployError, DeployRequest, RevisionInfo, get_target
 from engine.deploy.cloudrun import CloudRunTarget
 from tests.engine.deploy.conftest import LogLines
 from tests.fakes.cloudrun_api import LATEST, REVISION, FakeCloudRun
@@ -197,3 +197,50 @@ def test_it_builds_no_client_until_first_use(
     deploy(target, image="registry/web:3")
 
     assert built == ["services"]  # built once, on first use, then reused
+
+
+# -- retire: a failed candidate is deleted, an old good revision is kept at 0 % -------------------
+
+
+def test_retire_deletes_a_failed_candidate_once_traffic_has_left_it(
+    cloudrun_api: FakeCloudRun,
+) -> None:
+    target = cloudrun(cloudrun_api)
+    bad = deploy(target)
+    target.rollback(FIRST)
+
+    target.retire(RevisionInfo(name=bad.name, url="", status="failed"))
+
+    assert f"{SERVICE}/revisions/{bad.name}" not in cloudrun_api.revisions
+    assert cloudrun_api.calls("DELETE") == [f"/v2/{SERVICE}/revisions/{bad.name}"]
+    assert cloudrun_api.split(SERVICE) == {FIRST: 100}
+
+
+def test_retire_keeps_an_old_good_revision_at_zero_and_removes_its_tag(
+    cloudrun_api: FakeCloudRun,
+) -> None:
+    target = cloudrun(cloudrun_api)
+    new = deploy(target)
+    # The old revision keeps a tag (its own URL) with no share, as `gcloud run deploy --tag` does.
+    cloudrun_api.services[SERVICE]["traffic"].append(
+        {"type": REVISION, "revision": FIRST, "percent": 0, "tag": "stable"}
+    )
+    assert cloudrun_api.tags(SERVICE) == {"stable": FIRST}
+
+    target.retire(RevisionInfo(name=FIRST, url="", status="ready"))
+
+    assert f"{SERVICE}/revisions/{FIRST}" in cloudrun_api.revisions  # kept to roll back to
+    assert cloudrun_api.tags(SERVICE) == {}
+    assert cloudrun_api.split(SERVICE) == {new.name: 100}
+    assert cloudrun_api.calls("DELETE") == []
+
+
+def test_retire_refuses_a_revision_that_still_serves_traffic(cloudrun_api: FakeCloudRun) -> None:
+    target = cloudrun(cloudrun_api)
+    bad = deploy(target)
+
+    with pytest.raises(DeployError, match=rf"{bad.name} still serves 100 %"):
+        target.retire(RevisionInfo(name=bad.name, url="", status="failed"))
+
+    assert f"{SERVICE}/revisions/{bad.name}" in cloudrun_api.revisions
+    assert cloudrun_api.calls("DELETE") == []

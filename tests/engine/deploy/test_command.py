@@ -222,3 +222,26 @@ def test_without_a_traffic_command_rollback_says_what_to_configure(tmp_path: Pat
 
     with pytest.raises(DeployError, match="traffic_command"):
         target.rollback("web-6")
+
+
+def test_traffic_is_read_with_the_read_traffic_command(tmp_path: Path) -> None:
+    reader = script(
+        tmp_path, 'print("checking"); print(\'{"traffic": {"web-6": 90, "web-7": 10}}\')'
+    )
+    target = command_target([PYTHON, "-c", "pass"], tmp_path, read_traffic_command=reader)
+
+    assert target.traffic() == {"web-6": 90, "web-7": 10}
+
+
+def test_without_a_reader_traffic_is_what_the_last_command_reported(tmp_path: Path) -> None:
+    deploy = script(
+        tmp_path, 'print(\'{"revision": "web-7", "url": "", "traffic": {"web-7": 100}}\')'
+    )
+    target = command_target(deploy, tmp_path, traffic_command=[PYTHON, "-c", "pass"])
+    with pytest.raises(DeployError, match="read_traffic_command"):
+        target.traffic()  # nothing reported yet: it says so rather than guess
+
+    target.deploy(DeployRequest(service="web", image="web:7"), log=lambda line: None)
+    assert target.traffic() == {"web-7": 100}
+    target.rollback("web-6")
+    assert target.traffic() == {"web-6": 100}

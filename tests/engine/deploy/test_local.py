@@ -161,20 +161,61 @@ def test_retire_from_another_worker_stops_the_old_revision_only(
     assert other_worker.status(new.name).status == "ready"
 
 
-def test_rollback_needs_the_revision_process_to_be_alive(
+def test_traffic_is_the_revision_that_serves_while_its_process_lives(
     app_script: Path, tmp_path: Path, log: LogLines, retire_all: list
 ) -> None:
     target = local_target(app_script, "ok", tmp_path)
+    assert target.traffic() == {}
     old = target.deploy(DeployRequest(service="web", image="web:1"), log=log)
+    assert target.traffic() == {old.name: 100}
+    new = target.deploy(DeployRequest(service="web", image="web:2"), log=log)
+    retire_all.extend([(target, old), (target, new)])
+
+    assert local_target(app_script, "ok", tmp_path).traffic() == {new.name: 100}  # any worker
+    assert target.set_traffic(old.name) == {old.name: 100}
+    assert target.traffic() == {old.name: 100}
+
+    os.kill(old.extra["pid"], signal.SIGKILL)
+    assert process_gone(old.extra["pid"])
+    assert target.traffic() == {}  # nothing serves: the record must not say otherwise
+
+
+def test_rollback_to_a_retired_revision_starts_it_again_on_a_new_pid_and_port(
+    app_script: Path, tmp_path: Path, log: LogLines, retire_all: list
+) -> None:
+    target = local_target(app_script, "ok", tmp_path)
+    old = target.deploy(DeployRequest(service="web", image="web:1", commit="abc"), log=log)
     new = target.deploy(DeployRequest(service="web", image="web:2"), log=log)
     retire_all.append((target, new))
+    target.retire(old)
+    assert process_gone(old.extra["pid"])
+    with pytest.raises(DeployError, match="no longer running"):
+        target.set_traffic(old.name)  # only a rollback starts a revision again
 
     assert target.rollback(old.name) == {old.name: 100}
-    target.retire(old)
-    with pytest.raises(DeployError, match="no longer running"):
-        target.rollback(old.name)
+
+    again = target.status(old.name)
+    retire_all.append((target, again))
+    assert again.status == "ready"
+    assert again.extra["pid"] != old.extra["pid"]
+    assert httpx.get(again.url + "/").text == f"{old.name} web:1 abc hello"
     with pytest.raises(DeployError, match="cloudrun target for a canary"):
         target.set_traffic(new.name, 10)
+
+
+def test_rollback_to_a_revision_the_state_file_lost_uses_what_the_caller_recorded(
+    app_script: Path, tmp_path: Path, log: LogLines, retire_all: list
+) -> None:
+    target = local_target(app_script, "ok", tmp_path)
+    known = RevisionInfo(name="web-old", url="", status="retired", image="web:0")
+
+    assert target.rollback("web-old", known=known) == {"web-old": 100}
+
+    info = target.status("web-old")
+    retire_all.append((target, info))
+    assert httpx.get(info.url + "/").text.startswith("web-old web:0")
+    with pytest.raises(DeployError, match="no record of what started it"):
+        target.rollback("web-unknown")
 
 
 def test_status_reports_a_crashed_revision_as_failed(
