@@ -11,7 +11,6 @@ from runs.models import Deploy, Revision, Suite
 from runs.services.deploys import deploy_and_test_create
 from runs.services.pipeline import deploy_and_test_execute
 from runs.services.rollback import rollback_execute
-from tests.conftest import PASSWORD
 from tests.loop.conftest import FAULTY, FIXED, process_alive
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -37,7 +36,7 @@ def test_an_operator_rolls_back_from_the_revision_page_and_the_old_revision_serv
 ):
     old, new = two_revisions(demo_service)
     assert old.status == "retired" and not process_alive(old.target_state["pid"])
-    csrf_client.login(username=operator.username, password=PASSWORD)
+    csrf_client.force_login(operator)
 
     page = csrf_client.get(old.get_absolute_url()).content.decode()
     assert "Roll back to this revision" in page
@@ -80,7 +79,7 @@ def test_the_button_needs_the_operator_role_and_a_post_with_csrf(
     csrf_client, client, viewer, operator, demo_service
 ):
     old, _ = two_revisions(demo_service)
-    csrf_client.login(username=viewer.username, password=PASSWORD)
+    csrf_client.force_login(viewer)
     assert (
         "Roll back to this revision" not in csrf_client.get(old.get_absolute_url()).content.decode()
     )
