@@ -7,8 +7,10 @@ import logging
 from django.utils import timezone
 
 from analyses.services.analyze import run_analyze_execute
+from runs.lifecycle.runs import run_lifecycle
 from runs.models import Deploy, TestRun
 from runs.services.deploy_step import deploy_claim, deploy_execute
+from runs.services.leases import LeaseKeeper
 from runs.services.loops import loop_iteration_finished, loops_resume_waiting
 from runs.services.suite_step import run_claim, run_execute
 
@@ -23,29 +25,36 @@ def deploy_and_test_execute(*, deploy_id: int) -> None:
         logger.info("deploy %s: already taken or finished", deploy_id)
         return
     try:
-        _chain(deploy)
+        # Renews the leases of the deploy and then of its run while the chain works on them; a
+        # worker killed mid-chain stops renewing, and the sweeper frees the service.
+        with LeaseKeeper() as keeper:
+            keeper.hold(Deploy, deploy.pk)
+            _chain(deploy, keeper)
     finally:
         # A loop that could not deploy a build while this deploy was active takes it now.
         loops_resume_waiting(service_id=deploy.service_id)
 
 
-def _chain(deploy: Deploy) -> None:
+def _chain(deploy: Deploy, keeper: LeaseKeeper) -> None:
     run = deploy.runs.first()
     revision = deploy_execute(deploy)
     if revision is None:
         if run is not None:
-            TestRun.objects.filter(pk=run.pk, status__in=TestRun.ACTIVE).update(
-                status=TestRun.Status.ERROR,
+            run_lifecycle.move(
+                run,
+                TestRun.Status.ERROR,
+                frm=TestRun.ACTIVE,
                 error=f"Not run: deploy #{deploy.pk} failed.",
                 finished_at=timezone.now(),
             )
-        _loop_step(run)
+        _loop_step(run, deploy)
         return
     if run is None:
         return
     TestRun.objects.filter(pk=run.pk).update(revision=revision)
     claimed = run_claim(run_id=run.pk)
     if claimed is not None:
+        keeper.hold(TestRun, claimed.pk)
         claimed.revision = revision
         run = run_execute(claimed, revision)
         if run.status in (TestRun.Status.PASSED, TestRun.Status.FAILED):
@@ -53,7 +62,8 @@ def _chain(deploy: Deploy) -> None:
     _loop_step(run)
 
 
-def _loop_step(run: TestRun | None) -> None:
-    if run is None:
-        return
-    loop_iteration_finished(run_id=run.pk)
+def _loop_step(run: TestRun | None, deploy: Deploy | None = None) -> None:
+    if run is not None:
+        loop_iteration_finished(run_id=run.pk)
+    elif deploy is not None:
+        loop_iteration_finished(deploy_id=deploy.pk)
