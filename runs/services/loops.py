@@ -72,7 +72,7 @@ def _iteration_start(loop: Loop, build: Build | None) -> LoopIteration:
         user=loop.created_by,
         trigger=Deploy.Trigger.LOOP,
     )
-    Loop.objects.filter(pk=loop.pk).update(status=Loop.Status.RUNNING)
+    loop_lifecycle.move(loop.pk, Loop.Status.RUNNING, frm=Loop.ACTIVE)
     return LoopIteration.objects.create(
         loop=loop, number=number, build=build or deploy.build, deploy=deploy, run=run
     )
@@ -222,8 +222,8 @@ def loops_resume_waiting(*, service_id: int | None = None) -> list[Loop]:
 def loop_cancel(*, loop: Loop) -> bool:
     """Stop a loop; its active run (if any) is cancelled too."""
     with transaction.atomic():
-        updated = Loop.objects.filter(pk=loop.pk, status__in=Loop.ACTIVE).update(
-            status=Loop.Status.CANCELLED, finished_at=timezone.now()
+        updated = loop_lifecycle.move(
+            loop.pk, Loop.Status.CANCELLED, frm=Loop.ACTIVE, finished_at=timezone.now()
         )
         if updated:
             for iteration in loop.iterations.select_related("run"):

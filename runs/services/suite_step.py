@@ -84,6 +84,16 @@ class _Progress:
             runs.update(**changes)
 
 
+class _Started:
+    """Records the suite's process group on the run as soon as it runs."""
+
+    def __init__(self, run: TestRun) -> None:
+        self.run = run
+
+    def __call__(self, pgid: int) -> None:
+        TestRun.objects.filter(pk=self.run.pk).update(child_pgid=pgid)
+
+
 class _CancelCheck:
     """Reads the run's status at most once a second."""
 
@@ -126,7 +136,7 @@ def run_execute(run: TestRun, revision: Revision) -> TestRun:
                 on_output=log.write,
                 on_event=_Progress(run),
                 should_cancel=_CancelCheck(run),
-                on_start=lambda pgid: TestRun.objects.filter(pk=run.pk).update(child_pgid=pgid),
+                on_start=_Started(run),
             )
         except (SuiteStartError, ValueError) as exc:
             log.flush()
