@@ -17,7 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from runs.lifecycle.deploys import deploy_lifecycle
-from runs.models import Build, Deploy, Loop, LoopIteration, TestRun
+from runs.models import Build, Deploy, Loop, LoopIteration, Revision, Service, TestRun
 from runs.services.deploy_step import deploy_claim
 from runs.services.leases import LeaseKeeper, lease_holder, lease_renew
 from runs.services.suite_step import run_claim
@@ -203,3 +203,60 @@ def test_a_loop_whose_deploy_was_lost_moves_on_with_or_without_a_run():
         assert "lost" in iteration.note
         if run:
             assert TestRun.objects.get(pk=run.pk).status == "lost"
+
+
+def test_a_lease_renewed_no_sooner_than_it_runs_out_stops_start_up(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
+    env.update(
+        DEBUG="1",
+        STAGELOOP_VAR_DIR=str(tmp_path),
+        DJANGO_SETTINGS_MODULE="dashboard.settings",
+        STAGELOOP_LEASE_SECONDS="10",
+        STAGELOOP_LEASE_RENEW_SECONDS="10",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "STAGELOOP_LEASE_RENEW_SECONDS=10 must be shorter than" in result.stderr
+
+
+def test_a_lost_local_deploy_whose_revision_was_in_front_routes_back():
+    proc = _sleeper(start_new_session=True)
+    service = ServiceFactory(target_kind="local")
+    previous = Revision.objects.create(
+        service=service, name="web-old", status="ready", traffic_percent=0
+    )
+    revision = Revision.objects.create(
+        service=service, name="web-new", status="ready", traffic_percent=100
+    )
+    Service.objects.filter(pk=service.pk).update(current_revision=revision)
+    deploy = Deploy.objects.create(
+        service=service,
+        image="img:2",
+        previous_revision=previous,
+        revision=revision,
+        **_expired(child_pgid=proc.pid),
+    )
+    try:
+        runs_sweep()
+        assert proc.wait(timeout=10) is not None
+    finally:
+        proc.kill()
+        proc.wait()
+    deploy.refresh_from_db()
+    revision.refresh_from_db()
+    previous.refresh_from_db()
+    service.refresh_from_db()
+    assert deploy.status == "lost"
+    assert deploy.error.endswith(
+        f"stopped process group {proc.pid}; revision web-new marked failed, "
+        "traffic back on web-old."
+    )
+    assert (revision.status, revision.traffic_percent) == ("failed", 0)
+    assert (service.current_revision, previous.traffic_percent) == (previous, 100)
