@@ -103,8 +103,8 @@ class LeaseKeeper:
             except Exception:  # a database hiccup: try again at the next tick
                 logger.exception("could not renew the lease of %s %s", model.__name__, pk)
                 continue
-            if not renewed:
-                logger.warning(
+            if not renewed:  # it ended (the usual case), or the sweeper took it from us
+                logger.info(
                     "%s %s is no longer running under this worker's lease; not renewed",
                     model.__name__,
                     pk,

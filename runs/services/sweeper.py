@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -110,6 +111,23 @@ def runs_sweep(*, now: datetime | None = None) -> SweepReport:
             frm=TestRun.ACTIVE,
             finished_at=now,
             error=f"Lost: its deploy #{deploy_id} was lost before the run could start.",
+        ):
+            lost_runs.append(run_id)
+    # A worker that died between the end of a deploy and the claim of its run left the run
+    # queued with nobody to take it: the chain only ever claims it right after the deploy.
+    orphans = TestRun.objects.filter(
+        status=TestRun.Status.QUEUED,
+        deploy__status__in=deploy_lifecycle.final,
+        deploy__finished_at__lt=now - timedelta(seconds=settings.LEASE_SECONDS),
+    ).values_list("pk", "deploy_id", "deploy__status")
+    for run_id, deploy_id, deploy_status in orphans:
+        if run_lifecycle.move(
+            run_id,
+            TestRun.Status.LOST,
+            frm=[TestRun.Status.QUEUED],
+            finished_at=now,
+            error=f"Lost: its deploy #{deploy_id} ended {deploy_status}, "
+            "and the worker stopped before it took the run.",
         ):
             lost_runs.append(run_id)
 

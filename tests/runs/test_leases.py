@@ -260,3 +260,31 @@ def test_a_lost_local_deploy_whose_revision_was_in_front_routes_back():
     )
     assert (revision.status, revision.traffic_percent) == ("failed", 0)
     assert (service.current_revision, previous.traffic_percent) == (previous, 100)
+
+
+def test_a_run_left_queued_after_its_deploy_ended_is_lost_and_its_loop_moves_on():
+    service = ServiceFactory()
+    deploy = Deploy.objects.create(
+        service=service,
+        image="img:1",
+        status="succeeded",
+        finished_at=timezone.now() - timedelta(seconds=settings.LEASE_SECONDS + 1),
+    )
+    run = RunFactory(suite=SuiteFactory(service=service), deploy=deploy, status="queued")
+    loop = _loop_holding(deploy, run)
+    fresh = Deploy.objects.create(
+        service=ServiceFactory(), image="img:1", status="failed", finished_at=timezone.now()
+    )
+    waiting = RunFactory(deploy=fresh, status="queued")  # its worker is about to settle it
+
+    assert runs_sweep().lost_runs == 1
+
+    run.refresh_from_db()
+    loop.refresh_from_db()
+    assert run.status == "lost"
+    assert run.error == (
+        f"Lost: its deploy #{deploy.pk} ended succeeded, and the worker stopped before it took "
+        "the run."
+    )
+    assert loop.status == "waiting"
+    assert TestRun.objects.get(pk=waiting.pk).status == "queued"
