@@ -191,6 +191,16 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 HEARTBEAT_INTERVAL = env_int("STAGELOOP_HEARTBEAT_INTERVAL", 15, minimum=1)
+# A worker holds each deploy and run it works on by a lease it renews; the sweeper marks a row
+# whose lease ran out lost (its worker died) and frees the service: within LEASE + SWEEP seconds.
+LEASE_SECONDS = env_int("STAGELOOP_LEASE_SECONDS", 30, minimum=2)
+LEASE_RENEW_SECONDS = env_int("STAGELOOP_LEASE_RENEW_SECONDS", 10, minimum=1)
+if LEASE_RENEW_SECONDS >= LEASE_SECONDS:
+    raise ImproperlyConfigured(
+        f"STAGELOOP_LEASE_RENEW_SECONDS={LEASE_RENEW_SECONDS} must be shorter than "
+        f"STAGELOOP_LEASE_SECONDS={LEASE_SECONDS}, or leases run out between renewals."
+    )
+SWEEP_INTERVAL = env_int("STAGELOOP_SWEEP_INTERVAL", 15, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "dashboard.tasks.worker_heartbeat",
@@ -210,8 +220,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "runs-sweep": {
         "task": "runs.tasks.runs_sweep",
-        "schedule": timedelta(seconds=60),
-        "options": {"expires": 60},
+        "schedule": timedelta(seconds=SWEEP_INTERVAL),
+        "options": {"expires": SWEEP_INTERVAL},
     },
 }
 

@@ -1,8 +1,8 @@
 """The suite runner: runs one test suite command as a process group and watches it.
 
 Pure Python, no Django import: the task that calls it owns the database. All callbacks
-(``on_output``, ``on_event``, ``should_cancel``) are called on the caller's thread, so they may
-use the caller's database connection.
+(``on_start``, ``on_output``, ``on_event``, ``should_cancel``) are called on the caller's thread,
+so they may use the caller's database connection.
 
 What it promises:
 
@@ -159,13 +159,16 @@ def suite_execute(
     on_event: Callable[[dict], None],
     should_cancel: Callable[[], bool],
     poll_interval: float = 0.2,
+    on_start: Callable[[int], None] | None = None,
 ) -> RunnerResult:
     """Run ``command`` in ``cwd`` until it exits, times out, or ``should_cancel()`` says so.
 
     Output lines go to ``on_output`` and progress events (from ``engine.pytest_progress``) to
     ``on_event`` as they come, at most ``poll_interval`` late; ``should_cancel`` is checked as
-    often. When this returns, no process of the suite's group is left. Raises ``ValueError`` for
-    a command that is not a non-empty list of strings, ``SuiteStartError`` if it cannot start.
+    often. ``on_start(pgid)`` is called once the suite runs, before anything waits on it, so the
+    caller can record the group (and stop it if this process dies). When this returns, no
+    process of the suite's group is left. Raises ``ValueError`` for a command that is not a
+    non-empty list of strings, ``SuiteStartError`` if it cannot start.
     """
     if isinstance(command, str | bytes) or not command:
         raise ValueError(
@@ -201,6 +204,13 @@ def suite_execute(
             f"Cannot start the suite command {argv[0]!r} in {cwd}: {exc.strerror or exc}."
         ) from exc
     pgid = proc.pid  # group_start: the child leads its own group
+    if on_start is not None:
+        try:
+            on_start(pgid)
+        except BaseException:
+            _kill_group(proc, pgid)
+            proc.wait()
+            raise
 
     lines: queue.Queue[str | None] = queue.Queue()
     assert proc.stdout is not None

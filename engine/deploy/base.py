@@ -16,6 +16,9 @@ from typing import Any
 
 LogFn = Callable[[str], None]
 OperationFn = Callable[[str], None]
+# Called with the pid of a process a target starts (it leads its own process group), as soon as it
+# runs and before the target waits on it: the caller records it to stop it if the caller dies.
+StartFn = Callable[[int], None]
 
 # Revision names follow Cloud Run's rules (DNS label, at most 63 characters) for every target.
 _MAX_REVISION_NAME = 63
@@ -65,8 +68,10 @@ class DeployTarget(ABC):
         *,
         log: LogFn,
         on_operation: OperationFn | None = None,
+        on_start: StartFn | None = None,
     ) -> RevisionInfo:
-        """Create ``req.revision_name`` and return it once it is ready to serve."""
+        """Create ``req.revision_name`` and return it once it is ready to serve. Targets that
+        start processes pass each one's pid to ``on_start`` before waiting on it."""
 
     @abstractmethod
     def status(self, revision: str) -> RevisionInfo:

@@ -26,6 +26,7 @@ from engine.deploy.base import (
     LogFn,
     OperationFn,
     RevisionInfo,
+    StartFn,
 )
 
 _SUCCEEDED = run_v2.Condition.State.CONDITION_SUCCEEDED
@@ -72,7 +73,12 @@ class CloudRunTarget(DeployTarget):
     # -- the DeployTarget interface ---------------------------------------------------------
 
     def deploy(
-        self, req: DeployRequest, *, log: LogFn, on_operation: OperationFn | None = None
+        self,
+        req: DeployRequest,
+        *,
+        log: LogFn,
+        on_operation: OperationFn | None = None,
+        on_start: StartFn | None = None,  # Cloud Run starts no local process
     ) -> RevisionInfo:
         """Roll out ``req.image`` as revision ``req.revision_name`` and wait until it is ready."""
         revision = req.revision_name

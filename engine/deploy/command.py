@@ -37,6 +37,7 @@ from engine.deploy.base import (
     LogFn,
     OperationFn,
     RevisionInfo,
+    StartFn,
     require_argv,
     require_names,
     tail,
@@ -67,7 +68,12 @@ class CommandTarget(DeployTarget):
         self.pass_env = require_names(config.get("pass_env"))
 
     def deploy(
-        self, req: DeployRequest, *, log: LogFn, on_operation: OperationFn | None = None
+        self,
+        req: DeployRequest,
+        *,
+        log: LogFn,
+        on_operation: OperationFn | None = None,
+        on_start: StartFn | None = None,
     ) -> RevisionInfo:
         """Run the deploy command and return the revision named on its last output line."""
         own = {
@@ -76,7 +82,7 @@ class CommandTarget(DeployTarget):
             "STAGELOOP_SERVICE": req.service,
             "STAGELOOP_REVISION": req.revision_name,
         }
-        lines = self._run(self.command, own, log, on_operation, env=req.env)
+        lines = self._run(self.command, own, log, on_operation, env=req.env, on_start=on_start)
         last = next((line for line in reversed(lines) if line.strip()), "")
         try:
             result = json.loads(last)
@@ -150,6 +156,7 @@ class CommandTarget(DeployTarget):
         on_operation: OperationFn | None,
         *,
         env: dict[str, str] | None = None,
+        on_start: StartFn | None = None,
     ) -> list[str]:
         """Run ``argv`` in its own process group, streaming lines to ``log``; return them all.
 
@@ -169,6 +176,13 @@ class CommandTarget(DeployTarget):
             )
         except OSError as exc:
             raise DeployError(f"could not start the deploy command {argv[0]!r}: {exc}") from None
+        if on_start:
+            try:
+                on_start(proc.pid)
+            except BaseException:
+                group_stop(proc.pid, grace=5)
+                proc.wait()
+                raise
         if on_operation:
             on_operation(f"pid:{proc.pid}")
         assert proc.stdout is not None

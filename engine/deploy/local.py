@@ -38,6 +38,7 @@ from engine.deploy.base import (
     LogFn,
     OperationFn,
     RevisionInfo,
+    StartFn,
     require_argv,
     require_names,
     tail,
@@ -70,7 +71,12 @@ class LocalTarget(DeployTarget):
     # -- the DeployTarget interface ---------------------------------------------------------
 
     def deploy(
-        self, req: DeployRequest, *, log: LogFn, on_operation: OperationFn | None = None
+        self,
+        req: DeployRequest,
+        *,
+        log: LogFn,
+        on_operation: OperationFn | None = None,
+        on_start: StartFn | None = None,
     ) -> RevisionInfo:
         """Start the revision's process and return it once its health path answers 2xx."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -104,6 +110,13 @@ class LocalTarget(DeployTarget):
                 raise DeployError(
                     f"could not start {argv[0]!r} for {req.revision_name}: {exc}"
                 ) from None
+        if on_start:
+            try:
+                on_start(proc.pid)
+            except BaseException:
+                group_stop(proc.pid, grace=min(self.stop_grace, 2.0))
+                _reap(proc)
+                raise
         log(f"started {req.revision_name}: pid {proc.pid} on {url}, output in {log_path}")
         if on_operation:
             on_operation(f"pid:{proc.pid}")

@@ -160,6 +160,13 @@ class Deploy(models.Model):
     log = models.TextField(blank=True)
     error = models.TextField(blank=True)
     operation = models.CharField(max_length=300, blank=True, help_text="The target's operation id.")
+    # The worker that holds a running deploy ("host:pid") and until when; it renews the lease while
+    # it works, and the sweeper marks the deploy lost once the lease has run out.
+    lease_holder = models.CharField(max_length=300, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # The process group the deploy started (a local revision, a deploy command), recorded as it
+    # starts: stopped by the sweeper if the deploy is lost.
+    child_pgid = models.PositiveIntegerField(null=True, blank=True)
     traffic_before = models.JSONField(default=list, blank=True)
     traffic_after = models.JSONField(default=list, blank=True)
 

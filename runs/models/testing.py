@@ -112,6 +112,12 @@ class TestRun(models.Model):
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
     timeout_seconds = models.PositiveIntegerField(default=1800)
+    # As on Deploy: the worker's lease, the suite's process group and the run's temp folder, all
+    # recorded before the suite starts so the sweeper can clean up after a dead worker.
+    lease_holder = models.CharField(max_length=300, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    child_pgid = models.PositiveIntegerField(null=True, blank=True)
+    scratch_dir = models.CharField(max_length=500, blank=True)
     log = models.TextField(blank=True)
     error = models.TextField(blank=True)
     warnings = models.JSONField(default=list, blank=True)

@@ -16,6 +16,7 @@ from engine.deploy import DeployError, DeployRequest, RevisionInfo, get_target
 from runs.health_seam import revision_wait_stable
 from runs.lifecycle.deploys import deploy_lifecycle
 from runs.models import Deploy, Revision, Service
+from runs.services.leases import lease_fields
 from runs.services.logbuffer import LogBuffer
 from runs.services.traffic import (
     TrafficRead,
@@ -38,9 +39,15 @@ def target_for(service: Service):
 
 
 def deploy_claim(*, deploy_id: int) -> Deploy | None:
-    """Move a queued deploy to running; None when another worker has it or it is over."""
-    claimed = Deploy.objects.filter(pk=deploy_id, status=Deploy.Status.QUEUED).update(
-        status=Deploy.Status.RUNNING, started_at=timezone.now()
+    """Move a queued deploy to running under this worker's lease; None when another worker has
+    it or it is over."""
+    now = timezone.now()
+    claimed = deploy_lifecycle.move(
+        deploy_id,
+        Deploy.Status.RUNNING,
+        frm=[Deploy.Status.QUEUED],
+        started_at=now,
+        **lease_fields(now),
     )
     if not claimed:
         return None
@@ -88,6 +95,7 @@ def deploy_execute(deploy: Deploy) -> Revision | None:
             request,
             log=log.write,
             on_operation=lambda op: Deploy.objects.filter(pk=deploy.pk).update(operation=op),
+            on_start=lambda pid: Deploy.objects.filter(pk=deploy.pk).update(child_pgid=pid),
         )
     except Exception as exc:  # an unexpected bug must still end the deploy, not leave it running
         if not isinstance(exc, DeployError):

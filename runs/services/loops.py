@@ -72,7 +72,7 @@ def _iteration_start(loop: Loop, build: Build | None) -> LoopIteration:
         user=loop.created_by,
         trigger=Deploy.Trigger.LOOP,
     )
-    loop_lifecycle.move(loop, Loop.Status.RUNNING, strict=True)
+    loop_lifecycle.move(loop, Loop.Status.RUNNING, frm=Loop.ACTIVE)
     return LoopIteration.objects.create(
         loop=loop, number=number, build=build or deploy.build, deploy=deploy, run=run
     )
@@ -87,26 +87,37 @@ def goal_met(loop: Loop, run: TestRun) -> bool:
     return run.pass_rate is not None and run.pass_rate * 100 >= loop.goal_pass_rate
 
 
-def loop_iteration_finished(*, run_id: int) -> None:
-    """After an iteration's run ends: finish the loop, or wait for (or take) the next build."""
-    iteration = (
-        LoopIteration.objects.select_related("loop__service", "run", "build")
-        .filter(run_id=run_id, goal_met__isnull=True)
-        .first()
-    )
-    if iteration is None or iteration.run is None:  # found by its run, so it has one
+def loop_iteration_finished(*, run_id: int | None = None, deploy_id: int | None = None) -> None:
+    """After an iteration's run ends (or its deploy ended with no run to follow): finish the
+    loop, or wait for (or take) the next build."""
+    iterations = LoopIteration.objects.select_related("loop__service", "run", "deploy", "build")
+    if run_id is not None:
+        iterations = iterations.filter(run_id=run_id)
+    elif deploy_id is not None:
+        iterations = iterations.filter(deploy_id=deploy_id)
+    else:
+        raise ValueError("loop_iteration_finished needs a run_id or a deploy_id")
+    iteration = iterations.filter(goal_met__isnull=True).first()
+    if iteration is None:
         return
     loop = iteration.loop
-    run = iteration.run
-    met = goal_met(loop, run)
+    run, deploy = iteration.run, iteration.deploy
+    if run is None and deploy is None:
+        return
+    if run is not None and run.is_active:
+        return  # its run goes on: the iteration ends with it
+    met = run is not None and goal_met(loop, run)
     stable = None
     if met:
         stable = revision_wait_stable(service=loop.service, consecutive=3).stable
+    if run is not None:
+        note = _note(run, met, stable)
+    else:
+        assert deploy is not None
+        note = f"The deploy ended {deploy.status} with no run: {deploy.error[:200]}"
     with transaction.atomic():
         loop = Loop.objects.select_for_update().get(pk=loop.pk)
-        LoopIteration.objects.filter(pk=iteration.pk).update(
-            goal_met=met, stable=stable, note=_note(run, met, stable)
-        )
+        LoopIteration.objects.filter(pk=iteration.pk).update(goal_met=met, stable=stable, note=note)
         if loop.status not in Loop.ACTIVE:
             return  # cancelled meanwhile: the iteration is recorded, nothing more starts
         if met and stable:

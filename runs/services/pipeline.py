@@ -11,6 +11,7 @@ from runs.lifecycle.deploys import deploy_lifecycle
 from runs.lifecycle.runs import run_lifecycle
 from runs.models import Deploy, TestRun
 from runs.services.deploy_step import deploy_claim, deploy_execute
+from runs.services.leases import LeaseKeeper
 from runs.services.loops import loop_iteration_finished, loops_resume_waiting
 from runs.services.rollback import rollback_execute
 from runs.services.suite_step import run_claim, run_execute
@@ -35,7 +36,11 @@ def deploy_and_test_execute(*, deploy_id: int) -> None:
         logger.info("deploy %s: already taken or finished", deploy_id)
         return
     try:
-        _chain(deploy)
+        # Renews the leases of the deploy and then of its run while the chain works on them; a
+        # worker killed mid-chain stops renewing, and the sweeper frees the service.
+        with LeaseKeeper() as keeper:
+            keeper.hold(Deploy, deploy.pk)
+            _chain(deploy, keeper)
     except Exception as exc:
         logger.exception("deploy %s: the chain stopped", deploy_id)
         _chain_stopped(deploy, exc)
@@ -44,7 +49,7 @@ def deploy_and_test_execute(*, deploy_id: int) -> None:
         loops_resume_waiting(service_id=deploy.service_id)
 
 
-def _chain(deploy: Deploy) -> None:
+def _chain(deploy: Deploy, keeper: LeaseKeeper) -> None:
     run = deploy.runs.first()
     revision = deploy_execute(deploy)
     if revision is None:
@@ -56,13 +61,14 @@ def _chain(deploy: Deploy) -> None:
                 error=f"Not run: deploy #{deploy.pk} failed.",
                 finished_at=timezone.now(),
             )
-        _loop_step(run)
+        _loop_step(run, deploy)
         return
     if run is None:
         return
     TestRun.objects.filter(pk=run.pk).update(revision=revision)
     claimed = run_claim(run_id=run.pk)
     if claimed is not None:
+        keeper.hold(TestRun, claimed.pk)
         claimed.revision = revision
         run = run_execute(claimed, revision)
         if run.status in (TestRun.Status.PASSED, TestRun.Status.FAILED):
@@ -90,6 +96,7 @@ def _chain_stopped(deploy: Deploy, exc: Exception) -> None:
     )
     run = deploy.runs.first()
     if run is None:
+        _loop_step_safely(None, deploy)
         return
     run_lifecycle.move(
         run,
@@ -98,13 +105,18 @@ def _chain_stopped(deploy: Deploy, exc: Exception) -> None:
         error=f"The deploy-and-test chain of deploy #{deploy.pk} stopped: {exc!r}",
         finished_at=now,
     )
+    _loop_step_safely(run, deploy)
+
+
+def _loop_step_safely(run: TestRun | None, deploy: Deploy) -> None:
     try:
-        _loop_step(run)
+        _loop_step(run, deploy)
     except Exception:  # the database itself may be gone; the sweeper finishes the iteration
         logger.exception("deploy %s: could not finish its loop iteration", deploy.pk)
 
 
-def _loop_step(run: TestRun | None) -> None:
-    if run is None:
-        return
-    loop_iteration_finished(run_id=run.pk)
+def _loop_step(run: TestRun | None, deploy: Deploy | None = None) -> None:
+    if run is not None:
+        loop_iteration_finished(run_id=run.pk)
+    elif deploy is not None:
+        loop_iteration_finished(deploy_id=deploy.pk)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -14,15 +15,26 @@ from engine.runner import SuiteStartError, suite_execute
 from runs.lifecycle.runs import run_lifecycle
 from runs.models import Revision, TestRun
 from runs.services.ingest import IngestError, ReportFile, run_import
+from runs.services.leases import lease_fields
 from runs.services.logbuffer import LogBuffer
 
 logger = logging.getLogger(__name__)
 
+# A run's temp folder is tempfile.gettempdir() / "stageloop-run-<id>-<random>"; the sweeper
+# removes only folders that look like this.
+SCRATCH_PREFIX = "stageloop-run-"
+
 
 def run_claim(*, run_id: int) -> TestRun | None:
-    """Move a queued run to running; None when it was cancelled, taken or finished."""
-    claimed = TestRun.objects.filter(pk=run_id, status=TestRun.Status.QUEUED).update(
-        status=TestRun.Status.RUNNING, started_at=timezone.now()
+    """Move a queued run to running under this worker's lease; None when it was cancelled, taken
+    or finished."""
+    now = timezone.now()
+    claimed = run_lifecycle.move(
+        run_id,
+        TestRun.Status.RUNNING,
+        frm=[TestRun.Status.QUEUED],
+        started_at=now,
+        **lease_fields(now),
     )
     if not claimed:
         return None
@@ -72,6 +84,16 @@ class _Progress:
             runs.update(**changes)
 
 
+class _Started:
+    """Records the suite's process group on the run as soon as it runs."""
+
+    def __init__(self, run: TestRun) -> None:
+        self.run = run
+
+    def __call__(self, pgid: int) -> None:
+        TestRun.objects.filter(pk=self.run.pk).update(child_pgid=pgid)
+
+
 class _CancelCheck:
     """Reads the run's status at most once a second."""
 
@@ -96,7 +118,11 @@ def run_execute(run: TestRun, revision: Revision) -> TestRun:
         return run
     env = {str(k): str(v) for k, v in (suite.env or {}).items()}
     env.update(STAGELOOP_BASE_URL=revision.url, STAGELOOP_REVISION=revision.name)
-    with tempfile.TemporaryDirectory(prefix=f"stageloop-run-{run.pk}-") as scratch:
+    # The temp folder is recorded on the row before the suite starts: if this worker dies, the
+    # sweeper removes it (and stops the suite's process group, recorded by on_start).
+    scratch = tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{run.pk}-")
+    TestRun.objects.filter(pk=run.pk).update(scratch_dir=scratch)
+    try:
         junit = Path(scratch) / "junit.xml"
         try:
             result = suite_execute(
@@ -110,6 +136,7 @@ def run_execute(run: TestRun, revision: Revision) -> TestRun:
                 on_output=log.write,
                 on_event=_Progress(run),
                 should_cancel=_CancelCheck(run),
+                on_start=_Started(run),
             )
         except (SuiteStartError, ValueError) as exc:
             log.flush()
@@ -120,6 +147,8 @@ def run_execute(run: TestRun, revision: Revision) -> TestRun:
         if result.cancelled:
             return run  # the run row already says cancelled, by whom and when
         report = result.junit_path.read_bytes() if result.junit_path else b""
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     if not report:
         run_end(
             run,
