@@ -119,3 +119,24 @@ def test_operators_and_viewers_cannot_edit_capabilities(operator, viewer, login)
         )
         assert response.status_code == 403
     assert Capability.objects.count() == 0
+
+
+def test_a_capability_stored_with_unreadable_patterns_is_shown_as_such_not_a_500(
+    chat_tests, login, manager
+):
+    # Stored without the form's validation (a shell, a data migration, an older version).
+    broken = Capability.objects.create(name="Broken", patterns="class:" + "x" * 400)
+    Capability.objects.create(name="WebSocket chat", patterns="class:TestWebSocket")
+
+    caps, _ = _statuses(chat_tests)
+    client = login(manager)
+    summary = client.get(reverse("summary"))
+    detail = client.get(reverse("capability-detail", args=[broken.pk]))
+
+    assert caps["Broken"].status == "invalid"
+    assert "longer than 300 characters" in caps["Broken"].status_text
+    assert caps["WebSocket chat"].status == "failing"  # the others are still judged
+    assert summary.status_code == 200
+    assert "longer than 300 characters" in summary.content.decode()
+    assert detail.status_code == 200
+    assert "longer than 300 characters" in detail.content.decode()
