@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from reports.figures import BehindTest, CapabilityStatus, Risk
 from reports.models import Capability
-from reports.patterns import patterns_q
+from reports.patterns import PatternError, patterns_q
 from reports.scope import Scope
 from runs.models import TestCase, TestResult, TestRun
 
@@ -45,8 +45,26 @@ def _behind_outcome(result: TestResult) -> str:
 
 def capability_status(capability: Capability, scope: Scope) -> CapabilityStatus:
     """Four queries: the mapped tests' latest result ids, counts by outcome over those results,
-    and the tests behind a status that is not green (failing or flaky first, then never run)."""
-    rows = list(mapped_cases(capability, scope).values_list("pk", "latest_id"))
+    and the tests behind a status that is not green (failing or flaky first, then never run).
+
+    Patterns stored without the form's validation (a shell, a data migration) that cannot be
+    read give the status "invalid" with the reason, and map no tests."""
+    try:
+        rows = list(mapped_cases(capability, scope).values_list("pk", "latest_id"))
+    except PatternError as exc:
+        return CapabilityStatus(
+            pk=capability.pk,
+            name=capability.name,
+            status="invalid",
+            status_text=f"patterns cannot be read: {exc} Fix them on the capability's page.",
+            url=capability.get_absolute_url(),
+            total=0,
+            passing=0,
+            failing=0,
+            flaky=0,
+            skipped=0,
+            not_run=0,
+        )
     latest_ids = [latest for _, latest in rows if latest is not None]
     latest = TestResult.objects.filter(pk__in=latest_ids)
     c = latest.aggregate(
@@ -129,7 +147,13 @@ def risks(statuses: list[CapabilityStatus]) -> list[Risk]:
 
 
 def mapped_tests(capability: Capability, scope: Scope, *, limit: int = 500) -> list[tuple]:
-    """(test, its latest result or None) for the capability's page, by test key."""
-    cases = list(mapped_cases(capability, scope).select_related("suite").order_by("key")[:limit])
+    """(test, its latest result or None) for the capability's page, by test key; none when the
+    stored patterns cannot be read (the page shows why, from capability_status)."""
+    try:
+        cases = list(
+            mapped_cases(capability, scope).select_related("suite").order_by("key")[:limit]
+        )
+    except PatternError:
+        return []
     results = TestResult.objects.in_bulk([c.latest_id for c in cases if c.latest_id])
     return [(case, results.get(case.latest_id)) for case in cases]

@@ -130,8 +130,8 @@ def test_a_capability_stored_with_unreadable_patterns_is_shown_as_such_not_a_500
 
     caps, _ = _statuses(chat_tests)
     client = login(manager)
-    summary = client.get(reverse("summary"))
-    detail = client.get(reverse("capability-detail", args=[broken.pk]))
+    summary = client.get(reverse("reports:summary"))
+    detail = client.get(reverse("reports:capability-detail", args=[broken.pk]))
 
     assert caps["Broken"].status == "invalid"
     assert "longer than 300 characters" in caps["Broken"].status_text
