@@ -272,15 +272,22 @@ def test_redis_stopping_mid_chain_does_not_stop_the_chain(stageloop, private_red
         _stop_revisions(db)
 
 
+@pytest.mark.parametrize("outage", ["restart", "long"])
 @pytest.mark.parametrize("stage", ["deploy", "run"])
 def test_postgres_stopping_mid_chain_ends_the_chain_soon_after_it_returns(
-    tmp_path, private_postgres, private_redis, stage
+    tmp_path, private_postgres, private_redis, stage, outage
 ):
+    """``long``: down for longer than the lease (8 s here), the chain may end itself or the
+    sweeper marks it lost. ``restart``: stopped and started at once, well within the lease (30
+    s): the worker is alive and the database answers again, so the chain ends its own work,
+    saying why, long before the sweeper could take it."""
     app = Stageloop(tmp_path / "var", private_postgres.createdb("stageloop"), private_redis.url())
     migrated = app.manage("migrate", "--no-input", "-v0")
     assert migrated.returncode == 0, migrated.stderr
     db = Database(app)
     folder = _installation(app, tmp_path, seconds=1)
+    if outage == "restart":
+        app.env.update(STAGELOOP_LEASE_SECONDS="30", STAGELOOP_LEASE_RENEW_SECONDS="3")
     hold = folder / f"hold-{stage}"
     hold.touch()
     try:
@@ -296,7 +303,8 @@ def test_postgres_stopping_mid_chain_ends_the_chain_soon_after_it_returns(
             time.sleep(1)
 
             private_postgres.stop()
-            time.sleep(6)  # the worker meets the outage (a log line, a cancel check)
+            if outage == "long":
+                time.sleep(6)  # the worker meets the outage (a log line, a cancel check)
             private_postgres.start()
             back = time.monotonic()
             assert wait_for(db.answers, timeout=30)
@@ -308,8 +316,8 @@ def test_postgres_stopping_mid_chain_ends_the_chain_soon_after_it_returns(
             deploy = db.row("runs_deploy", deploy_id, "status", "error")
             run = db.row("runs_testrun", run_id, "status", "error")
             print(
-                f"\n[outage] PostgreSQL stopped mid-{stage}: final {final_after:.1f} s after it "
-                f"returned\n  deploy {deploy}\n  run {run}"
+                f"\n[outage] PostgreSQL stopped ({outage}) mid-{stage}: final {final_after:.1f} s "
+                f"after it returned\n  deploy {deploy}\n  run {run}"
             )
             assert final_after <= FINAL_WITHIN
             # What happened is said: the chain's own ending, or the sweeper's.
@@ -321,6 +329,10 @@ def test_postgres_stopping_mid_chain_ends_the_chain_soon_after_it_returns(
                 assert deploy[0] == "succeeded", deploy
                 assert run[0] in ("error", "lost"), run
                 assert run[1].startswith(("The deploy-and-test chain", "Lost:")), run
+            if outage == "restart":  # the chain's own ending, before the lease could run out
+                assert final_after <= 20
+                assert deploy[1].startswith("Stageloop stopped:") or stage == "run", deploy
+                assert run[0] == "error" and "OperationalError" in run[1], run
             # What the step started is stopped.
             assert wait_for(lambda: not process_alive(pgid), timeout=15), f"{pgid} still runs"
             assert not db.rows(
