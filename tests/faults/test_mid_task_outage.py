@@ -277,10 +277,10 @@ def test_redis_stopping_mid_chain_does_not_stop_the_chain(stageloop, private_red
 def test_postgres_stopping_mid_chain_ends_the_chain_soon_after_it_returns(
     tmp_path, private_postgres, private_redis, stage, outage
 ):
-    """``long``: down for longer than the lease (8 s here), the chain may end itself or the
-    sweeper marks it lost. ``restart``: stopped and started at once, well within the lease (30
-    s): the worker is alive and the database answers again, so the chain ends its own work,
-    saying why, long before the sweeper could take it."""
+    """``restart``: stopped and started at once, well within the lease (30 s): the worker is
+    alive and the database answers again, so the chain ends its own work, saying why, long before
+    the sweeper could take it. ``long``: down for longer than the lease (8 s here), the chain gives
+    up ending its rows and the sweeper marks them lost once the database is back."""
     app = Stageloop(tmp_path / "var", private_postgres.createdb("stageloop"), private_redis.url())
     migrated = app.manage("migrate", "--no-input", "-v0")
     assert migrated.returncode == 0, migrated.stderr
@@ -304,7 +304,7 @@ def test_postgres_stopping_mid_chain_ends_the_chain_soon_after_it_returns(
 
             private_postgres.stop()
             if outage == "long":
-                time.sleep(6)  # the worker meets the outage (a log line, a cancel check)
+                time.sleep(12)  # longer than the lease: the chain gives up ending its rows
             private_postgres.start()
             back = time.monotonic()
             assert wait_for(db.answers, timeout=30)
@@ -333,6 +333,9 @@ def test_postgres_stopping_mid_chain_ends_the_chain_soon_after_it_returns(
                 assert final_after <= 20
                 assert deploy[1].startswith("Stageloop stopped:") or stage == "run", deploy
                 assert run[0] == "error" and "OperationalError" in run[1], run
+            else:  # the sweeper's, the lease having run out during the outage
+                assert deploy[0] == "lost" or stage == "run", deploy
+                assert run[0] == "lost" and run[1].startswith("Lost:"), run
             # What the step started is stopped.
             assert wait_for(lambda: not process_alive(pgid), timeout=15), f"{pgid} still runs"
             assert not db.rows(
