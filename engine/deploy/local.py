@@ -110,18 +110,19 @@ class LocalTarget(DeployTarget):
                 raise DeployError(
                     f"could not start {argv[0]!r} for {req.revision_name}: {exc}"
                 ) from None
-        if on_start:
-            try:
+        try:
+            # A callback that raises (the caller's database went away) ends the deploy: the
+            # process it started must not outlive it, unrecorded in the state file.
+            if on_start:
                 on_start(proc.pid)
-            except BaseException:
-                group_stop(proc.pid, grace=min(self.stop_grace, 2.0))
-                _reap(proc)
-                raise
-        log(f"started {req.revision_name}: pid {proc.pid} on {url}, output in {log_path}")
-        if on_operation:
-            on_operation(f"pid:{proc.pid}")
-
-        problem = self._wait_healthy(proc, url + self.health_path, log_path, log)
+            log(f"started {req.revision_name}: pid {proc.pid} on {url}, output in {log_path}")
+            if on_operation:
+                on_operation(f"pid:{proc.pid}")
+            problem = self._wait_healthy(proc, url + self.health_path, log_path, log)
+        except BaseException:
+            group_stop(proc.pid, grace=min(self.stop_grace, 2.0))
+            _reap(proc)
+            raise
         if problem:
             group_stop(proc.pid, grace=min(self.stop_grace, 2.0))
             _reap(proc)

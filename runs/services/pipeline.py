@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 
+from django.conf import settings
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from analyses.services.analyze import run_analyze_execute
@@ -15,6 +18,7 @@ from runs.services.leases import LeaseKeeper
 from runs.services.loops import loop_iteration_finished, loops_resume_waiting
 from runs.services.rollback import rollback_execute
 from runs.services.suite_step import run_claim, run_execute
+from runs.services.sweeper import deploy_clean_up
 
 logger = logging.getLogger(__name__)
 
@@ -88,12 +92,44 @@ def _analyze(run: TestRun) -> None:
 
 
 def _chain_stopped(deploy: Deploy, exc: Exception) -> None:
-    """End what the chain left active, saying why, and let the deploy's loop go on."""
+    """End what the chain left active, saying why, and let the deploy's loop go on.
+
+    When the database went away (an outage, a restart) the connection it broke stays broken even
+    once it is back: it is dropped and the ending tried again every second, for as long as the
+    lease would have held the rows. If the database is still down then, the sweeper ends them.
+    """
+    deadline = time.monotonic() + settings.LEASE_SECONDS
+    while True:
+        _drop_broken_connection()
+        try:
+            _chain_end(deploy, exc)
+            return
+        except DatabaseError:
+            if time.monotonic() >= deadline:
+                raise
+            logger.warning("deploy %s: the database does not answer; ending it again", deploy.pk)
+            time.sleep(1)
+
+
+def _drop_broken_connection() -> None:
+    if (
+        connection.connection is not None
+        and not connection.in_atomic_block
+        and not connection.is_usable()
+    ):
+        connection.close()
+
+
+def _chain_end(deploy: Deploy, exc: Exception) -> None:
     now = timezone.now()
     why = f"Stageloop stopped: {exc!r}"
     deploy_lifecycle.move(
         deploy, Deploy.Status.FAILED, frm=[Deploy.Status.RUNNING], error=why, finished_at=now
     )
+    if Deploy.objects.filter(pk=deploy.pk, status=Deploy.Status.FAILED, error=why).exists():
+        # Ended here (and not cleaned up by an earlier try): what it started stops, as for a
+        # deploy the sweeper finds lost.
+        deploy_clean_up(deploy.pk, why)
     run = deploy.runs.first()
     if run is None:
         _loop_step_safely(None, deploy)

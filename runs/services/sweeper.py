@@ -94,7 +94,7 @@ def runs_sweep(*, now: datetime | None = None) -> SweepReport:
             error=reason,
         ):
             lost_deploys.append(deploy.pk)
-            _deploy_clean_up(deploy.pk, reason)
+            deploy_clean_up(deploy.pk, reason)
 
     lost_runs: list[int] = []
     for run in _running(TestRun):
@@ -175,7 +175,9 @@ def _safely(step, **ids: int) -> None:
         logger.exception("sweeper: %s(%s) failed", step.__name__, ids)
 
 
-def _deploy_clean_up(deploy_id: int, reason: str) -> None:
+def deploy_clean_up(deploy_id: int, reason: str) -> None:
+    """Stop what a deploy that ended unfinished (lost, or its chain stopped) had started, back
+    out its local revision, and add what was done to its error (``reason`` and the notes)."""
     deploy = Deploy.objects.select_related("service", "revision", "previous_revision").get(
         pk=deploy_id
     )
