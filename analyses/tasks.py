@@ -9,10 +9,15 @@ from celery import shared_task
 
 from analyses.services.analyze import run_analyze_execute
 from runs.services import enqueue
+from runs.services.gates import gate_evaluate_run
 from runs.tasks import TASK_OPTIONS
 
 
 @shared_task(**TASK_OPTIONS, name=enqueue.RUN_ANALYZE, time_limit=600, soft_time_limit=570)
 def run_analyze(run_id: int) -> None:
-    """After an import: open draft analyses for new signatures and verify fixed ones."""
-    run_analyze_execute(run_id=run_id)
+    """After an import: open draft analyses for new signatures and verify fixed ones, then
+    judge the run's revision (if it has one) at the release gate."""
+    try:
+        run_analyze_execute(run_id=run_id)
+    finally:
+        gate_evaluate_run(run_id=run_id)

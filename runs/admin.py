@@ -164,3 +164,31 @@ class OutboxAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(models.GatePolicy)
+class GatePolicyAdmin(admin.ModelAdmin):
+    """The release gate's before-traffic rules of a service, or of one suite (which wins)."""
+
+    list_display = (
+        "service",
+        "suite",
+        "goal",
+        "goal_pass_rate",
+        "no_new_signatures",
+        "max_failed",
+        "min_tests",
+        "min_tests_percent",
+        "no_open_incident",
+        "dry_run",
+    )
+    list_filter = ("goal", "dry_run")
+    raw_id_fields = ("service", "suite")
+
+
+@admin.register(models.Verdict)
+class VerdictAdmin(admin.ModelAdmin):
+    list_display = ("revision", "run", "outcome", "dry_run", "created_at")
+    list_filter = ("outcome", "dry_run")
+    raw_id_fields = ("revision", "run", "policy")
+    readonly_fields = ("created_at",)

@@ -1,5 +1,6 @@
 """The loop as data: services, revisions, deploys, suites, runs, results and loops."""
 
+from runs.models.gates import GatePolicy, Verdict
 from runs.models.loops import Loop, LoopIteration
 from runs.models.outbox import Outbox
 from runs.models.services import Build, Deploy, Revision, Service
@@ -18,6 +19,7 @@ __all__ = [
     "Build",
     "Deploy",
     "FailureSignature",
+    "GatePolicy",
     "Loop",
     "LoopIteration",
     "Outbox",
@@ -28,4 +30,5 @@ __all__ = [
     "TestResult",
     "TestRun",
     "TestRunArtifact",
+    "Verdict",
 ]

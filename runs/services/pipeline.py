@@ -1,4 +1,4 @@
-"""Deploy and test, as one chain: deploy → wait healthy → run suite → import → analyze."""
+"""Deploy and test, as one chain: deploy → wait healthy → run suite → import → analyze → gate."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from runs.lifecycle.deploys import deploy_lifecycle
 from runs.lifecycle.runs import run_lifecycle
 from runs.models import Deploy, TestRun
 from runs.services.deploy_step import deploy_claim, deploy_execute
+from runs.services.gates import gate_evaluate_safely
 from runs.services.leases import LeaseKeeper
 from runs.services.loops import loop_iteration_finished, loops_resume_waiting
 from runs.services.rollback import rollback_execute
@@ -77,6 +78,7 @@ def _chain(deploy: Deploy, keeper: LeaseKeeper) -> None:
         run = run_execute(claimed, revision)
         if run.status in (TestRun.Status.PASSED, TestRun.Status.FAILED):
             _analyze(run)
+        gate_evaluate_safely(run=run)  # the before-traffic verdict; never stops the chain
     _loop_step(run)
 
 

@@ -1,0 +1,95 @@
+"""Reads of the release gate: the policy that applies, the evidence its rules weigh, verdicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from runs.models import GatePolicy, Revision, Service, TestCase, TestResult, TestRun, Verdict
+
+
+def gate_policy_for(*, service_id: int, suite_id: int) -> GatePolicy:
+    """The suite's own policy, else the service's, else the defaults (an unsaved row)."""
+    policies = {
+        p.suite_id: p
+        for p in GatePolicy.objects.filter(service_id=service_id).filter(
+            Q(suite_id=suite_id) | Q(suite__isnull=True)
+        )
+    }
+    return policies.get(suite_id) or policies.get(None) or GatePolicy(service_id=service_id)
+
+
+def revision_verdict(*, revision: Revision) -> Verdict | None:
+    """The revision's latest verdict."""
+    return Verdict.objects.filter(revision=revision).select_related("run", "policy").first()
+
+
+def suite_known_test_count(*, suite_id: int, target: int | None) -> int:
+    """The suite's size: its target test count when the team set one, else the tests it ran."""
+    if target:
+        return target
+    return TestCase.objects.filter(suite_id=suite_id).count()
+
+
+def earlier_revision_tested(*, revision: Revision, suite_id: int) -> bool:
+    """Whether an earlier revision of the service has a finished run of this suite: a baseline."""
+    return (
+        TestRun.objects.filter(
+            suite_id=suite_id,
+            revision__service_id=revision.service_id,
+            status__in=(TestRun.Status.PASSED, TestRun.Status.FAILED),
+        )
+        .filter(
+            Q(revision__created_at__lt=revision.created_at)
+            | Q(revision__created_at=revision.created_at, revision_id__lt=revision.pk)
+        )
+        .exists()
+    )
+
+
+@dataclass(frozen=True)
+class NewSignature:
+    id: int
+    normalized: str
+    case_url: str
+
+
+def run_new_signatures(*, run: TestRun) -> list[NewSignature]:
+    """Failure signatures of the run never seen in a run of its suite on another revision."""
+    results = (
+        TestResult.objects.filter(run_id=run.pk, signature__isnull=False)
+        .select_related("signature", "case")
+        .order_by("signature_id", "case_id")
+    )
+    first: dict[int, TestResult] = {}
+    for result in results:
+        first.setdefault(result.signature_id, result)  # type: ignore[arg-type]
+    if not first:
+        return []
+    seen_elsewhere = set(
+        TestResult.objects.filter(signature_id__in=list(first), run__suite_id=run.suite_id)
+        .exclude(run__revision=run.revision)
+        .values_list("signature_id", flat=True)
+        .distinct()
+    )
+    return [
+        NewSignature(
+            id=sid,
+            normalized=r.signature.normalized[:200] if r.signature else "",
+            case_url=r.case.get_absolute_url(),
+        )
+        for sid, r in first.items()
+        if sid not in seen_elsewhere
+    ]
+
+
+def service_open_incidents(*, service_id: int) -> list[tuple[int, str]]:
+    """The service's open incidents (id, first error), newest first, through the reverse
+    relation health's Incident declares (runs never imports health's models)."""
+    service = Service.objects.get(pk=service_id)
+    return list(
+        service.incidents.filter(closed_at__isnull=True)
+        .order_by("-opened_at")
+        .values_list("pk", "first_error")[:10]
+    )
