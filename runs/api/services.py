@@ -7,6 +7,7 @@ from ninja import Field, Router, Schema, Status
 
 from runs.api.errors import ErrorOut, error_body, error_responses
 from runs.api.permissions import require_action
+from runs.api.verdicts import VERDICT_DOC, VerdictOut, get_service_verdict
 from runs.models import Deploy, Service
 from runs.services.deploys import DeployInProgress
 from runs.services.rollback import CannotRollBack, rollback_create
@@ -95,3 +96,11 @@ def _busy_body(request: HttpRequest, service: Service, active: Deploy | None) ->
         "deploy": active.pk if active else None,
         "url": url,
     }
+
+
+router.get(
+    "/{name}/revisions/{revision_name}/verdict",
+    response={200: VerdictOut, **error_responses(404)},
+    summary="A revision's latest gate verdict, by service and revision name",
+    description=VERDICT_DOC,
+)(get_service_verdict)

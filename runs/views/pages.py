@@ -11,6 +11,7 @@ from runs.health_seam import revision_health, service_health_states
 from runs.models import Revision, Service, Suite, TestCase
 from runs.selectors import cases, flaky, reality, revisions, suites
 from runs.selectors.compare import diff_counts, latest_runs_of, run_counts
+from runs.selectors.gates import revision_verdict
 from runs.selectors.rates import RATE_DEFINITION
 from runs.selectors.rollback import active_deploy, rollback_refusal
 from runs.views.paging import BadInput, bad_request, paginate, query_without
@@ -143,5 +144,6 @@ def revision_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "incidents": revision.incidents.select_related("probe")[:20],
             "may_roll_back": may_roll_back,
             "active_deploy": active_deploy(service=revision.service) if may_roll_back else None,
+            "verdict": revision_verdict(revision=revision),
         },
     )
