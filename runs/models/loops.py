@@ -17,6 +17,7 @@ class Loop(models.Model):
     class Goal(models.TextChoices):
         ALL_PASS = "all_pass", "All tests pass"
         PASS_RATE = "pass_rate", "Pass rate at least"
+        GATE = "gate", "The release gate passes"
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from runs.health_seam import revision_wait_stable
 from runs.lifecycle.loops import loop_lifecycle
-from runs.models import Build, Deploy, Loop, LoopIteration, Service, Suite, TestRun
+from runs.models import Build, Deploy, Loop, LoopIteration, Service, Suite, TestRun, Verdict
 from runs.services.deploys import DeployInProgress, deploy_and_test_create
+from runs.services.gates import gate_evaluate_safely
 from runs.services.suite_step import run_cancel
 
 logger = logging.getLogger(__name__)
@@ -79,9 +80,13 @@ def _iteration_start(loop: Loop, build: Build | None) -> LoopIteration:
 
 
 def goal_met(loop: Loop, run: TestRun) -> bool:
-    """All tests pass (and there are tests), or the pass rate reaches the loop's goal."""
+    """All tests pass (and there are tests), or the pass rate reaches the loop's goal, or (goal
+    gate) the run's before-traffic verdict is pass: inconclusive is not met."""
     if run.status not in (TestRun.Status.PASSED, TestRun.Status.FAILED) or run.total == 0:
         return False
+    if loop.goal == Loop.Goal.GATE:
+        verdict = gate_evaluate_safely(run=run)  # the chain judged it already: that verdict
+        return verdict is not None and verdict.outcome == Verdict.Outcome.PASS
     if loop.goal == Loop.Goal.ALL_PASS:
         return run.failed + run.errors == 0
     return run.pass_rate is not None and run.pass_rate * 100 >= loop.goal_pass_rate
