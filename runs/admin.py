@@ -179,6 +179,8 @@ class GatePolicyAdmin(admin.ModelAdmin):
         "max_failed",
         "min_tests",
         "min_tests_percent",
+        "max_probe_error_percent",
+        "max_probe_p95_ms",
         "no_open_incident",
         "dry_run",
     )

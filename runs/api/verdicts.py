@@ -23,7 +23,7 @@ class EvidenceOut(Schema):
 class RuleOut(Schema):
     key: str = Field(
         description="run_finished, min_tests, min_tests_percent, goal, max_failed, "
-        "no_new_signatures or no_open_incident."
+        "no_new_signatures, probe_error_rate, probe_p95 or no_open_incident."
     )
     name: str
     measured: str = Field(description="The value measured, as shown on the revision page.")

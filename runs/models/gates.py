@@ -50,6 +50,19 @@ class GatePolicy(models.Model):
         help_text="Fewest tests executed, as a percent of the suite's known test count "
         "(its target test count, else the tests it ever ran); empty: no such rule.",
     )
+    max_probe_error_percent = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Most failed probe checks of the revision in the last 15 minutes, in percent; "
+        "empty: no such rule.",
+    )
+    max_probe_p95_ms = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Highest p95 probe latency of the revision in the last 15 minutes (the worst "
+        "probe's), in ms; empty: no such rule.",
+    )
     no_open_incident = models.BooleanField(
         default=True, help_text="Fail while the service has an open incident."
     )

@@ -4,8 +4,8 @@ Each rule gives pass, fail, inconclusive (not enough evidence to judge) or not_a
 compares with a baseline and the service has none yet: its first revision). The verdict is
 fail when any rule fails; else inconclusive when any rule is inconclusive (not enough data is
 never a pass); else pass. A run that did not finish with results (error, cancelled, lost) is
-inconclusive: it says nothing about the revision. Probe thresholds (error rate, p95) are not
-rules yet.
+inconclusive: it says nothing about the revision. Probe thresholds read the revision's health
+over the last 15 minutes of probe checks (the health page's window); no checks is inconclusive.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from runs.health_seam import revision_health
 from runs.models import GatePolicy, TestRun, Verdict
 from runs.selectors.gates import (
     earlier_revision_tested,
@@ -189,9 +190,11 @@ def _rules(run: TestRun, policy: GatePolicy) -> list[Rule]:
         )
     if policy.no_new_signatures:
         rules.append(_new_signatures_rule(run, unjudged))
+    health_url = reverse("service-health", args=[run.service.name])
+    if policy.max_probe_error_percent is not None or policy.max_probe_p95_ms is not None:
+        rules += _probe_rules(run, policy, [{"label": "health page", "url": health_url}])
     if policy.no_open_incident:
         incidents = service_open_incidents(service_id=run.service_id)
-        health_url = reverse("service-health", args=[run.service.name])
         rules.append(
             Rule(
                 key="no_open_incident",
@@ -201,6 +204,46 @@ def _rules(run: TestRun, policy: GatePolicy) -> list[Rule]:
                 outcome=FAIL if incidents else PASS,
                 note="; ".join(err[:120] for _, err in incidents[:3]),
                 evidence=[{"label": "health page", "url": health_url}],
+            )
+        )
+    return rules
+
+
+def _probe_rules(run: TestRun, policy: GatePolicy, evidence: list[dict[str, str]]) -> list[Rule]:
+    assert run.revision is not None
+    health = revision_health(run.revision)
+    none = "no probe checked this revision in the last 15 minutes"
+    rules = []
+    if policy.max_probe_error_percent is not None:
+        error = None if health.uptime is None else 100.0 * (1 - health.uptime)
+        rules.append(
+            Rule(
+                key="probe_error_rate",
+                name="Probe error rate",
+                measured=none if error is None else f"{error:.2f} %",
+                threshold=f"≤ {policy.max_probe_error_percent:.2f} %",
+                outcome=INCONCLUSIVE
+                if error is None
+                else PASS
+                if error <= policy.max_probe_error_percent
+                else FAIL,
+                evidence=evidence,
+            )
+        )
+    if policy.max_probe_p95_ms is not None:
+        p95 = health.p95_ms
+        rules.append(
+            Rule(
+                key="probe_p95",
+                name="Probe p95 latency",
+                measured=none if p95 is None else f"{p95:.0f} ms",
+                threshold=f"≤ {policy.max_probe_p95_ms} ms",
+                outcome=INCONCLUSIVE
+                if p95 is None
+                else PASS
+                if p95 <= policy.max_probe_p95_ms
+                else FAIL,
+                evidence=evidence,
             )
         )
     return rules

@@ -198,3 +198,55 @@ def test_a_failing_evaluation_is_noted_never_raised(suite, cases, revisions, mon
 
     assert gate_evaluate_safely(run=run) is None
     assert "The gate evaluation failed" in TestRun.objects.get(pk=run.pk).warnings[-1]
+
+
+def _probed(revision, latencies: list[float], ok: int):
+    from datetime import timedelta
+
+    from health import histogram
+    from health.models import Probe, ProbeRollupMinute
+
+    probe = Probe.objects.create(service=revision.service, name="health", path="/healthz")
+    ProbeRollupMinute.objects.create(
+        probe=probe,
+        revision=revision,
+        bucket_start=(timezone.now() - timedelta(minutes=2)).replace(second=0, microsecond=0),
+        count=len(latencies),
+        ok_count=ok,
+        latency_sum=sum(latencies),
+        latency_min=min(latencies),
+        latency_max=max(latencies),
+        histogram=histogram.from_latencies(latencies),
+    )
+
+
+def test_probe_thresholds_on_the_revision(suite, cases, revisions):
+    GatePolicy.objects.create(
+        service=suite.service, max_probe_error_percent=5, max_probe_p95_ms=200
+    )
+    # 20 checks, 2 failed (10 %); 19 fast and one slow: p95 of the histogram is about 40 ms.
+    _probed(revisions[0], [40.0] * 19 + [900.0], ok=18)
+    run = make_run(suite, dict.fromkeys(cases, "passed"), revision=revisions[0])
+
+    verdict = gate_evaluate(run=run)
+
+    assert verdict is not None and verdict.outcome == "fail"
+    error = _rule(verdict, "probe_error_rate")
+    assert (error["measured"], error["threshold"], error["outcome"]) == (
+        "10.00 %",
+        "≤ 5.00 %",
+        "fail",
+    )
+    p95 = _rule(verdict, "probe_p95")
+    assert p95["outcome"] == "pass" and p95["threshold"] == "≤ 200 ms"
+    assert p95["evidence"][0]["url"] == f"/services/{suite.service.name}/health/"
+
+
+def test_no_probe_checks_is_inconclusive(suite, cases, revisions):
+    GatePolicy.objects.create(service=suite.service, max_probe_p95_ms=200)
+    run = make_run(suite, dict.fromkeys(cases, "passed"), revision=revisions[0])
+
+    verdict = gate_evaluate(run=run)
+
+    assert verdict is not None and verdict.outcome == "inconclusive"
+    assert _rule(verdict, "probe_p95")["measured"].startswith("no probe checked")
