@@ -44,7 +44,7 @@ MAX_QUERIES = {
     "run filtered": 17,
     "run progress": 3,
     "test": 9,
-    "revision": 19,
+    "revision": 20,  # + its gate verdict
     "compare runs": 12,
     "compare revisions": 11,
 }
