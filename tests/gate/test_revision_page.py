@@ -68,3 +68,14 @@ def test_in_chromium_the_verdict_and_a_rules_evidence_link(
     goal.locator("a", has_text=f"run #{run.pk}").click()
     page.wait_for_url(f"**/runs/{run.pk}/")
     assert js_errors == []
+
+
+def test_a_dry_run_verdict_says_so(login, viewer, suite, cases, revisions):
+    from runs.models import GatePolicy
+
+    GatePolicy.objects.create(service=suite.service, dry_run=True)
+    gate_evaluate(run=make_run(suite, dict.fromkeys(cases, "passed"), revision=revisions[0]))
+
+    html = login(viewer).get(f"/revisions/{revisions[0].pk}/").content.decode()
+
+    assert ">dry run</span>" in html and "default rules" not in html
