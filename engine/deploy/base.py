@@ -50,6 +50,11 @@ class DeployRequest:
     commit: str = ""
     revision_name: str = ""
     env: dict[str, str] = field(default_factory=dict)
+    # A gated or canary release: the new revision takes no traffic when it is created, and the
+    # RevisionInfo's url reaches it alone (Cloud Run: the tagged URL; local: its own port;
+    # command: the url its JSON names). ``tag`` names that URL where the target has tags.
+    no_traffic: bool = False
+    tag: str = ""
 
     def __post_init__(self) -> None:
         if not self.revision_name:
@@ -87,6 +92,17 @@ class DeployTarget(ABC):
 
         Read from the target itself (not from what Stageloop last asked for), so a record made
         from it says what really serves. Raises DeployError when the target cannot tell."""
+
+    def split(self, stable: str, candidate: str, percent: int, *, tag: str = "") -> dict[str, int]:
+        """Send ``percent`` of traffic to ``candidate`` and the rest to ``stable``, in one call
+        on the target: 100 promotes the candidate (``stable`` keeps 0 %), 0 sends everything
+        back to ``stable``. Return the split the target reports afterwards.
+
+        Raises DeployError when the target refuses or the call fails; the caller then reads
+        ``traffic()`` to record where traffic really is."""
+        raise DeployError(
+            f"the {self.kind or 'this'} target cannot split traffic between revisions"
+        )
 
     def rollback(self, to_revision: str, *, known: RevisionInfo | None = None) -> dict[str, int]:
         """Send all traffic back to ``to_revision``; return the new split. ``known`` is what the
