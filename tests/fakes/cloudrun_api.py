@@ -4,7 +4,12 @@ Covers what the cloudrun deploy target calls: services get/patch, long-running o
 revisions get/list/delete. Scenario knobs: ``fail_operation`` (the next operations end with that
 error), ``fail_paths`` ({path or "METHOD path": HTTP status}, e.g. ``"PATCH /v2/…"`` fails only the
 update), ``fail_calls`` ({"METHOD path": {n: HTTP status}}: only the n-th such call fails, counted
-from 1), ``never_done`` and ``polls_before_done``. Like Cloud Run, deleting a revision that
+from 1), ``never_done``, ``polls_before_done`` and ``tag_urls`` (False: tagged traffic statuses
+carry no uri).
+
+Like Cloud Run: an update whose operation fails (or never ends) changes nothing; a traffic list
+must add up to 100 %, name revisions that exist (or the one the update creates) and use each tag
+once; a tagged entry is reachable at ``https://TAG---<service host>``; deleting a revision that
 still serves traffic is refused (400 FAILED_PRECONDITION).
 """
 
@@ -25,6 +30,7 @@ LATEST, REVISION = 1, 2  # TrafficTargetAllocationType
 SUCCEEDED, FAILED = 4, 3  # Condition.State
 _STATUS_NAMES = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}
 _STATUS_NAMES |= {409: "ALREADY_EXISTS", 500: "INTERNAL", 503: "UNAVAILABLE"}
+_TAG = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 
 _SERVICE = re.compile(r"^/v2/(projects/[^/]+/locations/[^/]+/services/[^/:]+)$")
 _REVISIONS = re.compile(r"^/v2/(projects/[^/]+/locations/[^/]+/services/[^/]+)/revisions$")
@@ -33,9 +39,10 @@ _OPERATION = re.compile(r"^/v2/(projects/[^/]+/locations/[^/]+/operations/[^/:]+
 
 
 class ApiError(Exception):
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, status: str = "") -> None:
         super().__init__(message)
         self.code, self.message = code, message
+        self.status = status or _STATUS_NAMES.get(code, "UNKNOWN")
 
 
 class FakeCloudRun:
@@ -52,6 +59,7 @@ class FakeCloudRun:
         self._counts: dict[str, int] = {}
         self.never_done = False
         self.polls_before_done = 1
+        self.tag_urls = True
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -155,12 +163,10 @@ class FakeCloudRun:
             raise ApiError(
                 409, f"Revision named '{revision}' with different configuration already exists."
             )
+        traffic = body.get("traffic") or current["traffic"]
+        self._check_traffic(name, traffic, revision)
         operation = f"{name.split('/services/')[0]}/operations/{next(self._ids)}"
-        updated = {
-            **copy.deepcopy(current),
-            "template": template,
-            "traffic": body.get("traffic") or current["traffic"],
-        }
+        updated = {**copy.deepcopy(current), "template": template, "traffic": traffic}
         self.operations[operation] = {
             "polls": 0,
             "service": name,
@@ -211,12 +217,30 @@ class FakeCloudRun:
         short = name.rsplit("/", 1)[-1]
         serving = [s for s in service.get("trafficStatuses", []) if s["revision"] == short]
         if any(s.get("percent") for s in serving):
-            raise ApiError(400, f"Revision '{short}' is serving traffic and cannot be deleted.")
+            raise ApiError(
+                400,
+                f"Revision '{short}' is serving traffic and cannot be deleted.",
+                "FAILED_PRECONDITION",
+            )
         del self.revisions[name]
         operation = f"{name.split('/services/')[0]}/operations/{next(self._ids)}"
         return {"name": operation, "done": True, "response": {"@type": REVISION_TYPE, **revision}}
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _check_traffic(self, service: str, traffic: list[dict[str, Any]], new: str) -> None:
+        """Refuse, as Cloud Run does, a traffic list it could not route."""
+        total = sum(int(t.get("percent", 0)) for t in traffic)
+        if total != 100:
+            raise ApiError(400, f"Traffic percentages must add up to 100, not {total}.")
+        tags = [t["tag"] for t in traffic if t.get("tag")]
+        for tag in tags:
+            if tags.count(tag) > 1 or not _TAG.match(tag):
+                raise ApiError(400, f"Traffic tag '{tag}' is invalid or used more than once.")
+        for t in traffic:
+            rev = t.get("revision", "")
+            if rev and rev != new and f"{service}/revisions/{rev}" not in self.revisions:
+                raise ApiError(400, f"Revision '{rev}' named in traffic does not exist.")
 
     def _create_revision(self, service: str, template: dict[str, Any], ready: bool) -> None:
         name = f"{service}/revisions/{template['revision']}"
@@ -238,6 +262,7 @@ class FakeCloudRun:
     def _resolve(self, service: dict[str, Any]) -> None:
         """Fill the output-only fields Cloud Run computes: statuses and the terminal condition."""
         latest = service.get("latestReadyRevision", "").rsplit("/", 1)[-1]
+        host = service["uri"].removeprefix("https://")
         service["trafficStatuses"] = [
             {
                 "type": t.get("type", LATEST),
@@ -246,6 +271,11 @@ class FakeCloudRun:
                 "revision": latest
                 if t.get("type") in (LATEST, "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST")
                 else t.get("revision", ""),
+                **(
+                    {"uri": f"https://{t['tag']}---{host}"}
+                    if t.get("tag") and self.tag_urls
+                    else {}
+                ),
             }
             for t in service["traffic"]
         ]
@@ -276,9 +306,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw) if raw else None
             code, payload = 200, self.api.handle(self.command, url.path, parse_qs(url.query), body)
         except ApiError as exc:
-            status = _STATUS_NAMES.get(exc.code, "UNKNOWN")
             code = exc.code
-            payload = {"error": {"code": exc.code, "message": exc.message, "status": status}}
+            payload = {"error": {"code": code, "message": exc.message, "status": exc.status}}
         data = json.dumps(payload).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
