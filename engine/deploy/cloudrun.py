@@ -2,14 +2,19 @@
 
 A deploy updates the service template (image, a unique revision name), waits on the long-running
 operation and checks that the new revision is the latest ready one. Traffic moves by rewriting the
-service's traffic list. Credentials come from Application Default Credentials only; a test (or an
-emulator) may point ``endpoint`` at a local server, which is then called anonymously over REST.
+service's traffic list. A gated candidate is deployed with no traffic and a tag, and is reached
+alone on the tagged URL Cloud Run reports (``https://TAG---<service host>``).
+
+Credentials come from Application Default Credentials only; a test (or an emulator) may point
+``endpoint`` at a local server, which is then called anonymously over REST.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
 import os
+import re
 from typing import Any, Literal, NoReturn
 
 from google.api_core import exceptions as gexc
@@ -27,6 +32,7 @@ from engine.deploy.base import (
     OperationFn,
     RevisionInfo,
     StartFn,
+    split_text,
 )
 
 _SUCCEEDED = run_v2.Condition.State.CONDITION_SUCCEEDED
@@ -34,6 +40,10 @@ _FAILED = run_v2.Condition.State.CONDITION_FAILED
 _TO_REVISION = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
 _TO_LATEST = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST
 LATEST = "LATEST"  # key of the traffic share that follows the latest ready revision
+# A tag and the service name together form the first DNS label of the tagged URL: Cloud Run
+# allows 46 characters for both.
+_MAX_TAG_AND_SERVICE = 46
+_TAG = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 
 
 class CloudRunTarget(DeployTarget):
@@ -85,6 +95,8 @@ class CloudRunTarget(DeployTarget):
         if not revision.startswith(f"{self.service}-"):
             # Cloud Run requires revision names to start with the service name.
             revision = f"{self.service}-{revision}"
+        no_traffic = req.no_traffic or self.no_traffic
+        tag = self._candidate_tag(req.tag, revision) if no_traffic else ""
         with self._errors("reading", revision=revision):
             service = self.services.get_service(name=self.name, timeout=self.rpc_timeout)
         if not service.template.containers:
@@ -93,9 +105,8 @@ class CloudRunTarget(DeployTarget):
         container.image = req.image
         _merge_env(container, req.env)
         service.template.revision = revision
-        if self.no_traffic:
-            split = _split(service)
-            service.traffic = [_target(rev, pct) for rev, pct in split.items()]
+        if no_traffic:
+            service.traffic = [*self._pinned(service, revision, tag), _target(revision, 0, tag)]
         log(f"updating {self.name}: image {req.image}, revision {revision}")
         with self._errors("updating", revision=revision):
             op = self.services.update_service(service=service, timeout=self.rpc_timeout)
@@ -114,14 +125,24 @@ class CloudRunTarget(DeployTarget):
                 f"{result.latest_ready_revision or 'none'}): {why}"
             )
         split = _split(result)
-        log(f"{revision} is ready at {result.uri}; traffic {split}")
+        extra: dict[str, Any] = {"traffic": split}
+        url = result.uri
+        if no_traffic:
+            url, extra["tag"] = _tag_uri(result, tag), tag
+            if not url:
+                raise DeployError(
+                    f"Cloud Run reports no URL for tag {tag} of {revision}, so the candidate "
+                    f"cannot be tested on its own; it serves no traffic ({split_text(split)} "
+                    "still do)"
+                )
+        log(f"{revision} is ready at {url}; traffic {split_text(split)}")
         return RevisionInfo(
             name=revision,
-            url=result.uri,
+            url=url,
             status="ready",
             image=req.image,
             operation=operation,
-            extra={"traffic": split},
+            extra=extra,
         )
 
     def status(self, revision: str) -> RevisionInfo:
@@ -224,6 +245,45 @@ class CloudRunTarget(DeployTarget):
         return self._update_traffic(service, [run_v2.TrafficTarget(type_=_TO_LATEST, percent=100)])
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _candidate_tag(self, tag: str, revision: str) -> str:
+        """``tag``, or ``c-`` and the revision's random suffix; DeployError if Cloud Run would
+        refuse it."""
+        if not tag:
+            suffix = revision.rsplit("-", 1)[-1]
+            if not re.fullmatch(r"[0-9a-f]{8}", suffix):  # a name not made by make_revision_name
+                suffix = hashlib.sha256(revision.encode()).hexdigest()[:8]
+            tag = f"c-{suffix}"
+        if not _TAG.match(tag) or len(tag) + len(self.service) > _MAX_TAG_AND_SERVICE:
+            raise DeployError(
+                f"Cloud Run cannot use the traffic tag {tag!r}: a tag is lowercase letters, "
+                "digits and dashes, starts with a letter, does not end with a dash, and is at "
+                f"most {_MAX_TAG_AND_SERVICE - len(self.service)} characters for service "
+                f"{self.service}; choose a shorter or simpler tag"
+            )
+        return tag
+
+    def _pinned(
+        self, service: run_v2.Service, revision: str, tag: str
+    ) -> list[run_v2.TrafficTarget]:
+        """The service's traffic list as it serves now, with every LATEST entry pinned to the
+        revision it reaches (or else it would follow ``revision`` once ready) and ``tag`` taken
+        off any entry that carries it (it moves to ``revision``)."""
+        latest = service.latest_ready_revision.rsplit("/", 1)[-1]
+        entries = list(service.traffic) or [_target(LATEST, 100)]
+        pinned: list[run_v2.TrafficTarget] = []
+        for entry in entries:
+            name = entry.revision if entry.type_ == _TO_REVISION else latest
+            if not name:
+                raise DeployError(
+                    f"cannot deploy {revision} without traffic: {self.name} has no ready "
+                    "revision to keep the traffic on; deploy its first revision without a "
+                    "release gate"
+                )
+            kept_tag = "" if entry.tag == tag else entry.tag
+            if entry.percent or kept_tag:  # an entry with no share and no tag does nothing
+                pinned.append(_target(name, entry.percent, kept_tag))
+        return pinned
 
     def _update_traffic(
         self, service: run_v2.Service, targets: list[run_v2.TrafficTarget], revision: str = ""
@@ -353,6 +413,11 @@ def _split(service: run_v2.Service) -> dict[str, int]:
         name = entry.revision if entry.type_ == _TO_REVISION else latest
         split[name] = split.get(name, 0) + entry.percent
     return split
+
+
+def _tag_uri(service: run_v2.Service, tag: str) -> str:
+    """The URL Cloud Run reports for ``tag`` in the service's traffic statuses, or ""."""
+    return next((s.uri for s in service.traffic_statuses if s.tag == tag and s.uri), "")
 
 
 def _merge_env(container: run_v2.Container, env: dict[str, str]) -> None:
