@@ -96,7 +96,7 @@ class CloudRunTarget(DeployTarget):
             # Cloud Run requires revision names to start with the service name.
             revision = f"{self.service}-{revision}"
         no_traffic = req.no_traffic or self.no_traffic
-        tag = self._candidate_tag(req.tag, revision) if no_traffic else ""
+        tag = self._check_tag(req.tag or _default_tag(revision)) if no_traffic else ""
         with self._errors("reading", revision=revision):
             service = self.services.get_service(name=self.name, timeout=self.rpc_timeout)
         if not service.template.containers:
@@ -185,6 +185,38 @@ class CloudRunTarget(DeployTarget):
             targets.append(_target(previous, 100 - percent))
         return self._update_traffic(service, targets, revision)
 
+    def split(self, stable: str, candidate: str, percent: int, *, tag: str = "") -> dict[str, int]:
+        """Send ``percent`` to ``candidate`` and the rest to ``stable`` in one service update.
+
+        The candidate keeps its tag (``tag``, else the one it has) at every share, 0 % included,
+        so its URL serves until ``retire`` removes it. Other tags stay, at 0 %; any share held
+        by a third revision goes. If the update or its operation fails, Cloud Run leaves the
+        traffic as it was and this raises DeployError."""
+        if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
+            raise DeployError(
+                "the candidate's share of traffic must be a whole number between 0 and 100 %, "
+                f"not {percent!r}"
+            )
+        if not stable or not candidate or stable == candidate:
+            raise DeployError(
+                f"a traffic split needs two different revisions, not {stable!r} and {candidate!r}"
+            )
+        if tag:
+            self._check_tag(tag)
+        with self._errors("reading", revision=candidate):
+            service = self.services.get_service(name=self.name, timeout=self.rpc_timeout)
+        own = (t.tag for t in service.traffic if t.revision == candidate and t.tag)
+        tag = tag or next(own, "")
+        kept = [
+            run_v2.TrafficTarget(type_=t.type_, revision=t.revision, tag=t.tag)
+            for t in service.traffic
+            if t.tag and t.tag != tag
+        ]
+        targets = [_target(stable, 100 - percent)] if percent < 100 else []
+        if percent or tag:
+            targets.append(_target(candidate, percent, tag))
+        return self._update_traffic(service, targets + kept, candidate)
+
     def rollback(self, to_revision: str, *, known: RevisionInfo | None = None) -> dict[str, int]:
         """Send 100 % to ``to_revision`` after checking that it exists."""
         self.status(to_revision)
@@ -246,14 +278,8 @@ class CloudRunTarget(DeployTarget):
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _candidate_tag(self, tag: str, revision: str) -> str:
-        """``tag``, or ``c-`` and the revision's random suffix; DeployError if Cloud Run would
-        refuse it."""
-        if not tag:
-            suffix = revision.rsplit("-", 1)[-1]
-            if not re.fullmatch(r"[0-9a-f]{8}", suffix):  # a name not made by make_revision_name
-                suffix = hashlib.sha256(revision.encode()).hexdigest()[:8]
-            tag = f"c-{suffix}"
+    def _check_tag(self, tag: str) -> str:
+        """Return ``tag``, or raise DeployError if Cloud Run would refuse it on this service."""
         if not _TAG.match(tag) or len(tag) + len(self.service) > _MAX_TAG_AND_SERVICE:
             raise DeployError(
                 f"Cloud Run cannot use the traffic tag {tag!r}: a tag is lowercase letters, "
@@ -413,6 +439,14 @@ def _split(service: run_v2.Service) -> dict[str, int]:
         name = entry.revision if entry.type_ == _TO_REVISION else latest
         split[name] = split.get(name, 0) + entry.percent
     return split
+
+
+def _default_tag(revision: str) -> str:
+    """``c-`` and the revision's random suffix: short, and different for every candidate."""
+    suffix = revision.rsplit("-", 1)[-1]
+    if not re.fullmatch(r"[0-9a-f]{8}", suffix):  # a name not made by make_revision_name
+        suffix = hashlib.sha256(revision.encode()).hexdigest()[:8]
+    return f"c-{suffix}"
 
 
 def _tag_uri(service: run_v2.Service, tag: str) -> str:

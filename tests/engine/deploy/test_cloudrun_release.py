@@ -119,3 +119,84 @@ def test_a_service_with_no_serving_revision_cannot_take_a_candidate_without_traf
         candidate(target, tag="green")
 
     assert cloudrun_api.calls("PATCH") == []
+
+
+# -- split: the candidate's share and the rest on the stable revision, in one update -----------
+
+
+def test_a_canary_moves_in_steps_and_each_split_is_what_cloud_run_reads_back(
+    cloudrun_api: FakeCloudRun,
+) -> None:
+    target = cloudrun(cloudrun_api)
+    new = candidate(target, tag="green")
+    patches = len(cloudrun_api.calls("PATCH"))
+
+    assert target.split(FIRST, new.name, 10) == {FIRST: 90, new.name: 10}
+    assert target.traffic() == {FIRST: 90, new.name: 10}
+    assert target.split(FIRST, new.name, 50) == {FIRST: 50, new.name: 50}
+    assert target.traffic() == {FIRST: 50, new.name: 50}
+    assert target.split(FIRST, new.name, 100) == {new.name: 100}
+    assert target.traffic() == {new.name: 100}
+
+    assert len(cloudrun_api.calls("PATCH")) == patches + 3  # one update per step
+    # The candidate keeps its tag (and URL) throughout, without being told it again.
+    assert cloudrun_api.tags(SERVICE) == {"green": new.name}
+    assert tagged_urls(cloudrun_api) == {"green": new.url}
+
+
+def test_a_split_to_zero_sends_everything_back_and_keeps_the_candidate_reachable(
+    cloudrun_api: FakeCloudRun,
+) -> None:
+    target = cloudrun(cloudrun_api)
+    new = candidate(target, tag="green")
+    target.split(FIRST, new.name, 50)
+
+    assert target.split(FIRST, new.name, 0) == {FIRST: 100}
+
+    assert target.traffic() == {FIRST: 100}
+    assert cloudrun_api.tags(SERVICE) == {"green": new.name}  # until retire removes it
+
+
+def test_a_split_may_add_a_tag_and_the_candidate_keeps_the_one_it_was_tested_on(
+    cloudrun_api: FakeCloudRun,
+) -> None:
+    target = cloudrun(cloudrun_api)
+    new = candidate(target, tag="green")
+
+    assert target.split(FIRST, new.name, 10, tag="canary") == {FIRST: 90, new.name: 10}
+
+    assert cloudrun_api.tags(SERVICE) == {"canary": new.name, "green": new.name}
+    assert tagged_urls(cloudrun_api)["canary"] == "https://canary---web-xyz-uc.a.run.app"
+
+
+def test_a_split_keeps_other_tags_and_takes_traffic_off_other_revisions(
+    cloudrun_api: FakeCloudRun,
+) -> None:
+    target = cloudrun(cloudrun_api)
+    old = candidate(target, tag="blue")
+    target.split(FIRST, old.name, 30)
+    new = candidate(target, image="registry/web:3", tag="green")
+    assert target.traffic() == {FIRST: 70, old.name: 30}
+
+    assert target.split(FIRST, new.name, 10) == {FIRST: 90, new.name: 10}
+
+    assert cloudrun_api.tags(SERVICE) == {"blue": old.name, "green": new.name}
+
+
+@pytest.mark.parametrize("percent", [-1, 101])
+def test_a_share_out_of_range_is_refused(cloudrun_api: FakeCloudRun, percent: int) -> None:
+    target = cloudrun(cloudrun_api)
+    new = candidate(target, tag="green")
+    patches = len(cloudrun_api.calls("PATCH"))
+
+    with pytest.raises(DeployError, match=rf"between 0 and 100 %, not {percent}"):
+        target.split(FIRST, new.name, percent)
+
+    assert len(cloudrun_api.calls("PATCH")) == patches
+
+
+def test_a_split_between_a_revision_and_itself_is_refused(cloudrun_api: FakeCloudRun) -> None:
+    with pytest.raises(DeployError, match="two different revisions"):
+        cloudrun(cloudrun_api).split(FIRST, FIRST, 10)
+
+    assert cloudrun_api.requests == []
