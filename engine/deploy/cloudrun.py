@@ -235,9 +235,9 @@ class CloudRunTarget(DeployTarget):
 
         - a failed candidate (``status == "failed"``, it never became healthy) is deleted with
           ``RevisionsClient.delete_revision``: nobody should roll back to it;
-        - an old good revision is kept at 0 %, so that it can be rolled back to; only its tag,
-          if it has one, is removed from the service's traffic list (a tag keeps a URL
-          serving it).
+        - any other revision (an old good one, or a candidate its gate refused) is kept at
+          0 %, so that it can be rolled back to or looked at; only its tags are removed from
+          the service's traffic list (a tag keeps a URL serving it).
 
         Either way the service is read first: a revision that still holds a share raises
         DeployError (move the traffic off it first), and a revision already gone is retired.

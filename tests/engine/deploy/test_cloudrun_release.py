@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from google.api_core import exceptions as gexc
 
 from engine.deploy import DeployError, DeployRequest, RevisionInfo
 from engine.deploy.cloudrun import CloudRunTarget
@@ -200,3 +201,107 @@ def test_a_split_between_a_revision_and_itself_is_refused(cloudrun_api: FakeClou
         cloudrun(cloudrun_api).split(FIRST, FIRST, 10)
 
     assert cloudrun_api.requests == []
+
+
+# -- a split that fails leaves the traffic where it was ----------------------------------------
+
+
+def at_ten_percent(api: FakeCloudRun, **config: Any) -> tuple[CloudRunTarget, RevisionInfo]:
+    """A candidate deployed without traffic, then given 10 % (two updates of the service)."""
+    target = cloudrun(api, **config)
+    new = candidate(target, tag="green")
+    target.split(FIRST, new.name, 10)
+    return target, new
+
+
+def test_a_split_whose_update_is_refused_raises_and_moves_nothing(
+    cloudrun_api: FakeCloudRun,
+) -> None:
+    target, new = at_ten_percent(cloudrun_api)
+    cloudrun_api.fail_calls[PATCH] = {3: 503}
+
+    with pytest.raises(DeployError, match=f"Cloud Run failed moving traffic of {SERVICE}"):
+        target.split(FIRST, new.name, 50)
+
+    assert target.traffic() == {FIRST: 90, new.name: 10}
+    assert cloudrun_api.tags(SERVICE) == {"green": new.name}
+
+
+def test_a_split_whose_operation_fails_raises_and_moves_nothing(
+    cloudrun_api: FakeCloudRun,
+) -> None:
+    target, new = at_ten_percent(cloudrun_api)
+    cloudrun_api.fail_operation = "internal error while routing traffic"
+
+    with pytest.raises(DeployError, match="internal error while routing traffic"):
+        target.split(FIRST, new.name, 50)
+
+    assert target.traffic() == {FIRST: 90, new.name: 10}
+
+
+def test_a_split_whose_operation_never_finishes_times_out_and_moves_nothing(
+    cloudrun_api: FakeCloudRun,
+) -> None:
+    target, new = at_ten_percent(cloudrun_api, timeout=0.3)
+    cloudrun_api.never_done = True
+
+    with pytest.raises(DeployError, match=r"timed out after 0\.3 s waiting for operation"):
+        target.split(FIRST, new.name, 100)
+
+    assert target.traffic() == {FIRST: 90, new.name: 10}
+
+
+def test_a_split_naming_a_revision_cloud_run_does_not_have_raises(
+    cloudrun_api: FakeCloudRun,
+) -> None:
+    target, new = at_ten_percent(cloudrun_api)
+
+    with pytest.raises(DeployError, match="Revision 'web-gone' named in traffic does not exist"):
+        target.split("web-gone", new.name, 50)
+
+    assert target.traffic() == {FIRST: 90, new.name: 10}
+
+
+# -- retire: a refused candidate is kept without its URL, a failed one is deleted --------------
+
+
+def test_retiring_a_refused_candidate_removes_its_tag_and_keeps_the_revision(
+    cloudrun_api: FakeCloudRun,
+) -> None:
+    target, new = at_ten_percent(cloudrun_api)
+    target.split(FIRST, new.name, 0)  # the canary step failed: traffic back at once
+
+    target.retire(RevisionInfo(name=new.name, url=new.url, status="refused"))
+
+    assert cloudrun_api.tags(SERVICE) == {}
+    assert f"{SERVICE}/revisions/{new.name}" in cloudrun_api.revisions
+    assert target.traffic() == {FIRST: 100}
+    assert cloudrun_api.calls("DELETE") == []
+
+
+def test_retiring_a_failed_candidate_removes_its_tag_and_deletes_it(
+    cloudrun_api: FakeCloudRun,
+) -> None:
+    target = cloudrun(cloudrun_api)
+    new = candidate(target, tag="green")  # failed its gate at 0 %: traffic never moved
+
+    target.retire(RevisionInfo(name=new.name, url=new.url, status="failed"))
+
+    assert cloudrun_api.tags(SERVICE) == {}
+    assert f"{SERVICE}/revisions/{new.name}" not in cloudrun_api.revisions
+    assert target.traffic() == {FIRST: 100}
+
+
+def test_a_candidate_still_serving_is_neither_retired_nor_deleted(
+    cloudrun_api: FakeCloudRun,
+) -> None:
+    target, new = at_ten_percent(cloudrun_api)
+
+    with pytest.raises(DeployError, match=rf"{new.name} still serves 10 %"):
+        target.retire(RevisionInfo(name=new.name, url=new.url, status="failed"))
+    # Cloud Run itself refuses too, should anything call it directly.
+    with pytest.raises(gexc.BadRequest, match="is serving traffic and cannot be deleted"):
+        target.revisions.delete_revision(name=f"{SERVICE}/revisions/{new.name}")
+
+    assert cloudrun_api.tags(SERVICE) == {"green": new.name}
+    assert target.traffic() == {FIRST: 90, new.name: 10}
