@@ -96,7 +96,8 @@ class CloudRunTarget(DeployTarget):
             # Cloud Run requires revision names to start with the service name.
             revision = f"{self.service}-{revision}"
         no_traffic = req.no_traffic or self.no_traffic
-        tag = self._check_tag(req.tag or _default_tag(revision)) if no_traffic else ""
+        room = _MAX_TAG_AND_SERVICE - len(self.service)
+        tag = self._check_tag(req.tag or _default_tag(revision, room)) if no_traffic else ""
         with self._errors("reading", revision=revision):
             service = self.services.get_service(name=self.name, timeout=self.rpc_timeout)
         if not service.template.containers:
@@ -441,12 +442,13 @@ def _split(service: run_v2.Service) -> dict[str, int]:
     return split
 
 
-def _default_tag(revision: str) -> str:
-    """``c-`` and the revision's random suffix: short, and different for every candidate."""
+def _default_tag(revision: str, room: int) -> str:
+    """``c-`` and the revision's random suffix, cut to ``room`` characters (3 at least): short,
+    and different for every candidate."""
     suffix = revision.rsplit("-", 1)[-1]
     if not re.fullmatch(r"[0-9a-f]{8}", suffix):  # a name not made by make_revision_name
         suffix = hashlib.sha256(revision.encode()).hexdigest()[:8]
-    return f"c-{suffix}"
+    return f"c-{suffix}"[: max(room, 3)]
 
 
 def _tag_uri(service: run_v2.Service, tag: str) -> str:

@@ -99,6 +99,32 @@ def test_a_candidate_without_a_tagged_url_cannot_be_tested_and_says_so(
     assert target.traffic() == {FIRST: 100}
 
 
+def test_the_default_tag_is_shortened_to_fit_beside_a_long_service_name(
+    cloudrun_api: FakeCloudRun,
+) -> None:
+    long_name = "payments-reconciliation-worker-eu"  # 33 characters: 13 are left for the tag
+    cloudrun_api.add_service("p", "europe-west1", long_name, "registry/pay:1")
+    target = cloudrun(cloudrun_api, service=long_name)
+
+    info = target.deploy(
+        DeployRequest(service=long_name, image="registry/pay:2", no_traffic=True),
+        log=lambda _: None,
+    )
+
+    assert info.extra["tag"] == "c-" + info.name.rsplit("-", 1)[1]  # 10 characters fit
+    very_long = "payments-reconciliation-worker-europe-w"  # 39: only 7 left
+    cloudrun_api.add_service("p", "europe-west1", very_long, "registry/pay:1")
+    target = cloudrun(cloudrun_api, service=very_long)
+
+    info = target.deploy(
+        DeployRequest(service=very_long, image="registry/pay:2", no_traffic=True),
+        log=lambda _: None,
+    )
+
+    assert info.extra["tag"] == "c-" + info.name.rsplit("-", 1)[1][:5]
+    assert info.url == f"https://{info.extra['tag']}---{very_long}-xyz-uc.a.run.app"
+
+
 @pytest.mark.parametrize("tag", ["Green", "-green", "green-", "gr_een", "x" * 44])
 def test_an_invalid_tag_is_refused_before_calling_cloud_run(
     cloudrun_api: FakeCloudRun, tag: str
