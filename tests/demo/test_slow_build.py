@@ -9,11 +9,15 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Iterator
+from io import StringIO
+from pathlib import Path
 
 import httpx
 import pytest
+from django.core.management import call_command
 
 from demo.app import load_faults
+from runs.models import Service
 from tests.demo.test_demo_service import GOOD_BUILD, demo_service, junit_outcomes, run_e2e
 
 SLOW_BUILD = "stageloop-demo:1.4.2"
@@ -73,3 +77,23 @@ def test_the_slow_build_passes_the_whole_e2e_suite(slow_service, tmp_path):
     outcomes = junit_outcomes(result.junit_path)
     assert len(outcomes) >= 25
     assert {outcome for outcome, _ in outcomes.values()} == {"passed"}
+
+
+@pytest.mark.django_db
+def test_the_demo_offers_the_slow_build_without_changing_what_it_deploys_first():
+    call_command("seed_demo", password="demo-in-tests", stdout=StringIO())
+
+    chat = Service.objects.get(name="demo-chat")
+    assert "1.4.2 passes its tests, +50 ms slower: the canary comparison stops it" in (
+        chat.description
+    )
+    # Deploy and test still starts from the faulty build, and nothing else changed
+    assert list(chat.builds.values_list("image", flat=True)) == ["stageloop-demo:1.4.0"]
+    assert chat.default_image == GOOD_BUILD
+
+
+def test_the_readme_offers_the_slow_build():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+    assert "`stageloop-demo:1.4.2`" in readme
+    assert "passes its tests, +50 ms slower: the canary comparison stops it" in readme
