@@ -17,8 +17,11 @@ import pytest
 from django.core.management import call_command
 
 from demo.app import load_faults
+from runs.canary_stats import error_comparison, latency_comparison
+from runs.health_seam import revisions_probe_compare
 from runs.models import Service
 from tests.demo.test_demo_service import GOOD_BUILD, demo_service, junit_outcomes, run_e2e
+from tests.factories import RevisionFactory, ServiceFactory
 
 SLOW_BUILD = "stageloop-demo:1.4.2"
 
@@ -97,3 +100,30 @@ def test_the_readme_offers_the_slow_build():
 
     assert "`stageloop-demo:1.4.2`" in readme
     assert "passes its tests, +50 ms slower: the canary comparison stops it" in readme
+
+
+@pytest.mark.django_db
+def test_probed_side_by_side_the_slow_build_fails_the_latency_comparison(
+    slow_service, good_service
+):
+    service = ServiceFactory(name="demo-chat", health_path="/healthz")
+    stable = RevisionFactory(service=service, name="demo-good-1", url=good_service)
+    candidate = RevisionFactory(service=service, name="demo-slow-1", url=slow_service)
+
+    samples = revisions_probe_compare(
+        service=service, revisions=[stable, candidate], seconds=6, interval=0.25
+    )
+    latency = latency_comparison(
+        samples[candidate.pk].latencies_ms, samples[stable.pk].latencies_ms, margin_ms=20
+    )
+    errors = error_comparison(
+        samples[candidate.pk].errors,
+        samples[candidate.pk].total,
+        samples[stable.pk].errors,
+        samples[stable.pk].total,
+        margin_percent=1,
+    )
+
+    assert latency.outcome == "fail", latency
+    assert 40 <= latency.effect <= 80
+    assert errors.outcome == "pass", errors
