@@ -12,6 +12,11 @@ Too few samples on either side give "inconclusive", never a verdict.
 - Errors: one-sided Fisher exact test on [[candidate errors, ok], [stable errors, ok]]; the
   effect is the difference of error rates in percentage points.
 
+The minimum is ``min_samples`` = 20 a side by default: a step probed once a second must hold
+20 s. Fewer makes even a complete separation weak evidence, and the error test can only ever
+flag big differences: against a stable revision with no errors, the candidate needs 5 errors to
+reach p < 0.05 at any sample size (5 of 20 = 25 %, 5 of 300 = 1.7 %).
+
 Pure Python with numpy and scipy: no Django.
 """
 

@@ -162,3 +162,15 @@ def test_fewer_error_samples_than_the_minimum_is_inconclusive():
 def test_more_errors_than_probes_is_refused():
     with pytest.raises(ValueError, match="between 0 and its total 10"):
         error_comparison(11, 10, 0, 10, margin_percent=1)
+
+
+def test_against_a_clean_stable_revision_five_candidate_errors_are_needed():
+    # With no stable errors only the table itself is as extreme: P = C(20, k) / C(40, k).
+    # k = 4: 4845 / 91390 = 0.0530 (not significant); k = 5: 15504 / 658008 = 0.0236.
+    four = error_comparison(4, 20, 0, 20, margin_percent=5)
+    five = error_comparison(5, 20, 0, 20, margin_percent=5)
+
+    assert four.p_value == pytest.approx(4845 / 91390)
+    assert four.outcome == "pass"
+    assert five.p_value == pytest.approx(15504 / 658008)
+    assert five.outcome == "fail"
