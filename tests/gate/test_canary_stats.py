@@ -174,3 +174,15 @@ def test_against_a_clean_stable_revision_five_candidate_errors_are_needed():
     assert four.outcome == "pass"
     assert five.p_value == pytest.approx(15504 / 658008)
     assert five.outcome == "fail"
+
+
+def test_a_long_hold_estimates_the_shift_from_quantiles_without_running_out_of_memory():
+    # 2,500 x 2,500 pairs is over MAX_PAIRS: the shift comes from 2,000 quantiles a side.
+    rng = random.Random(5)
+    stable = [rng.uniform(5, 15) for _ in range(2500)]
+    candidate = [30 + rng.uniform(5, 15) for _ in range(2500)]
+
+    result = latency_comparison(candidate, stable, margin_ms=20)
+
+    assert result.effect == pytest.approx(30, abs=0.5)
+    assert result.outcome == "fail"
