@@ -76,6 +76,7 @@ def revisions_probe_compare(
     """
     if interval <= 0:
         raise ValueError(f"interval must be positive, got {interval}")
+    revisions = list({revision.pk: revision for revision in revisions}.values())
     if not revisions:
         return {}
     for revision in revisions:
