@@ -12,6 +12,9 @@ Traffic, locally, is which revision serves: the one a deploy last started, or th
 or ``rollback`` last chose (``_serving`` in the state file), counted only while its process
 lives. A retired revision keeps what started it (image, commit, env) in the state file, so a
 rollback to it starts it again: same command, image and revision name, a new pid and port.
+
+A gated or canary release deploys the candidate with ``no_traffic``: it starts on its own port
+like any revision (its RevisionInfo's url reaches it alone) and ``_serving`` does not change.
 """
 
 from __future__ import annotations
@@ -133,8 +136,11 @@ class LocalTarget(DeployTarget):
         started = {"image": req.image, "commit": req.commit, "env": req.env}
         with self._state() as state:
             state[req.revision_name] = {"url": url, **started, **extra}
-            state[SERVING] = req.revision_name
+            if not req.no_traffic:
+                state[SERVING] = req.revision_name
         log(f"{req.revision_name} is healthy at {url}{self.health_path}")
+        if req.no_traffic:
+            log(f"{req.revision_name} takes no traffic; it answers on its own URL {url}")
         return RevisionInfo(
             name=req.revision_name,
             url=url,
