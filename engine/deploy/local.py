@@ -209,6 +209,8 @@ class LocalTarget(DeployTarget):
             raise DeployError(f"cannot split traffic between {stable} and itself")
         # A rollback (0 %) must work when the candidate crashed, a promotion when stable did.
         needed = {0: [stable], 100: [candidate]}.get(percent, [stable, candidate])
+        # The state is written back only when this block ends without an exception, so nothing
+        # after a proxy starts may raise without stopping it; the split is read back after.
         with self._state() as state:
             for name in needed:
                 pid = (state.get(name) or {}).get("pid")
@@ -220,31 +222,9 @@ class LocalTarget(DeployTarget):
                     )
             if percent in (0, 100):
                 self._serve_alone(state, candidate if percent == 100 else stable)
-                return self._traffic(state)
-            state[SERVING] = stable
-            proxy: dict[str, Any] = state.get(PROXY) or {}
-            started = not proxy or not group_alive(int(proxy.get("pid") or 0))
-            if started:
-                self._stop_proxy(state)  # a dead one's record
-                proxy = state[PROXY] = self._start_proxy()
-            backends = {stable: state[stable]["url"], candidate: state[candidate]["url"]}
-            weights = {stable: 100 - percent, candidate: percent}
-            try:
-                response = httpx.put(
-                    proxy["url"] + CONTROL_PATH,
-                    json={"backends": backends, "traffic": weights},
-                    timeout=self.health_timeout,
-                )
-                response.raise_for_status()
-            except httpx.HTTPError as exc:
-                if started:
-                    self._stop_proxy(state)
-                raise DeployError(
-                    f"the split proxy at {proxy['url']} did not take the split "
-                    f"{candidate} {percent} % / {stable} {100 - percent} %: {_why(exc)}"
-                ) from None
-            proxy["backends"] = sorted(backends)
-            return self._traffic(state)
+            else:
+                self._split_through_proxy(state, stable, candidate, percent)
+        return self.traffic()
 
     def traffic(self) -> dict[str, int]:
         """While the split proxy is recorded, the weights it reports (DeployError if it does
@@ -305,6 +285,36 @@ class LocalTarget(DeployTarget):
                 state.pop(SERVING)
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _split_through_proxy(
+        self, state: dict[str, Any], stable: str, candidate: str, percent: int
+    ) -> None:
+        """Under the state lock: start the split proxy if none lives, then set its weights."""
+        state[SERVING] = stable
+        proxy: dict[str, Any] = state.get(PROXY) or {}
+        started = not proxy or not group_alive(int(proxy.get("pid") or 0))
+        if started:
+            self._stop_proxy(state)  # a dead one's record
+            proxy = state[PROXY] = self._start_proxy()
+        backends = {stable: state[stable]["url"], candidate: state[candidate]["url"]}
+        weights = {stable: 100 - percent, candidate: percent}
+        try:
+            response = httpx.put(
+                proxy["url"] + CONTROL_PATH,
+                json={"backends": backends, "traffic": weights},
+                timeout=self.health_timeout,
+            )
+            response.raise_for_status()
+        except BaseException as exc:
+            if started:
+                self._stop_proxy(state)
+            if isinstance(exc, httpx.HTTPError):
+                raise DeployError(
+                    f"the split proxy at {proxy['url']} did not take the split "
+                    f"{candidate} {percent} % / {stable} {100 - percent} %: {_why(exc)}"
+                ) from None
+            raise
+        proxy["backends"] = sorted(backends)
 
     def _serve_alone(self, state: dict[str, Any], revision: str) -> None:
         """Under the state lock: ``revision`` takes all traffic, so no split proxy is left."""

@@ -315,6 +315,18 @@ def test_a_rollback_during_a_canary_stops_the_proxy(release: Release) -> None:
     assert process_gone(pid)
 
 
+def test_a_deploy_that_takes_traffic_during_a_canary_stops_the_proxy(release: Release) -> None:
+    stable = release.deploy("web:1")
+    candidate = release.deploy("web:2", no_traffic=True)
+    release.target.split(stable.name, candidate.name, 10)
+    pid = release.proxy()["pid"]
+
+    newest = release.deploy("web:3")
+
+    assert process_gone(pid)
+    assert release.target.traffic() == {newest.name: 100}
+
+
 def test_the_proxy_forwards_method_path_query_headers_and_body(release: Release) -> None:
     stable = release.deploy("web:1")
     candidate = release.deploy("web:2", no_traffic=True)
