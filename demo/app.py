@@ -9,8 +9,14 @@ once it accepts connections. Environment:
   (next to this file, or ``STAGELOOP_BUILDS_FILE``) may carry faults; an unknown build has none.
 - ``STAGELOOP_DEMO_USERS``: extra ``user:password`` pairs, comma separated.
 
-The one fault, ``stream-hang``, makes ``GET /threads/{id}/stream`` send its first chunk and then
-hang forever, while ``/healthz`` stays green: exactly the kind of regression only a test catches.
+Two faults:
+
+- ``stream-hang`` (build 1.4.0) makes ``GET /threads/{id}/stream`` send its first chunk and then
+  hang forever, while ``/healthz`` stays green: exactly the kind of regression only a test
+  catches.
+- ``slow-50ms`` (build 1.4.2) answers every request, ``/healthz`` included, 50 ms later. Every
+  test passes and no absolute latency threshold is near: only comparing the build with the
+  stable revision during a canary release catches it.
 
 State lives in memory. This file imports only the standard library and aiohttp, so it runs as a
 plain script.
@@ -35,7 +41,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-KNOWN_FAULTS = frozenset({"stream-hang"})
+KNOWN_FAULTS = frozenset({"stream-hang", "slow-50ms"})
 DEFAULT_BUILDS_FILE = Path(__file__).with_name("builds.json")
 DEFAULT_USERS = {"demo": "demo-password", "qa": "qa-password"}
 PUBLIC_PATHS = frozenset({"/healthz", "/auth/token"})
@@ -43,6 +49,7 @@ REVISION_HEADER = "X-Stageloop-Revision"
 MAX_TITLE = 200
 MAX_CONTENT = 4000
 STREAM_CHUNK_DELAY = 0.05
+SLOW_FAULT_DELAY = 0.05
 WORDS_PER_CHUNK = 3
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -228,6 +235,14 @@ async def require_token(request: web.Request, handler: Handler) -> web.StreamRes
     if user is None:
         raise ApiError(401, "unauthorized", "A valid bearer token is required: POST /auth/token.")
     request["user"] = user
+    return await handler(request)
+
+
+@web.middleware
+async def slow_fault(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The ``slow-50ms`` fault: every request waits 50 ms before it is handled."""
+    if "slow-50ms" in request.app[BUILD].faults:
+        await asyncio.sleep(SLOW_FAULT_DELAY)
     return await handler(request)
 
 
@@ -434,7 +449,7 @@ def create_app(
     users: dict[str, str] | None = None,
 ) -> web.Application:
     """Build the service for one build. ``users`` defaults to the demo accounts."""
-    app = web.Application(middlewares=[json_errors, require_token])
+    app = web.Application(middlewares=[slow_fault, json_errors, require_token])
     app[STORE] = Store(users=dict(users if users is not None else DEFAULT_USERS))
     app[BUILD] = Build(revision=revision, image=image, faults=faults)
     app.on_response_prepare.append(add_revision_header)

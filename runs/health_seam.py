@@ -6,17 +6,21 @@ runs' rows. What runs asks of health goes through here, and the import-linter co
 
 - a default probe for a service made in the admin or by the demo seeder;
 - whether a new revision is stable under its probes (a deploy, and a loop before it ends);
+- samples of two revisions probed side by side, for a canary step's comparison;
 - the health state shown on the service and revision pages.
 """
 
 from health.selectors.states import revision_health, service_health_states
+from health.services.comparing import Samples, revisions_probe_compare
 from health.services.probes import service_probe_ensure
 from health.services.waiting import Stability, revision_wait_stable
 
 __all__ = [
+    "Samples",
     "Stability",
     "revision_health",
     "revision_wait_stable",
+    "revisions_probe_compare",
     "service_health_states",
     "service_probe_ensure",
 ]

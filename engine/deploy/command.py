@@ -4,12 +4,26 @@ Contract with the command: it gets STAGELOOP_IMAGE, STAGELOOP_COMMIT, STAGELOOP_
 STAGELOOP_REVISION in its environment, and its last non-empty output line is a JSON object
 ``{"revision": "...", "url": "..."}`` naming what it deployed. Any other exit is a failure.
 
+A gated or canary release deploys with no traffic: the command also gets STAGELOOP_NO_TRAFFIC=1
+and STAGELOOP_TAG (the tag to reach the candidate by, possibly empty; also set whenever a
+request names a tag). It must create the revision without moving traffic to it, and its ``url``
+must reach that revision alone (a tagged URL, say): the suite and probes run there before any
+user traffic does, so a no-traffic deploy whose JSON has no ``url`` is a failure.
+
+Moving traffic: ``traffic_command`` gets STAGELOOP_REVISION, STAGELOOP_TRAFFIC_PERCENT and
+STAGELOOP_TRAFFIC_TAG. From ``set_traffic`` (a promotion or a rollback) it sends that percent to
+that revision. From ``split`` (a canary step) it also gets STAGELOOP_STABLE_REVISION and must
+send the percent to STAGELOOP_REVISION and the rest to the stable revision, in one change: 0
+sends everything back to the stable revision, 100 promotes the candidate.
+
 Traffic, as the target reports it (``traffic()``): the optional ``read_traffic_command`` prints
 the current split as its last line, ``{"traffic": {"<revision>": <percent>, ...}}`` (or the bare
 map). Without one, the split is the last one a command of this deploy reported: the deploy
-command's ``"traffic"`` key, or the traffic command's last line in the same shape (a traffic
-command that prints no split is taken to have set what it was asked). With neither, the target
-says it cannot tell (DeployError), and the deploy records no split rather than a guess.
+command's ``"traffic"`` key, or the traffic command's last line in the same shape. A traffic
+command that prints no split is taken to have set what it was asked: ``{revision: percent}``
+from ``set_traffic``, ``{candidate: percent, stable: 100 - percent}`` from ``split`` (shares
+above 0 only, so 100 gives ``{candidate: 100}`` and 0 gives ``{stable: 100}``). With neither,
+the target says it cannot tell (DeployError), and the deploy records no split, not a guess.
 
 Its environment is not the dashboard's: ``engine.childenv`` gives it an allowlist (PATH, HOME,
 locale, temp dir, proxies, CA bundles, virtualenv), the names listed in the target's
@@ -82,6 +96,10 @@ class CommandTarget(DeployTarget):
             "STAGELOOP_SERVICE": req.service,
             "STAGELOOP_REVISION": req.revision_name,
         }
+        if req.no_traffic:
+            own["STAGELOOP_NO_TRAFFIC"] = "1"
+        if req.no_traffic or req.tag:
+            own["STAGELOOP_TAG"] = req.tag
         lines = self._run(self.command, own, log, on_operation, env=req.env, on_start=on_start)
         last = next((line for line in reversed(lines) if line.strip()), "")
         try:
@@ -94,6 +112,12 @@ class CommandTarget(DeployTarget):
                 '{"revision": "...", "url": "..."}; print that JSON as its final line. '
                 f"Last output:\n{tail(lines) or '(no output)'}"
             ) from None
+        if req.no_traffic and not result.get("url"):
+            raise DeployError(
+                f"the deploy command created {result['revision']} with no traffic but named no "
+                "URL for it: a gated candidate must be reachable on its own URL, so print it as "
+                '"url" in the final JSON line (a tagged URL, say)'
+            )
         extra = {k: v for k, v in result.items() if k not in ("revision", "url")}
         if "traffic" in result:
             self._last_split = _parse_split(result, "the deploy command")
@@ -113,20 +137,41 @@ class CommandTarget(DeployTarget):
 
     def set_traffic(self, revision: str, percent: int = 100, tag: str = "") -> dict[str, int]:
         """Run ``traffic_command`` to send ``percent`` to ``revision``; return the new split."""
-        if not self.traffic_command:
-            raise DeployError(
-                "the command target has no traffic command configured; add 'traffic_command' "
-                "(an argument list) to the service's deploy settings to move traffic or roll back"
-            )
         own = {
             "STAGELOOP_REVISION": revision,
             "STAGELOOP_TRAFFIC_PERCENT": str(percent),
             "STAGELOOP_TRAFFIC_TAG": tag,
         }
-        lines = self._run(self.traffic_command, own, lambda line: None, None)
+        return self._move_traffic(own, asked={revision: percent})
+
+    def split(self, stable: str, candidate: str, percent: int, *, tag: str = "") -> dict[str, int]:
+        """Run ``traffic_command`` with both revisions; return the split it prints, else the one
+        asked for (see the module's docstring)."""
+        if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
+            raise DeployError(f"a traffic split must be between 0 and 100 %, not {percent!r}")
+        own = {
+            "STAGELOOP_REVISION": candidate,
+            "STAGELOOP_STABLE_REVISION": stable,
+            "STAGELOOP_TRAFFIC_PERCENT": str(percent),
+            "STAGELOOP_TRAFFIC_TAG": tag,
+        }
+        return self._move_traffic(own, asked={candidate: percent, stable: 100 - percent})
+
+    def _move_traffic(self, own: dict[str, str], *, asked: dict[str, int]) -> dict[str, int]:
+        """Run ``traffic_command`` with ``own``; its printed split, else ``asked`` (shares > 0)."""
+        if not self.traffic_command:
+            raise DeployError(
+                "the command target has no traffic command configured; add 'traffic_command' "
+                "(an argument list) to the service's deploy settings to move traffic or roll back"
+            )
+        lines = self._run(
+            self.traffic_command, own, lambda line: None, None, what="traffic command"
+        )
         said = _last_json(lines)
         self._last_split = (
-            _parse_split(said, "the traffic command") if said is not None else {revision: percent}
+            _parse_split(said, "the traffic command")
+            if said is not None
+            else {name: share for name, share in asked.items() if share > 0}
         )
         return dict(self._last_split)
 
@@ -157,6 +202,7 @@ class CommandTarget(DeployTarget):
         *,
         env: dict[str, str] | None = None,
         on_start: StartFn | None = None,
+        what: str = "deploy command",
     ) -> list[str]:
         """Run ``argv`` in its own process group, streaming lines to ``log``; return them all.
 
@@ -175,7 +221,7 @@ class CommandTarget(DeployTarget):
                 stderr=subprocess.STDOUT,
             )
         except OSError as exc:
-            raise DeployError(f"could not start the deploy command {argv[0]!r}: {exc}") from None
+            raise DeployError(f"could not start the {what} {argv[0]!r}: {exc}") from None
         if on_start:
             try:
                 on_start(proc.pid)
@@ -202,25 +248,25 @@ class CommandTarget(DeployTarget):
                 kept.append(line)
                 log(line)
             if time.monotonic() >= deadline:
-                self._stop(proc, kept)
+                self._stop(proc, kept, what)
         try:
             # The output can end before the process does; the deadline still holds.
             code = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            self._stop(proc, kept)
+            self._stop(proc, kept, what)
         if code != 0:
             raise DeployError(
-                f"the deploy command {argv[0]!r} failed with exit code {code}. "
+                f"the {what} {argv[0]!r} failed with exit code {code}. "
                 f"Last output:\n{tail(kept) or '(no output)'}"
             )
         return list(kept)
 
-    def _stop(self, proc: subprocess.Popen[bytes], kept: deque[str]) -> NoReturn:
+    def _stop(self, proc: subprocess.Popen[bytes], kept: deque[str], what: str) -> NoReturn:
         """Stop the timed-out command's whole group and raise with its last output."""
         group_stop(proc.pid, grace=5)
         proc.wait()
         raise DeployError(
-            f"the deploy command timed out after {self.timeout:g} s and was stopped. "
+            f"the {what} timed out after {self.timeout:g} s and was stopped. "
             f"Last output:\n{tail(kept) or '(no output)'}"
         )
 

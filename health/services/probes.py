@@ -92,17 +92,22 @@ def probe_specs_build(
             continue
         due = (due_at or {}).get(probe.id)
         specs.append(
-            ProbeSpec(
-                probe_id=probe.id,
-                url=url,
-                method=probe.method or "GET",
-                expected_status=tuple(int(s) for s in probe.expected_statuses) or (200,),
-                body_contains=probe.body_contains,
-                json_field=probe.json_field,
-                json_value=probe.json_value,
-                latency_threshold_ms=probe.latency_threshold_ms,
-                timeout_s=probe.timeout_seconds,
-                not_before=due if due is not None and due > now else None,
-            )
+            probe_spec(probe, url=url, not_before=due if due is not None and due > now else None)
         )
     return specs, skipped
+
+
+def probe_spec(probe: Probe, *, url: str, not_before: datetime | None = None) -> ProbeSpec:
+    """The spec of ``probe``'s conditions, checked at ``url``."""
+    return ProbeSpec(
+        probe_id=probe.id,
+        url=url,
+        method=probe.method or "GET",
+        expected_status=tuple(int(s) for s in probe.expected_statuses) or (200,),
+        body_contains=probe.body_contains,
+        json_field=probe.json_field,
+        json_value=probe.json_value,
+        latency_threshold_ms=probe.latency_threshold_ms,
+        timeout_s=probe.timeout_seconds,
+        not_before=not_before,
+    )

@@ -18,18 +18,25 @@ logger = logging.getLogger(__name__)
 
 
 def probe_results_record(
-    *, outcomes: Sequence[ProbeOutcome], due_at: Mapping[int, datetime] | None = None
+    *,
+    outcomes: Sequence[ProbeOutcome],
+    due_at: Mapping[int, datetime] | None = None,
+    revision_id: int | None = None,
+    incidents: bool = True,
 ) -> list[ProbeResult]:
     """Store ``outcomes`` and everything that follows from them, all or nothing.
 
-    - one ProbeResult per outcome, with the revision it hit: the revision named by the
+    - one ProbeResult per outcome, with the revision it hit: ``revision_id`` when the caller
+      aimed the probes at one revision's own URL, else the revision named by the
       ``X-Stageloop-Revision`` header when the service answered with one we know, else the
       service's current revision;
     - the minute and hour rollups of those results;
-    - each probe's consecutive failure/success counters, and the incidents they open or close
-      (``health.incidents_logic.step_incident`` with the probe's own thresholds). An incident
-      starts at the first failure of the run that opened it, with that failure's revision and
-      error, and ends at the first success of the run that closed it.
+    - unless ``incidents`` is False, each probe's consecutive failure/success counters, and the
+      incidents they open or close (``health.incidents_logic.step_incident`` with the probe's
+      own thresholds). An incident starts at the first failure of the run that opened it, with
+      that failure's revision and error, and ends at the first success of the run that closed
+      it. Samples recorded with ``incidents=False`` (a canary comparison, probing two revisions
+      every second) are not part of any run.
 
     Outcomes of probes deleted meanwhile are dropped. The probe rows are locked for the duration,
     so two workers recording the same probe apply their outcomes one after the other.
@@ -52,7 +59,8 @@ def probe_results_record(
         results = [
             ProbeResult(
                 probe_id=o.probe_id,
-                revision_id=revisions.get((probes[o.probe_id].service_id, o.revision))
+                revision_id=revision_id
+                or revisions.get((probes[o.probe_id].service_id, o.revision))
                 or probes[o.probe_id].service.current_revision_id,
                 checked_at=o.checked_at,
                 due_at=due_at.get(o.probe_id),
@@ -66,7 +74,8 @@ def probe_results_record(
         ]
         ProbeResult.objects.bulk_create(results)
         rollups_add(results)
-        _incidents_step(results, probes)
+        if incidents:
+            _incidents_step(results, probes)
     return results
 
 
@@ -134,11 +143,17 @@ def _incidents_step(results: Sequence[ProbeResult], probes: Mapping[int, Probe])
 
 
 def _run_start(probe_id: int, length: int, latest: ProbeResult) -> ProbeResult:
-    """The first result of the run of ``length`` alike results that ends with ``latest``."""
+    """The first result of the run of ``length`` alike results that ends with ``latest``.
+
+    Only results alike (all failures or all successes) are read: samples recorded without
+    stepping incidents may sit between the run's results, and a success never starts a failure.
+    """
     if length <= 1:
         return latest
     run = (
-        ProbeResult.objects.filter(probe_id=probe_id, checked_at__lte=latest.checked_at)
+        ProbeResult.objects.filter(
+            probe_id=probe_id, checked_at__lte=latest.checked_at, ok=latest.ok
+        )
         .order_by("-checked_at", "-pk")
         .only("checked_at", "error", "error_kind", "revision_id")[:length]
     )

@@ -91,3 +91,32 @@ def test_outcomes_in_one_batch_are_applied_in_time_order(probe):
     probe_results_record(outcomes=outcomes)
 
     assert Incident.objects.get().opened_at == T0
+
+
+def test_samples_recorded_without_incidents_leave_counters_and_incidents_alone(probe):
+    # given two failures in a row
+    _record(probe, False, False)
+
+    # when a canary comparison records a burst of failures aimed at another revision
+    other = RevisionFactory(service=probe.service, name="web-00008-bbb")
+    burst = [outcome(probe, at=T0 + seconds(20 + i), ok=False) for i in range(5)]
+    probe_results_record(outcomes=burst, revision_id=other.pk, incidents=False)
+
+    # then they are stored against that revision, but opened nothing and counted nothing
+    assert not Incident.objects.exists()
+    assert probe.results.filter(revision=other).count() == 5
+    probe.refresh_from_db()
+    assert probe.consecutive_failures == 2
+
+
+def test_an_incident_starts_at_its_first_counted_failure_despite_samples_in_between(probe):
+    # given a failure, then healthy canary samples, then two more failures
+    _record(probe, False, error_kind="timeout", error="no answer from web")
+    samples = [outcome(probe, at=T0 + seconds(1 + i)) for i in range(5)]
+    probe_results_record(outcomes=samples, incidents=False)
+    _record(probe, False, False, start=1)
+
+    # then the incident starts at the first failure, with its error
+    incident = Incident.objects.get()
+    assert incident.opened_at == T0
+    assert incident.first_error == "no answer from web"

@@ -143,7 +143,11 @@ class Command(BaseCommand):
             name="demo-chat",
             is_demo=True,
             display_name="Demo chat backend",
-            description="The demo staging service shipped in demo/: chat, agents, streaming.",
+            description=(
+                "The demo staging service shipped in demo/: chat, agents, streaming. Its builds: "
+                "1.4.0 hangs its stream (a test catches it), 1.4.1 fixes it, "
+                "1.4.2 passes its tests, +50 ms slower: the canary comparison stops it."
+            ),
             target_kind=Service.TargetKind.LOCAL,
             target_config={
                 "command": [self.python, str(base / "demo" / "app.py")],

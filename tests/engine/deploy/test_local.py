@@ -199,7 +199,7 @@ def test_rollback_to_a_retired_revision_starts_it_again_on_a_new_pid_and_port(
     assert again.status == "ready"
     assert again.extra["pid"] != old.extra["pid"]
     assert httpx.get(again.url + "/").text == f"{old.name} web:1 abc hello"
-    with pytest.raises(DeployError, match="cloudrun target for a canary"):
+    with pytest.raises(DeployError, match="a canary share goes through split"):
         target.set_traffic(new.name, 10)
 
 
