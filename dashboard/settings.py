@@ -201,6 +201,8 @@ if LEASE_RENEW_SECONDS >= LEASE_SECONDS:
         f"STAGELOOP_LEASE_SECONDS={LEASE_SECONDS}, or leases run out between renewals."
     )
 SWEEP_INTERVAL = env_int("STAGELOOP_SWEEP_INTERVAL", 15, minimum=1)
+# A canary step probes the candidate and the stable revision this often (ms) while it holds.
+CANARY_PROBE_INTERVAL = env_int("STAGELOOP_CANARY_PROBE_INTERVAL_MS", 1000, minimum=50) / 1000
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "dashboard.tasks.worker_heartbeat",

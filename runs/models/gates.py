@@ -66,8 +66,33 @@ class GatePolicy(models.Model):
     no_open_incident = models.BooleanField(
         default=True, help_text="Fail while the service has an open incident."
     )
+    canary_latency_margin_ms = models.FloatField(
+        default=20.0,
+        validators=[MinValueValidator(0)],
+        help_text="Canary step: fail only when the candidate is slower than the stable revision "
+        "by more than this (median shift, ms) and the difference is significant.",
+    )
+    canary_error_margin_percent = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Canary step: fail only when the candidate's probe error rate exceeds the stable "
+        "revision's by more than this many points and the difference is significant.",
+    )
+    canary_alpha = models.FloatField(
+        default=0.05,
+        validators=[MinValueValidator(0.0001), MaxValueValidator(0.5)],
+        help_text="Canary step: the significance level of both tests (Mann-Whitney U, Fisher).",
+    )
+    canary_min_samples = models.PositiveIntegerField(
+        default=20,
+        validators=[MinValueValidator(5)],
+        help_text="Canary step: fewest probe checks per revision to judge it (below: "
+        "inconclusive, which rolls back).",
+    )
     dry_run = models.BooleanField(
-        default=False, help_text="Evaluate and record verdicts, never act on them."
+        default=False,
+        help_text="Evaluate and record verdicts, never act on them: the release goes on as if "
+        "every verdict passed, and each verdict says what the gate would have done.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
 
+def _default_canary_steps() -> list[int]:
+    return [10, 50, 100]
+
+
+def validate_canary_steps(value: object) -> None:
+    """Increasing whole percents between 1 and 100, ending at 100 (the promotion)."""
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(p, int) and not isinstance(p, bool) and 0 < p <= 100 for p in value)
+        or any(b <= a for a, b in pairwise(value))
+        or value[-1] != 100
+    ):
+        raise ValidationError(
+            "Canary steps are increasing whole percents between 1 and 100 ending at 100, "
+            f"such as [10, 50, 100]; got {value!r}."
+        )
+
+
 class Service(models.Model):
     """A deployable thing, with the deploy target an admin configured for it."""
+
+    class ReleasePolicy(models.TextChoices):
+        IMMEDIATE = "immediate", "Immediate: all traffic at once, then test"
+        GATED = "gated", "Gated: test with no traffic, move it only when the gate passes"
+        CANARY = "canary", "Canary: gated, then traffic in steps compared with the stable revision"
 
     class TargetKind(models.TextChoices):
         LOCAL = "local", "Local process"
@@ -27,6 +54,24 @@ class Service(models.Model):
     base_url = models.URLField(blank=True, help_text="Stable URL of the service, if it has one.")
     health_path = models.CharField(max_length=200, default="/healthz")
     default_image = models.CharField(max_length=300, blank=True)
+    release_policy = models.CharField(
+        max_length=16,
+        choices=ReleasePolicy.choices,
+        default=ReleasePolicy.IMMEDIATE,
+        help_text="How a new revision takes traffic; a deploy may choose another.",
+    )
+    canary_steps = models.JSONField(
+        default=_default_canary_steps,
+        blank=True,
+        validators=[validate_canary_steps],
+        help_text="Canary: the candidate's share at each step, ending at 100 (the promotion).",
+    )
+    canary_step_seconds = models.PositiveIntegerField(
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(3600)],
+        help_text="Canary: how long each step below 100 % holds while both revisions are "
+        "probed every second (at least the gate's minimum samples, 20 by default).",
+    )
     current_revision = models.ForeignKey(
         "runs.Revision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -137,6 +182,16 @@ class Deploy(models.Model):
         LOOP = "loop", "Loop"
         CLI = "cli", "Command line"
         ROLLBACK = "rollback", "Rollback"
+        PROMOTE = "promote", "Promote"
+
+    class Release(models.TextChoices):
+        NONE = "", "—"
+        TESTING = "testing", "Testing with no traffic"
+        CANARY = "canary", "Canary in progress"
+        PROMOTED = "promoted", "Promoted"
+        REFUSED = "refused", "Refused by the gate"
+        ROLLED_BACK = "rolled_back", "Rolled back"
+        FAILED = "failed", "Release failed"
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="deploys")
     build = models.ForeignKey(Build, null=True, blank=True, on_delete=models.SET_NULL)
@@ -169,6 +224,20 @@ class Deploy(models.Model):
     child_pgid = models.PositiveIntegerField(null=True, blank=True)
     traffic_before = models.JSONField(default=list, blank=True)
     traffic_after = models.JSONField(default=list, blank=True)
+    # The release: the policy this deploy used (the service's, or the one its operator chose),
+    # where it stands, each canary step ({percent, started_at, finished_at, split, outcome,
+    # verdict}), and one sentence saying what happened to traffic.
+    release_policy = models.CharField(
+        max_length=16, choices=Service.ReleasePolicy.choices, default="immediate"
+    )
+    release = models.CharField(max_length=16, choices=Release.choices, default="", blank=True)
+    release_steps = models.JSONField(default=list, blank=True)
+    release_note = models.TextField(blank=True)
+    # Why an operator promoted despite the gate (trigger promote), required then.
+    reason = models.TextField(blank=True)
+    # An operator's emergency rollback of a release in progress: its chain rolls back at once.
+    abort_requested_at = models.DateTimeField(null=True, blank=True)
+    abort_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at"]
