@@ -38,6 +38,11 @@ def target_for(service: Service):
     return get_target(service.target_kind, config)
 
 
+def release_tag(deploy: Deploy) -> str:
+    """The tag that names a gated candidate's own URL where the target has tags (Cloud Run)."""
+    return f"deploy-{deploy.pk}"
+
+
 def deploy_claim(*, deploy_id: int) -> Deploy | None:
     """Move a queued deploy to running under this worker's lease; None when another worker has
     it or it is over."""
@@ -84,12 +89,20 @@ def deploy_execute(deploy: Deploy) -> Revision | None:
     before = traffic_read(target)
     log.write(f"[stageloop] traffic before: {before.text()}")
     Deploy.objects.filter(pk=deploy.pk).update(traffic_before=before.as_json())
+    gated = deploy.release_policy != Service.ReleasePolicy.IMMEDIATE
+    if gated:
+        log.write(
+            f"[stageloop] release policy {deploy.release_policy}: the new revision takes no "
+            "traffic until the gate passes"
+        )
     try:
         request = DeployRequest(
             service=service.name,
             image=deploy.image,
             commit=deploy.commit_sha,
             env={"STAGELOOP_SERVICE": service.name},
+            no_traffic=gated,
+            tag=release_tag(deploy) if gated else "",
         )
         info = target.deploy(
             request,
@@ -119,6 +132,17 @@ def deploy_execute(deploy: Deploy) -> Revision | None:
         _undo(deploy, target, revision, previous, deployed, stability.last_error, log)
         return None
     log.write(f"[stageloop] healthy after {stability.checks} probe rounds")
+    if gated:
+        # Traffic stays where it was; the release decides after the suite (runs.services.release).
+        after = traffic_read(target)
+        revisions_traffic_record(service=service, read=after)
+        log.write(f"[stageloop] testing {revision.name} with no traffic; traffic: {after.text()}")
+        log.flush()
+        Deploy.objects.filter(pk=deploy.pk).update(
+            release=Deploy.Release.TESTING, traffic_after=after.as_json()
+        )
+        deploy.release = Deploy.Release.TESTING
+        return revision
     if previous is not None and previous.pk != revision.pk:
         _retire_previous(target, previous, traffic_read(target), log)
     after = traffic_read(target)

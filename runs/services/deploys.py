@@ -37,12 +37,20 @@ def deploy_and_test_create(
     image: str = "",
     user: User | AnonymousUser | None = None,
     trigger: str = Deploy.Trigger.BUTTON,
+    release_policy: str = "",
 ) -> tuple[Deploy, TestRun | None]:
     """Create the Deploy and its TestRun in one transaction and enqueue the chain on commit.
 
     Raises DeployInProgress when the service already has an active deploy: the database's
     partial unique index decides, so two concurrent clicks make exactly one deploy.
+    ``release_policy`` (immediate / gated / canary) overrides the service's for this deploy.
     """
+    release_policy = release_policy or service.release_policy
+    if release_policy not in Service.ReleasePolicy.values:
+        raise ValueError(
+            f"Unknown release policy {release_policy!r}; choose one of "
+            f"{', '.join(Service.ReleasePolicy.values)}."
+        )
     if build is None and not image:
         build = service.builds.order_by("-created_at").first()
     image = build.image if build else (image or service.default_image)
@@ -58,8 +66,12 @@ def deploy_and_test_create(
                 commit_sha=build.commit_sha if build else "",
                 trigger=trigger,
                 requested_by=user if user and user.is_authenticated else None,
-                previous_revision=service.current_revision,
+                # Read now: the caller's Service may be older than the last deploy.
+                previous_revision_id=Service.objects.filter(pk=service.pk)
+                .values_list("current_revision", flat=True)
+                .first(),
                 timeout_seconds=int(service.target_config.get("timeout", 900)),
+                release_policy=release_policy,
             )
             run = None
             if suite is not None:

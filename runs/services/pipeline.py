@@ -12,11 +12,12 @@ from django.utils import timezone
 from analyses.services.analyze import run_analyze_execute
 from runs.lifecycle.deploys import deploy_lifecycle
 from runs.lifecycle.runs import run_lifecycle
-from runs.models import Deploy, TestRun
+from runs.models import Deploy, Service, TestRun
 from runs.services.deploy_step import deploy_claim, deploy_execute
 from runs.services.gates import gate_evaluate_safely
 from runs.services.leases import LeaseKeeper
 from runs.services.loops import loop_iteration_finished, loops_resume_waiting
+from runs.services.release import release_decide
 from runs.services.rollback import rollback_execute
 from runs.services.suite_step import run_claim, run_execute
 from runs.services.sweeper import deploy_clean_up
@@ -31,9 +32,10 @@ def deploy_and_test_execute(*, deploy_id: int) -> None:
     Whatever a step raises (a bug, a lost database connection, Celery's soft time limit), the
     deploy and its run end at once with what happened, and its loop iteration is finished.
     """
-    if Deploy.objects.filter(pk=deploy_id, trigger=Deploy.Trigger.ROLLBACK).exists():
-        # The sweeper sends every forgotten queued deploy under this name; a rollback deploy
-        # must roll back, never deploy its revision's image as a new revision.
+    moves_traffic = [Deploy.Trigger.ROLLBACK, Deploy.Trigger.PROMOTE]
+    if Deploy.objects.filter(pk=deploy_id, trigger__in=moves_traffic).exists():
+        # The sweeper sends every forgotten queued deploy under this name; a rollback or promote
+        # deploy must move traffic, never deploy its revision's image as a new revision.
         rollback_execute(deploy_id=deploy_id)
         return
     deploy = deploy_claim(deploy_id=deploy_id)
@@ -68,7 +70,10 @@ def _chain(deploy: Deploy, keeper: LeaseKeeper) -> None:
             )
         _loop_step(run, deploy)
         return
+    gated = deploy.release_policy != Service.ReleasePolicy.IMMEDIATE
     if run is None:
+        if gated:
+            release_decide(deploy=deploy, candidate=revision, run=None)
         return
     TestRun.objects.filter(pk=run.pk).update(revision=revision)
     claimed = run_claim(run_id=run.pk)
@@ -79,6 +84,9 @@ def _chain(deploy: Deploy, keeper: LeaseKeeper) -> None:
         if run.status in (TestRun.Status.PASSED, TestRun.Status.FAILED):
             _analyze(run)
         gate_evaluate_safely(run=run)  # the before-traffic verdict; never stops the chain
+    if gated:
+        # Traffic moves (or never does) on the verdict; the deploy is running until then.
+        release_decide(deploy=deploy, candidate=revision, run=run)
     _loop_step(run)
 
 

@@ -31,6 +31,7 @@ from runs.services.enqueue import deploy_and_test_send
 from runs.services.leases import holder_host
 from runs.services.loops import loop_iteration_finished, loops_resume_waiting
 from runs.services.outbox import OutboxFlush, outbox_flush
+from runs.services.release import release_restore
 from runs.services.suite_step import SCRATCH_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -181,8 +182,14 @@ def deploy_clean_up(deploy_id: int, reason: str) -> None:
     deploy = Deploy.objects.select_related("service", "revision", "previous_revision").get(
         pk=deploy_id
     )
-    notes = _stop_group(deploy.child_pgid, deploy.lease_holder)
-    if deploy.service.target_kind == Service.TargetKind.LOCAL and deploy.revision is not None:
+    # A gated or canary release whose worker died: traffic goes back to the stable revision (it
+    # may have moved a share to the candidate) and the candidate is retired, before its process
+    # group stops.
+    in_release = deploy.release in (Deploy.Release.TESTING, Deploy.Release.CANARY)
+    notes = [release_restore(deploy.pk)] if in_release else []
+    notes += _stop_group(deploy.child_pgid, deploy.lease_holder)
+    local = deploy.service.target_kind == Service.TargetKind.LOCAL
+    if not in_release and local and deploy.revision is not None:
         notes.append(_revision_back_out(deploy))
     if notes:
         Deploy.objects.filter(pk=deploy_id).update(error=f"{reason} {'; '.join(notes)}.")
