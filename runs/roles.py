@@ -42,6 +42,8 @@ API_ACTIONS: dict[str, tuple[tuple[str, str], str]] = {
     "upload": (("runs", "trigger_deploy"), "upload test results"),
     "register_build": (("runs", "trigger_deploy"), "register builds"),
     "rollback": (("runs", "trigger_deploy"), "roll services back to an earlier revision"),
+    "deploy": (("runs", "trigger_deploy"), "start deploy-and-test"),
+    "promote": (("runs", "trigger_deploy"), "promote a revision (despite the gate, with a reason)"),
 }
 
 

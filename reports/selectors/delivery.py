@@ -42,8 +42,20 @@ def deploys_in_scope(scope: Scope):
         status=Deploy.Status.SUCCEEDED,
         created_at__gte=scope.start_dt,
         created_at__lt=scope.end_dt,
-    ).exclude(trigger=Deploy.Trigger.ROLLBACK)
+    ).exclude(trigger__in=[Deploy.Trigger.ROLLBACK, Deploy.Trigger.PROMOTE])
     return scope.filter(deploys)
+
+
+def gate_overrides(scope: Scope):
+    """Promotions an operator made despite the release gate, in the period: each has a reason."""
+    return scope.filter(
+        Deploy.objects.filter(
+            trigger=Deploy.Trigger.PROMOTE,
+            reason__startswith="Override",
+            created_at__gte=scope.start_dt,
+            created_at__lt=scope.end_dt,
+        )
+    )
 
 
 def deploys_with_outcome(scope: Scope):
@@ -93,9 +105,26 @@ def delivery_figures(scope: Scope) -> list[Figure]:
             n=n,
             enough=True,
             evidence_url=url,
-            definition="succeeded deploys started in the period, rollbacks excluded",
+            definition="succeeded deploys started in the period, rollbacks and promotions "
+            "excluded",
         )
     ]
+    overrides = list(gate_overrides(scope).order_by("-created_at").values_list("reason", flat=True))
+    figures.append(
+        Figure(
+            key="delivery.gate_overrides",
+            label="Gate overrides",
+            text=str(len(overrides))
+            + (": " + "; ".join(r[:120] for r in overrides[:3]) if overrides else ""),
+            value=len(overrides),
+            unit="overrides",
+            n=len(overrides),
+            enough=True,
+            evidence_url=evidence_url(scope, "overrides"),
+            definition="promotions an operator made despite a failing or inconclusive gate "
+            "verdict, each with its recorded reason",
+        )
+    )
 
     if scope.days >= MIN_DAYS_FREQUENCY:
         per_day = n / scope.days

@@ -6,7 +6,7 @@ from django.db.models import DurationField, ExpressionWrapper, Q
 from django.db.models.functions import Coalesce
 
 from reports.scope import Scope
-from reports.selectors.delivery import FAILING, deploys_with_outcome, restores
+from reports.selectors.delivery import FAILING, deploys_with_outcome, gate_overrides, restores
 from reports.selectors.reliability import incidents_in_scope
 from reports.selectors.testing import completed_runs
 
@@ -41,6 +41,9 @@ def evidence_rows(
         rows = rows.annotate(
             lead=ExpressionWrapper(deployed_at - commit_time, DurationField())
         ).order_by("-created_at")
+    elif kind == "overrides":
+        rows = gate_overrides(scope).select_related("service", "revision", "requested_by")
+        rows = rows.order_by("-created_at")
     elif kind == "restores":
         rows = restores(scope).select_related("suite").order_by("-created_at")
     elif kind == "incidents":

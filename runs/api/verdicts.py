@@ -22,8 +22,11 @@ class EvidenceOut(Schema):
 
 class RuleOut(Schema):
     key: str = Field(
-        description="run_finished, min_tests, min_tests_percent, goal, max_failed, "
-        "no_new_signatures, probe_error_rate, probe_p95 or no_open_incident."
+        description="Before traffic: run_finished, min_tests, min_tests_percent, goal, "
+        "max_failed, no_new_signatures, probe_error_rate, probe_p95 or no_open_incident. At a "
+        "canary step: canary_latency (one-sided Mann-Whitney U on probe latency, with the median "
+        "shift against the margin) or canary_errors (one-sided Fisher exact test on probe "
+        "errors, with the rate difference against the margin); measured shows the p-value."
     )
     name: str
     measured: str = Field(description="The value measured, as shown on the revision page.")
@@ -40,7 +43,10 @@ class VerdictOut(Schema):
         "any rule fails, else inconclusive when any rule is, else pass; not_applicable rules "
         "(no baseline: the service's first revision) never block."
     )
-    stage: str = Field(description="before_traffic: judged on the run of the revision's suite.")
+    stage: str = Field(
+        description="before_traffic: judged on the run of the revision's suite; canary_N: the "
+        "canary step at N % of traffic, judged on both revisions' probes over the step."
+    )
     summary: str
     dry_run: bool = Field(description="The policy only records verdicts and never acts.")
     service: str
@@ -51,6 +57,13 @@ class VerdictOut(Schema):
     run_url: str | None
     created_at: datetime
     rules: list[RuleOut]
+    release: str = Field(
+        description="What the revision's latest deploy did with traffic: empty (immediate "
+        "policy), testing, canary, promoted, refused, rolled_back or failed. A pipeline can wait "
+        "until it is no longer testing or canary."
+    )
+    release_note: str = Field(description="What happened to traffic, in one sentence.")
+    deploy: int | None = Field(description="The id of that deploy.")
 
 
 def _absolute(request: HttpRequest, url: str) -> str:
@@ -68,7 +81,11 @@ def verdict_response(request: HttpRequest, revision: Revision):
                 "not_found",
             ),
         )
+    deploy = revision.deploys.order_by("-created_at", "-pk").first()
     return {
+        "release": deploy.release if deploy else "",
+        "release_note": deploy.release_note if deploy else "",
+        "deploy": deploy.pk if deploy else None,
         "id": verdict.pk,
         "outcome": verdict.outcome,
         "stage": verdict.stage,

@@ -25,6 +25,29 @@ def revision_verdict(*, revision: Revision) -> Verdict | None:
     return Verdict.objects.filter(revision=revision).select_related("run", "policy").first()
 
 
+def promote_needs_reason(*, revision: Revision) -> str:
+    """Why promoting ``revision`` overrides the gate ('' when its latest verdict passed)."""
+    verdict = revision_verdict(revision=revision)
+    if verdict is None:
+        return f"revision {revision.name} has no gate verdict"
+    if verdict.outcome != Verdict.Outcome.PASS:
+        return f"its latest gate verdict (#{verdict.pk}) is {verdict.outcome}"
+    return ""
+
+
+def revision_release_verdicts(*, revision: Revision) -> tuple[Verdict | None, list[Verdict]]:
+    """The revision's latest before-traffic verdict, and the canary steps' verdicts judged after
+    it (oldest first)."""
+    verdicts = list(Verdict.objects.filter(revision=revision).select_related("run", "policy")[:50])
+    before = next((v for v in verdicts if v.stage == "before_traffic"), None)
+    steps = [
+        v
+        for v in reversed(verdicts)
+        if v.stage.startswith("canary") and (before is None or v.created_at >= before.created_at)
+    ]
+    return before, steps
+
+
 def suite_known_test_count(*, suite_id: int, target: int | None) -> int:
     """The suite's size: its target test count when the team set one, else the tests it ran."""
     if target:

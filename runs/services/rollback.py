@@ -66,7 +66,8 @@ def rollback_create(
 
 
 def rollback_execute(*, deploy_id: int) -> None:
-    """Claim the rollback deploy and carry it out; a duplicate task finds nothing to do."""
+    """Claim the rollback (or promote) deploy and carry it out: all traffic to its revision.
+    A duplicate task finds nothing to do."""
     claimed = deploy_lifecycle.move(
         deploy_id, Deploy.Status.RUNNING, frm=[Deploy.Status.QUEUED], started_at=timezone.now()
     )
@@ -92,7 +93,10 @@ def _roll_back(deploy: Deploy, log: LogBuffer) -> None:
     if to is None:
         _fail(deploy, "The revision to roll back to no longer exists.", log, None)
         return
-    log.write(f"[stageloop] rolling {service.name} back to {to.name} ({service.target_kind})")
+    doing = "promoting" if deploy.trigger == Deploy.Trigger.PROMOTE else "rolling back to"
+    log.write(f"[stageloop] {service.name}: {doing} {to.name} ({service.target_kind})")
+    if deploy.reason:
+        log.write(f"[stageloop] reason: {deploy.reason}")
     try:
         target = target_for(service)
     except DeployError as exc:
@@ -105,11 +109,8 @@ def _roll_back(deploy: Deploy, log: LogBuffer) -> None:
     after = traffic_read(target)
     revisions_traffic_record(service=service, read=after)
     if problem or (after.known and after.split.get(to.name, 0) != 100):
-        why = (
-            f"rollback to {to.name} failed: {problem}"
-            if problem
-            else (f"rollback to {to.name} did not take")
-        )
+        what = "promotion of" if deploy.trigger == Deploy.Trigger.PROMOTE else "rollback to"
+        why = f"{what} {to.name} failed: {problem}" if problem else f"{what} {to.name} did not take"
         serving = serving_revision(service=service, read=after)
         if serving is not None:
             Service.objects.filter(pk=service.pk).update(current_revision=serving)
@@ -130,12 +131,17 @@ def _roll_back(deploy: Deploy, log: LogBuffer) -> None:
         revisions_traffic_record(service=service, read=after)
     log.write(f"[stageloop] traffic is on {after.text()}")
     log.flush()
+    promoted = deploy.trigger == Deploy.Trigger.PROMOTE
     deploy_lifecycle.move(
         deploy,
         Deploy.Status.SUCCEEDED,
         frm=[Deploy.Status.RUNNING],
         finished_at=timezone.now(),
         traffic_after=after.as_json(),
+        release=Deploy.Release.PROMOTED if promoted else Deploy.Release.NONE,
+        release_note=f"Promoted {to.name} by hand: the target reports traffic {after.text()}."
+        if promoted
+        else "",
     )
 
 
