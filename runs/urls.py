@@ -1,11 +1,13 @@
 from django.urls import include, path
 
-from runs.views import deploys, loops, rollback, tokens, uploads
+from runs.views import deploys, loops, release, rollback, tokens, uploads
 
 urlpatterns = [
     path("services/<slug:name>/deploy", deploys.deploy_and_test, name="deploy-and-test"),
     path("deploys/<int:pk>/", deploys.deploy_detail, name="deploy-detail"),
     path("revisions/<int:pk>/rollback", rollback.revision_rollback, name="revision-rollback"),
+    path("revisions/<int:pk>/promote", release.revision_promote, name="revision-promote"),
+    path("deploys/<int:pk>/abort", release.deploy_abort, name="deploy-abort"),
     path("deploys/<int:pk>/progress", deploys.deploy_progress, name="deploy-progress"),
     path("loops/<int:pk>/", loops.loop_detail, name="loop-detail"),
     path("loops/<int:pk>/progress", loops.loop_progress, name="loop-progress"),

@@ -9,21 +9,31 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from runs.models import Deploy, Service
-from runs.services.deploys import DeployInProgress, NothingToDeploy, deploy_and_test_create
+from runs.services.deploys import DeployInProgress, deploy_and_test_create
 
 
 @require_POST
 @permission_required("runs.trigger_deploy", raise_exception=True)
 def deploy_and_test(request: HttpRequest, name: str) -> HttpResponse:
     service = get_object_or_404(Service, name=name)
+    build_id = request.POST.get("build", "")
+    build = service.builds.filter(pk=int(build_id)).first() if build_id.isdigit() else None
+    if build_id and build is None:
+        messages.error(request, f"Service {service.name} has no build {build_id!r}.")
+        return redirect(service)
     try:
-        deploy, _run = deploy_and_test_create(service=service, user=request.user)
+        deploy, _run = deploy_and_test_create(
+            service=service,
+            build=build,
+            user=request.user,
+            release_policy=request.POST.get("release_policy", ""),
+        )
+    except ValueError as exc:  # an unknown release policy, or nothing to deploy
+        messages.error(request, str(exc))
+        return redirect(service)
     except DeployInProgress as exc:
         messages.error(request, str(exc))
         return redirect(exc.active.get_absolute_url() if exc.active else service)
-    except NothingToDeploy as exc:
-        messages.error(request, str(exc))
-        return redirect(service)
     return redirect(deploy)
 
 

@@ -11,7 +11,7 @@ from runs.health_seam import revision_health, service_health_states
 from runs.models import Revision, Service, Suite, TestCase
 from runs.selectors import cases, flaky, reality, revisions, suites
 from runs.selectors.compare import diff_counts, latest_runs_of, run_counts
-from runs.selectors.gates import revision_verdict
+from runs.selectors.gates import promote_needs_reason, revision_release_verdicts
 from runs.selectors.rates import RATE_DEFINITION
 from runs.selectors.rollback import active_deploy, rollback_refusal
 from runs.views.paging import BadInput, bad_request, paginate, query_without
@@ -34,6 +34,7 @@ def service_detail(request: HttpRequest, name: str) -> HttpResponse:
             "health": service_health_states([service.pk]).get(service.pk),
             "loops": service.loops.select_related("suite")[:10],
             "builds": service.builds.all()[:10],
+            "release_choices": Service.ReleasePolicy.choices,
             "incidents": service.incidents.select_related("revision", "probe")[:10],
         },
     )
@@ -111,7 +112,9 @@ def test_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def revision_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    revision = get_object_or_404(Revision.objects.select_related("service"), pk=pk)
+    revision = get_object_or_404(
+        Revision.objects.select_related("service__current_revision"), pk=pk
+    )
     try:
         runs_page = paginate(
             request, revisions.revision_runs(revision=revision), per_page=RUNS_PER_PAGE
@@ -121,6 +124,11 @@ def revision_detail(request: HttpRequest, pk: int) -> HttpResponse:
     previous = revisions.previous_revision(revision=revision)
     refusal = rollback_refusal(service=revision.service, to_revision=revision)
     may_roll_back = not refusal and request.user.has_perm("runs.trigger_deploy")
+    verdict, canary_verdicts = revision_release_verdicts(revision=revision)
+    current = revision.service.current_revision
+    # A revision newer than the one serving is promoted (an override when its gate did not
+    # pass); an older one is rolled back to.
+    newer = may_roll_back and (current is None or revision.created_at > current.created_at)
     changes, change_counts = None, None
     if previous is not None:
         diff = revisions.revision_changes(revision=revision, previous=previous)
@@ -144,6 +152,9 @@ def revision_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "incidents": revision.incidents.select_related("probe")[:20],
             "may_roll_back": may_roll_back,
             "active_deploy": active_deploy(service=revision.service) if may_roll_back else None,
-            "verdict": revision_verdict(revision=revision),
+            "verdict": verdict,
+            "canary_verdicts": canary_verdicts,
+            "may_promote": newer,
+            "promote_override": promote_needs_reason(revision=revision) if newer else "",
         },
     )
