@@ -49,7 +49,7 @@ def release_decide(*, deploy: Deploy, candidate: Revision, run: TestRun | None) 
     if deploy.status != Deploy.Status.RUNNING or deploy.release != Deploy.Release.TESTING:
         return  # ended meanwhile (the sweeper, a cancel): nothing to decide
     verdict = Verdict.objects.filter(run_id=run.pk, stage="before_traffic").first() if run else None
-    log = LogBuffer(Deploy, deploy.pk)
+    log = LogBuffer(Deploy, deploy.pk, initial=deploy.log)  # after the deploy step's lines
     try:
         target = target_for(deploy.service)
     except DeployError as exc:
@@ -162,6 +162,12 @@ class _Release:
             read = traffic_read(self.target)
             revisions_traffic_record(service=self.service, read=read)
             step["split"] = read.as_json()
+            front = getattr(self.target, "proxy_url", lambda: "")()
+            self.log.write(
+                f"[stageloop] traffic: {read.text()}"
+                + (f", through the split proxy at {front}" if front else "")
+                + f"; holding {hold:g} s while both revisions are probed"
+            )
             self._save_steps(records)
             samples = revisions_probe_compare(
                 service=self.service,

@@ -4,14 +4,18 @@ side (the tagged URL is not on this machine); every traffic move is a real Admin
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from engine.deploy.cloudrun import CloudRunTarget
 from health.services.comparing import Samples
-from runs.models import Deploy, Revision, Service, Suite, TestRun, Verdict
-from runs.services.deploy_step import deploy_claim, deploy_execute
+from runs.models import Deploy, GatePolicy, Revision, Service, Suite, TestRun, Verdict
+from runs.services.deploy_step import deploy_claim, deploy_execute, target_for
 from runs.services.gates import gate_evaluate
 from runs.services.release import release_decide
+from runs.services.sweeper import runs_sweep
 from tests.fakes.cloudrun_api import FakeCloudRun
 from tests.runs.conftest import FIRST, SERVICE, cloudrun_service
 from tests.runs.conftest import api as api
@@ -221,3 +225,45 @@ def test_an_operation_that_never_ends_mid_canary_leaves_a_record_of_where_traffi
     assert f"the target reports traffic {FIRST} (90 %), {revision.name} (10 %)" in (
         deploy.release_note
     )
+
+
+def test_a_dry_run_policy_promotes_anyway_and_says_what_the_gate_would_have_done(
+    api: FakeCloudRun, web
+) -> None:
+    GatePolicy.objects.create(service=web, dry_run=True)
+    deploy, revision = candidate_up(web, "gated")
+    run = judged(deploy, revision, failed=2)
+
+    release_decide(deploy=deploy, candidate=revision, run=run)
+
+    deploy.refresh_from_db()
+    verdict = Verdict.objects.get(run=run)
+    assert (verdict.outcome, verdict.dry_run) == ("fail", True)
+    assert (deploy.status, deploy.release) == ("succeeded", "promoted")
+    assert deploy.release_note.startswith("Dry run: the gate said fail, going on anyway.")
+    assert api.split(SERVICE) == {revision.name: 100}
+
+
+def test_a_worker_lost_mid_canary_gets_traffic_sent_back_by_the_sweeper(
+    api: FakeCloudRun, web
+) -> None:
+    deploy, revision = candidate_up(web, "canary")
+    target = target_for(web)
+    target.split(FIRST, revision.name, 10, tag=f"deploy-{deploy.pk}")
+    Deploy.objects.filter(pk=deploy.pk).update(
+        release="canary",
+        lease_holder="worker@elsewhere:1",
+        lease_expires_at=timezone.now() - timedelta(seconds=1),
+    )
+    assert api.split(SERVICE) == {FIRST: 90, revision.name: 10}
+
+    runs_sweep()
+
+    deploy.refresh_from_db()
+    assert (deploy.status, deploy.release) == ("lost", "rolled_back")
+    assert api.split(SERVICE) == {FIRST: 100}
+    assert f"the release was rolled back: traffic on {FIRST} (100 %)" in deploy.error
+    revision.refresh_from_db()
+    assert revision.status == "retired"
+    web.refresh_from_db()
+    assert web.current_revision.name == FIRST

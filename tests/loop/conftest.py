@@ -44,7 +44,12 @@ def make_demo_service(tmp_path: Path, *, name: str = "demo-chat", **config) -> S
 
 
 def stop_revisions() -> None:
-    """Stop every local revision process the test started."""
+    """Stop every local revision process the test started, and any canary split proxy."""
+    from runs.services.deploy_step import target_for
+
+    for service in Service.objects.filter(target_kind=Service.TargetKind.LOCAL):
+        with contextlib.suppress(Exception):
+            target_for(service).stop_proxy()
     for state in Revision.objects.values_list("target_state", flat=True):
         pid = (state or {}).get("pid")
         if pid:
