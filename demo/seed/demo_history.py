@@ -17,6 +17,7 @@ from demo.seed.seeding import (
     signatures_seed,
 )
 from runs.models import Revision, Suite, TestCase, TestResult, TestRun
+from runs.services.gates import gate_evaluate
 
 _FAILURES = [
     ("failed", "AssertionError: expected status 200, got 503 from {host}"),
@@ -134,3 +135,21 @@ def demo_history_create(
     # With keep_current the last revision stays recorded as the one serving (it has no URL).
     history_finish(suite=suite, serving=revisions[-1] if keep_current else None)
     return runs_made
+
+
+def demo_verdicts_create(*, service) -> int:
+    """Let the release gate judge each revision of the seeded history on its latest finished
+    run (the default rules: the history has no probe checks of its own to weigh). Returns how
+    many verdicts were stored."""
+    latest: dict[int, TestRun] = {}
+    for run in (
+        TestRun.objects.filter(
+            service=service,
+            revision__isnull=False,
+            status__in=(TestRun.Status.PASSED, TestRun.Status.FAILED),
+        )
+        .order_by("created_at", "pk")
+        .only("pk", "revision_id")
+    ):
+        latest[run.revision_id] = run  # type: ignore[index]
+    return sum(1 for run in latest.values() if gate_evaluate(run=run) is not None)

@@ -19,7 +19,7 @@ from django.core.management import call_command
 from demo.app import load_faults
 from runs.canary_stats import error_comparison, latency_comparison
 from runs.health_seam import revisions_probe_compare
-from runs.models import Service
+from runs.models import Revision, Service, Verdict
 from tests.demo.test_demo_service import GOOD_BUILD, demo_service, junit_outcomes, run_e2e
 from tests.factories import RevisionFactory, ServiceFactory
 
@@ -90,9 +90,30 @@ def test_the_demo_offers_the_slow_build_without_changing_what_it_deploys_first()
     assert "1.4.2 passes its tests, +50 ms slower: the canary comparison stops it" in (
         chat.description
     )
-    # Deploy and test still starts from the faulty build, and nothing else changed
-    assert list(chat.builds.values_list("image", flat=True)) == ["stageloop-demo:1.4.0"]
+    # Deploy and test still starts from the faulty build; the Build menu offers the other two
+    assert list(chat.builds.values_list("image", flat=True)) == [
+        "stageloop-demo:1.4.0",
+        "stageloop-demo:1.4.1",
+        "stageloop-demo:1.4.2",
+    ]
     assert chat.default_image == GOOD_BUILD
+    assert chat.release_policy == "immediate"  # gated and canary are chosen per deploy
+    assert chat.canary_step_seconds == 25
+    policy = chat.gate_policies.get()
+    assert (policy.max_probe_p95_ms, policy.max_probe_error_percent) == (500, 5)
+
+
+@pytest.mark.django_db
+def test_the_demo_history_is_judged_by_the_gate_with_real_passes_and_fails():
+    call_command("seed_demo", password="demo-in-tests", stdout=StringIO())
+
+    verdicts = Verdict.objects.filter(revision__service__name="demo-chat")
+    revisions = Revision.objects.filter(service__name="demo-chat", runs__isnull=False).distinct()
+    assert verdicts.count() == revisions.count() > 0
+    outcomes = set(verdicts.values_list("outcome", flat=True))
+    assert {"pass", "fail"} <= outcomes, outcomes
+    for verdict in verdicts.filter(outcome="fail"):
+        assert any(r["outcome"] == "fail" for r in verdict.rules)
 
 
 def test_the_readme_offers_the_slow_build():

@@ -11,9 +11,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from demo.seed.demo_history import demo_history_create
+from demo.seed.demo_history import demo_history_create, demo_verdicts_create
 from runs.health_seam import service_probe_ensure
-from runs.models import Build, Service, Suite
+from runs.models import Build, GatePolicy, Service, Suite
 from runs.roles import MANAGER, OPERATOR, VIEWER
 from runs.services.roles import roles_ensure
 
@@ -166,6 +166,20 @@ class Command(BaseCommand):
             test_timeout_seconds=10,
             target_test_count=40,
         )
+        # The fixed and the slow build are offered in the Build menu; the faulty one is the
+        # latest, what Deploy and test (and the loop) take first.
+        Build.objects.create(
+            service=chat,
+            image="stageloop-demo:1.4.2",
+            commit_sha="7d3a5e9c1f20",
+            commit_message="Log every request with its full headers (50 ms slower)",
+        )
+        Build.objects.create(
+            service=chat,
+            image="stageloop-demo:1.4.1",
+            commit_sha="9c0ffee1d2e3",
+            commit_message="Flush each stream chunk as it is written",
+        )
         Build.objects.create(
             service=chat,
             image="stageloop-demo:1.4.0",
@@ -203,4 +217,9 @@ class Command(BaseCommand):
         )
         for service in (chat, payments):
             service_probe_ensure(service=service)
+            demo_verdicts_create(service=service)
+        # Judged from here on: probe thresholds on the candidate's own checks, and canary steps
+        # of 25 s (25 probes of each revision, over the 20 the comparison needs).
+        GatePolicy.objects.create(service=chat, max_probe_p95_ms=500, max_probe_error_percent=5)
+        Service.objects.filter(pk=chat.pk).update(canary_step_seconds=25)
         return True
