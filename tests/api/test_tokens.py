@@ -115,8 +115,9 @@ def test_at_creation_a_viewer_is_told_the_token_is_read_only(login, viewer):
     new_token = page[page.index('id="new-token-may"') :]
     assert "May read runs and their results" in new_token
     assert (
-        "May not upload test results, register builds or roll services back to an earlier "
-        "revision" in new_token
+        "May not upload test results, register builds, roll services back to an earlier "
+        "revision, start deploy-and-test or promote a revision (despite the gate, with a "
+        "reason)" in new_token
     )
     assert "needs the Operator role" in new_token
 
@@ -129,8 +130,9 @@ def test_the_tokens_page_says_per_token_what_it_may_do(login, operator):
 
     assert page.count('class="token-may"') == 2
     assert (
-        "May read runs and their results, upload test results, register builds and roll "
-        "services back to an earlier revision" in page
+        "May read runs and their results, upload test results, register builds, roll "
+        "services back to an earlier revision, start deploy-and-test and promote a revision "
+        "(despite the gate, with a reason)" in page
     )
     assert "acts with your current role (Operator)" in page
 
