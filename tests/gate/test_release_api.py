@@ -193,3 +193,18 @@ def test_the_schema_documents_the_release_endpoints(client):
     ):
         assert "post" in paths[path], path
         assert "202" in paths[path]["post"]["responses"]
+
+
+def test_a_promotion_waits_for_the_release_in_progress(client, operator, web):
+    revision = candidate(web, "pass")
+    active = Deploy.objects.create(
+        service=web, status="running", release_policy="canary", release="canary"
+    )
+
+    response = post(client, operator, "/api/v1/services/web/promote", {"revision": revision.name})
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "deploy_in_progress"
+    assert response.json()["deploy"] == active.pk
+    assert "Cannot promote now" in response.json()["error"]
+    assert Deploy.objects.count() == 1
