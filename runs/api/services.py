@@ -84,14 +84,7 @@ def rollback(request: HttpRequest, name: str, payload: RollbackIn):
         )
     revision = service.revisions.filter(name=payload.revision).first()
     if revision is None:
-        return Status(
-            404,
-            error_body(
-                f"Service {name} has no revision named {payload.revision!r}.",
-                "not_found",
-                field="revision",
-            ),
-        )
+        return _no_revision(name, payload.revision)
     try:
         deploy = rollback_create(service=service, to_revision=revision, user=request.user)
     except CannotRollBack as exc:
@@ -110,6 +103,15 @@ def rollback(request: HttpRequest, name: str, payload: RollbackIn):
             if deploy.previous_revision
             else None,
         },
+    )
+
+
+def _no_revision(service: str, revision: str) -> Status:
+    return Status(
+        404,
+        error_body(
+            f"Service {service} has no revision named {revision!r}.", "not_found", field="revision"
+        ),
     )
 
 
@@ -274,14 +276,7 @@ def promote(request: HttpRequest, name: str, payload: PromoteIn):
         return Status(404, error_body(f"There is no service named {name!r}.", "not_found"))
     revision = service.revisions.filter(name=payload.revision).first()
     if revision is None:
-        return Status(
-            404,
-            error_body(
-                f"Service {name} has no revision named {payload.revision!r}.",
-                "not_found",
-                field="revision",
-            ),
-        )
+        return _no_revision(name, payload.revision)
     try:
         created = promote_create(
             service=service, revision=revision, reason=payload.reason, user=request.user
