@@ -67,3 +67,24 @@ def live_as(suite):
         return LiveApi(Client(), token_create(user=user, name="ci")[1])
 
     return _as
+
+
+def checkout_report(*tests: tuple[str, str]) -> bytes:
+    """A JUnit report as pytest writes it (its <testsuite> is named "pytest") of
+    tests/test_checkout.py, with (name, outcome) per test."""
+    cases = []
+    for name, outcome in tests:
+        inner = {
+            "passed": "",
+            "failed": '<failure message="AssertionError: total">assert 3 == 4</failure>',
+            "error": '<error message="fixture failed">setup broke</error>',
+            "skipped": '<skipped message="not today" />',
+        }[outcome]
+        cases.append(
+            f'<testcase classname="tests.test_checkout" name="{name}" time="0.5">{inner}</testcase>'
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" '
+        f'tests="{len(tests)}" time="1.5" timestamp="2026-11-30T09:00:00">'
+        f"{''.join(cases)}</testsuite></testsuites>"
+    ).encode()
