@@ -327,7 +327,12 @@ def _report_replace(*, run: TestRun, files: Sequence[ReportFile], error: str, no
     TestRun.objects.filter(pk=run.pk).update(finished_at=now)
     run.finished_at = now
     run_import(
-        suite=run.suite, revision=run.revision, files=files, run=run, end_error=error.strip()
+        suite=run.suite,
+        revision=run.revision,
+        files=files,
+        run=run,
+        started_at=run.started_at,  # when the job opened it, whatever the report says
+        end_error=error.strip(),
     )
     # Tests first seen in this run's stream under a key the report does not use (its
     # <testsuite> name is part of the report's keys) have no result left: they were never tests.

@@ -132,3 +132,14 @@ def test_an_error_sentence_ends_the_run_in_error_with_it(live):
     run = TestRun.objects.get(pk=run_id)
     assert run.error == "pytest crashed: INTERNALERROR"
     assert run.passed == 1
+
+
+def test_the_run_keeps_the_start_it_was_opened_with_and_ends_when_finished(live):
+    run_id = live.started()
+    opened = TestRun.objects.get(pk=run_id).started_at
+
+    live.finish(run_id, files=[_report(("test_pay", "passed"))])
+
+    run = TestRun.objects.get(pk=run_id)
+    assert run.started_at == opened  # not the report's 2026-11-30T09:00:00
+    assert run.finished_at >= opened
