@@ -143,3 +143,15 @@ def test_the_run_keeps_the_start_it_was_opened_with_and_ends_when_finished(live)
     run = TestRun.objects.get(pk=run_id)
     assert run.started_at == opened  # not the report's 2026-11-30T09:00:00
     assert run.finished_at >= opened
+
+
+def test_a_json_finish_without_a_report_ends_the_run_from_its_streamed_results(live):
+    run_id = live.started()
+    live.results(run_id, [result("test_pay")])
+
+    response = live.client.post(
+        f"/api/v1/runs/{run_id}/finish", {}, content_type="application/json", **live.auth
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "passed"
