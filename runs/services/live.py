@@ -17,10 +17,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from engine.junit import ERROR, FAILED, ParsedCase, case_key
+from engine.junit import ERROR, FAILED, ParsedCase, case_key, key_suite
 from runs.lifecycle.runs import run_lifecycle
 from runs.models import TestCase, TestResult, TestRun
 from runs.models.testing import case_key_hash, is_real
@@ -262,6 +262,7 @@ def _case_ids(*, suite, cases: list[ParsedCase]) -> tuple[dict[str, int], set[in
         found.update(_same_tests(suite=suite, cases=missing))
     new = [c for c in cases if c.key not in found]
     if new:
+        _keys_like_the_suites(suite=suite, cases=new)
         TestCase.objects.bulk_create(
             [
                 TestCase(
@@ -304,6 +305,37 @@ def _same_tests(*, suite, cases: list[ParsedCase]) -> dict[str, tuple[int, bool]
             if case.key not in matches or (same_file and not matches[case.key][2]):
                 matches[case.key] = (pk, ever_real, same_file)
     return {key: (pk, ever_real) for key, (pk, ever_real, _) in matches.items()}
+
+
+def _keys_like_the_suites(*, suite, cases: list[ParsedCase]) -> None:
+    """Key tests new to the suite as its reports key the suite's other tests of the same
+    classname (with the <testsuite> name they carry, such as pytest's), so that the report that
+    finishes the run, or a later one if it never comes, names the same test."""
+    classnames = sorted({c.classname for c in cases if c.classname})
+    firsts: list[int] = []
+    for chunk in _chunks(classnames):
+        firsts += (
+            TestCase.objects.filter(suite=suite, classname__in=chunk)
+            .values("classname")
+            .annotate(first=Min("id"))
+            .values_list("first", flat=True)
+        )
+    suites: dict[str, str] = {}
+    for chunk in _chunks(firsts):
+        for classname, name, key in TestCase.objects.filter(pk__in=chunk).values_list(
+            "classname", "name", "key"
+        ):
+            found = key_suite(key=key, classname=classname, name=name)
+            if found:
+                suites[classname] = found
+    for case in cases:
+        if case.classname in suites:
+            case.key = case_key(
+                classname=case.classname,
+                name=case.name,
+                file=case.file,
+                suite=suites[case.classname],
+            )
 
 
 def _chunks(values: list) -> list[list]:

@@ -155,3 +155,19 @@ def test_a_json_finish_without_a_report_ends_the_run_from_its_streamed_results(l
 
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "passed"
+
+
+def test_a_test_new_to_the_suite_is_streamed_under_the_key_its_report_will_give(live):
+    first = live.started()
+    live.finish(first, files=[_report(("test_pay", "passed"))])
+
+    second = live.started()
+    live.results(second, [result("test_new", "failed")])
+    new = TestResult.objects.get(run_id=second).case
+    assert new.key == "pytest \u203a tests.test_checkout::test_new"
+
+    # The run is never finished; the next report names the same test.
+    third = live.started()
+    live.finish(third, files=[_report(("test_pay", "passed"), ("test_new", "passed"))])
+    assert TestCase.objects.count() == 2
+    assert new.results.count() == 2
