@@ -157,7 +157,7 @@ def _lock_running(run: TestRun) -> TestRun:
 
 
 def _fold(results: Sequence[LiveResult]) -> list[ParsedCase]:
-    """One case per test, its attempts folded in order: last outcome, summed time."""
+    """One case per test, its later attempts folded in: last outcome, summed time."""
     folded: dict[str, ParsedCase] = {}
     for item in results:
         key = case_key(classname=item.classname, name=item.name, file=item.file)
@@ -174,6 +174,8 @@ def _fold(results: Sequence[LiveResult]) -> list[ParsedCase]:
             attempts=item.attempt,
         )
         earlier = folded.get(key)
+        if earlier is not None and item.attempt <= earlier.attempts:
+            continue  # the same attempt twice in one call: the first stands
         if earlier is not None:
             _merge(into=case, earlier=earlier.outcome, duration=earlier.duration)
             case.attempts = max(case.attempts, earlier.attempts)

@@ -228,3 +228,19 @@ def test_a_run_cancelled_on_its_page_takes_no_more_results(live, login, operator
     assert TestRun.objects.get(pk=run_id).status == "cancelled"
     assert live.results(run_id, [result("test_pay")]).status_code == 409
     assert live.finish(run_id).status_code == 409
+
+
+def test_a_retry_in_the_same_call_folds_into_one_row_and_a_repeated_attempt_is_ignored(live):
+    run_id = live.started()
+
+    live.results(
+        run_id,
+        [
+            result("test_pay", "failed"),
+            result("test_pay", "failed"),
+            result("test_pay", "passed", attempt=2),
+        ],
+    )
+
+    row = TestResult.objects.get(run_id=run_id)
+    assert (row.outcome, row.attempts, row.flaky, row.duration) == ("passed", 2, True, 0.5)
