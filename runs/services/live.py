@@ -113,7 +113,6 @@ def live_results_add(*, run: TestRun, results: Sequence[LiveResult]) -> TestRun:
             progress_total=(
                 max(locked.progress_total, counts["total"]) if locked.progress_total else 0
             ),
-            duration=(now - locked.started_at).total_seconds() if locked.started_at else 0,
             lease_expires_at=live_lease_fields("", now)["lease_expires_at"],
         )
     locked.refresh_from_db()
