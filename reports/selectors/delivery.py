@@ -105,8 +105,7 @@ def delivery_figures(scope: Scope) -> list[Figure]:
             n=n,
             enough=True,
             evidence_url=url,
-            definition="succeeded deploys started in the period, rollbacks and promotions "
-            "excluded",
+            definition="succeeded deploys started in the period, rollbacks and promotions excluded",
         )
     ]
     overrides = list(gate_overrides(scope).order_by("-created_at").values_list("reason", flat=True))
