@@ -41,21 +41,28 @@ def server(live_server, operator) -> Server:
     return Server(url=live_server.url, token=secret)
 
 
+def run_stageloop(
+    *args: str, url: str, token: str, cwd: Path, **env: str
+) -> subprocess.CompletedProcess:
+    """Run `python -m stageloop ARGS` as a CI job would; returns the CompletedProcess."""
+    environment = client_env(STAGELOOP_URL=url, STAGELOOP_TOKEN=token)
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "stageloop", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 @pytest.fixture
 def stageloop(server, tmp_path):
-    """Run `python -m stageloop ARGS` against the live server; returns the CompletedProcess."""
+    """Run the CLI against the live server."""
 
     def _run(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess:
-        environment = client_env(STAGELOOP_URL=server.url, STAGELOOP_TOKEN=server.token)
-        environment.update(env)
-        return subprocess.run(
-            [sys.executable, "-m", "stageloop", *args],
-            cwd=cwd or tmp_path,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return run_stageloop(*args, url=server.url, token=server.token, cwd=cwd or tmp_path, **env)
 
     return _run
 
