@@ -6,7 +6,7 @@ with a sentence a user can act on.
 """
 
 from engine.junit.model import ERROR, FAILED, PASSED, SKIPPED, JUnitError, ParsedCase, ParsedReport
-from engine.junit.parser import DEFAULT_MAX_BYTES, parse_report
+from engine.junit.parser import DEFAULT_MAX_BYTES, case_key, parse_report
 from engine.junit.values import strip_ansi
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "JUnitError",
     "ParsedCase",
     "ParsedReport",
+    "case_key",
     "parse_report",
     "strip_ansi",
 ]

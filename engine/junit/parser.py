@@ -428,6 +428,12 @@ def _scope(suite: str, classname: str, file: str) -> str:
     return scope
 
 
+def case_key(*, classname: str, name: str, file: str = "", suite: str = "") -> str:
+    """The key the parser gives a test case with these attributes inside a <testsuite> named
+    `suite` (for results that arrive without a report, such as a live run's)."""
+    return _cap_key(f"{_scope(_collapse(suite), classname, file)}::{_collapse(name)}")
+
+
 def _cap_key(key: str) -> str:
     # Keys are stored in an indexed column; a hash keeps long keys distinct when cut.
     if len(key) <= KEY_MAX_CHARS:

@@ -58,8 +58,10 @@ api = NinjaAPI(
 )
 errors_install(api)
 
-from runs.api import builds, runs, services, verdicts  # noqa: E402  (routers register on the api above)
+from runs.api import builds, live, runs, services, verdicts  # noqa: E402  (routers register on the api above)
 
+# Live runs first: its POST /runs/live must not be read as GET /runs/{run_id} with id "live".
+api.add_router("/runs", live.router)
 api.add_router("/runs", runs.router)
 api.add_router("/builds", builds.router)
 api.add_router("/services", services.router)

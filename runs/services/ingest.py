@@ -266,7 +266,7 @@ def _write(
     hashes = [case_key_hash(c.key) for c in cases]
     known = cases_upsert(suite=suite, cases=cases, hashes=hashes, prefetched=prefetched)
     case_ids = known.ids
-    signature_ids = _signatures_upsert(suite=suite, cases=cases)
+    signature_ids = signatures_upsert(suite=suite, cases=cases)
     _results_insert(
         run_id=run.pk, cases=cases, hashes=hashes, case_ids=case_ids, signature_ids=signature_ids
     )
@@ -326,7 +326,7 @@ def _results_insert(*, run_id, cases, hashes, case_ids, signature_ids) -> None:
     )
 
 
-def _signatures_upsert(*, suite: Suite, cases: list[ParsedCase]) -> dict[int, int]:
+def signatures_upsert(*, suite: Suite, cases: list[ParsedCase]) -> dict[int, int]:
     """Link each failure and error to its suite's FailureSignature; return id(case) -> id."""
     by_hash: dict[str, tuple[str, str, str]] = {}
     case_hash: dict[int, str] = {}

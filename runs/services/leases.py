@@ -42,6 +42,25 @@ def holder_pid(holder: str) -> int | None:
         return None
 
 
+# A live run (runs.services.live) is held by the external CI job that streams its results, not by
+# a worker: each results call renews it for this long, so a job that died is lost after it.
+LIVE_HOLDER_PREFIX = "live:"
+LIVE_LEASE_MINUTES = 10
+
+
+def live_lease_fields(who: str, now: datetime | None = None) -> dict[str, Any]:
+    """The lease fields of a live run streamed by `who`, running LIVE_LEASE_MINUTES from now."""
+    now = now or timezone.now()
+    return {
+        "lease_holder": f"{LIVE_HOLDER_PREFIX}{who}"[:300],
+        "lease_expires_at": now + timedelta(minutes=LIVE_LEASE_MINUTES),
+    }
+
+
+def is_live_holder(holder: str) -> bool:
+    return holder.startswith(LIVE_HOLDER_PREFIX)
+
+
 def lease_fields(now: datetime | None = None) -> dict[str, Any]:
     """The fields a claim writes: this process holds the row for LEASE_SECONDS from ``now``."""
     now = now or timezone.now()

@@ -28,7 +28,7 @@ from runs.lifecycle.deploys import deploy_lifecycle
 from runs.lifecycle.runs import run_lifecycle
 from runs.models import Deploy, Revision, Service, TestRun
 from runs.services.enqueue import deploy_and_test_send
-from runs.services.leases import holder_host
+from runs.services.leases import LIVE_LEASE_MINUTES, holder_host, is_live_holder
 from runs.services.loops import loop_iteration_finished, loops_resume_waiting
 from runs.services.outbox import OutboxFlush, outbox_flush
 from runs.services.release import release_restore
@@ -56,6 +56,12 @@ def _lost_reason(row, now: datetime, what: str) -> str | None:
     here rather than in SQL, where interval maths differs between PostgreSQL and SQLite.
     """
     if row.lease_expires_at is not None and row.lease_expires_at < now:
+        if is_live_holder(row.lease_holder):
+            return (
+                f"Lost: no result came from the external run for {LIVE_LEASE_MINUTES} minutes "
+                f"(its lease ran out at {row.lease_expires_at:%Y-%m-%d %H:%M:%S} UTC) and it "
+                "was never finished; its CI job probably stopped."
+            )
         return (
             f"Lost: the worker holding it ({row.lease_holder or 'unknown'}) stopped renewing its "
             f"lease, which ran out at {row.lease_expires_at:%Y-%m-%d %H:%M:%S} UTC."
