@@ -157,6 +157,10 @@ class Api:
         """POST files as multipart `files` with form `data`; files are reopened on each retry."""
         return self._call("POST", path, data=data, upload=files)
 
+    def upload_form(self, path: str, data: dict[str, str]) -> Any:
+        """POST a multipart form without files."""
+        return self._call("POST", path, data=data, upload=[])
+
     def _call(
         self,
         method: str,

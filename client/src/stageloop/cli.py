@@ -25,6 +25,7 @@ from stageloop.api import (
     Api,
     ClientError,
     Refused,
+    Settings,
     Unreachable,
     say,
     settings_from,
@@ -108,6 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="suite",
         help="when the server cannot be reached: the command's own exit code (suite, the "
         f"default), 0 (pass) or {EXIT_UNREACHABLE} (fail); each says so on stderr",
+    )
+    run.add_argument(
+        "--no-live",
+        action="store_true",
+        help="do not stream results while pytest runs; upload the report at the end",
     )
     run.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND")
 
@@ -272,6 +278,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     # Settings first: a missing URL is a usage problem found before the suite runs for an hour.
     settings = settings_from(url=args.url, token=args.token, retries=args.retries)
+    pytest_cmd = is_pytest(cmd)
+    if not pytest_cmd and args.junit is None:
+        say(
+            "say where the command writes its JUnit XML report with --junit PATH "
+            "(only pytest commands get one added)."
+        )
+        return EXIT_USAGE
     env = dict(os.environ)
     env.update(
         STAGELOOP_URL=settings.url,
@@ -279,46 +292,94 @@ def cmd_run(args: argparse.Namespace) -> int:
         STAGELOOP_SERVICE=args.service,
         STAGELOOP_SUITE=args.suite,
     )
+    live = _live_open(args, settings) if pytest_cmd and not args.no_live else None
+    if live is not None:
+        env["STAGELOOP_RUN_ID"] = str(live["id"])
+        say(f"live run {live['id']}: {live['url']}")
     with tempfile.TemporaryDirectory(prefix="stageloop-") as tmp:
         report = args.junit
-        if is_pytest(cmd):
+        if pytest_cmd:
             report = report or _junitxml_in(cmd)
             if report is None:
                 report = Path(tmp) / "junit.xml"
                 cmd.append(f"--junitxml={report}")
             if not any(a in ("no:stageloop", "-pno:stageloop") for a in cmd):
                 cmd[len(cmd) :] = ["-p", "stageloop"]
-        elif report is None:
-            say(
-                "say where the command writes its JUnit XML report with --junit PATH "
-                "(only pytest commands get one added)."
-            )
-            return EXIT_USAGE
+        assert report is not None
         before = _mtime(report)
         try:
             code = subprocess.call(cmd, env=env)
         except OSError as exc:
+            code, report = 127, None
             say(f"could not start {cmd[0]}: {exc.strerror or exc}.")
-            return 127
-        if _mtime(report) in (None, before):
-            say(
-                f"the command exited with {code} and wrote no report at {report}; "
-                "nothing was uploaded."
-            )
+        if report is None or _mtime(report) in (None, before):
+            said = f"the command exited with {code} and wrote no report"
+            say(f"{said} at {report}; nothing was uploaded." if report else f"{said}.")
+            if live is not None:
+                _live_abandon(args, live["id"], said)
             return code or EXIT_FAILED
         try:
-            answer = _upload(args, [report])
+            if live is not None:
+                answer = _live_finish(args, live["id"], report)
+            else:
+                answer = _upload(args, [report])
         except Unreachable as exc:
             return _offline(args.offline, code, str(exc))
     _print_run(answer)
     blocking, _quarantined = blocking_of(answer)
-    if is_pytest(cmd) and code in (2, 3, 4):
+    if pytest_cmd and code in (2, 3, 4):
         say(f"pytest exited with {code} (interrupted, internal error or usage error): failing.")
         return code
     if not answer.get("total"):
         say("the report has no tests: nothing ran, which is not a pass.")
         return EXIT_FAILED
     return EXIT_OK if blocking == 0 else EXIT_FAILED
+
+
+def _live_open(args: argparse.Namespace, settings: Settings) -> dict[str, Any] | None:
+    """Open a live run the plugin streams into; None when the server has no live runs or
+    cannot be reached now (the report is uploaded at the end instead). An unknown suite or a
+    bad token is refused here, before the suite runs."""
+    body = {
+        "service": args.service,
+        "suite": args.suite,
+        "revision": args.revision,
+        "commit": args.commit,
+        "create": args.create,
+    }
+    # Opening should not hold the suite up: one retry, then run without live progress.
+    quick = Settings(settings.url, settings.token, retries=min(settings.retries, 1), timeout=10)
+    try:
+        with Api(quick) as api:
+            answer: dict[str, Any] = api.post("/runs/live", body)
+            return answer
+    except Unreachable as exc:
+        say(f"{exc} Running the suite; its report is uploaded at the end.")
+    except Refused as exc:
+        if exc.status not in (404, 405):
+            raise
+    return None
+
+
+def _live_finish(args: argparse.Namespace, run_id: int, report: Path) -> dict[str, Any]:
+    with _api(args, progress=True) as api:
+        try:
+            answer: dict[str, Any] = api.upload(f"/runs/{run_id}/finish", [report], {})
+        except Refused as exc:
+            if exc.status != 409:
+                raise
+            # A retried finish whose first try was applied: the run has ended; read it.
+            answer = api.get(f"/runs/{run_id}")
+        return answer
+
+
+def _live_abandon(args: argparse.Namespace, run_id: int, said: str) -> None:
+    """End the live run in error, saying why; best effort (the lease ends it anyway)."""
+    try:
+        with _api(args) as api:
+            api.upload_form(f"/runs/{run_id}/finish", {"error": f"{said[0].upper()}{said[1:]}."})
+    except ClientError as exc:
+        say(f"could not end live run {run_id}: {exc}")
 
 
 def _mtime(path: Path) -> int | None:

@@ -20,6 +20,7 @@ from _pytest.junitxml import mangle_test_address
 from _pytest.runner import runtestprotocol
 
 from stageloop.api import Api, ClientError, Settings, settings_from
+from stageloop.stream import Streamer
 
 QUARANTINED = "quarantined"
 DISABLED = "disabled"
@@ -127,6 +128,11 @@ class StageloopSession:
         self.quarantined_failures: list[tuple[str, str]] = []
         self.notes: list[str] = []
         self.lookup_seconds = 0.0
+        self.names: dict[str, tuple[str, str, str]] = {}
+        self.streamer: Streamer | None = None
+        self.run_id = os.environ.get("STAGELOOP_RUN_ID", "")
+        self.live: dict[str, dict[str, Any]] = {}
+        self.attempt_no: dict[str, int] = {}
 
     # -- states ---------------------------------------------------------------------------
 
@@ -157,9 +163,11 @@ class StageloopSession:
         if found is None:
             return
         settings, service, suite = found
+        if self.run_id.isdigit():
+            self.streamer = Streamer(settings, int(self.run_id))
         tests = []
         for item in items:
-            classname, name, file = junit_name(item, self.prefix)
+            classname, name, file = self.names[item.nodeid] = junit_name(item, self.prefix)
             tests.append({"classname": classname, "name": name, "file": file})
         path = f"/services/{_seg(service)}/suites/{_seg(suite)}/tests/lookup"
         started = time.perf_counter()
@@ -231,6 +239,12 @@ class StageloopSession:
                 break
         passing = [i for i, a in enumerate(attempts) if a.outcome in ("passed", "skipped")]
         chosen = passing[-1] if passing else len(runs) - 1
+        if self.streamer is not None:
+            # The server keeps the last attempt's outcome: the one reported goes last.
+            others = [a for i, a in enumerate(attempts) if i != chosen]
+            for number, attempt in enumerate(others, start=1):
+                self._stream(item.nodeid, item.location[0], attempt, number)
+            self.attempt_no[item.nodeid] = len(attempts)
         for report in runs[chosen]:
             ihook.pytest_runtest_logreport(report=report)
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
@@ -267,7 +281,10 @@ class StageloopSession:
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Take a quarantined failure back out of the session's count: it does not fail it."""
+        """Stream the test once its teardown is reported; take a quarantined failure back out
+        of the session's count: it does not fail it."""
+        if self.streamer is not None:
+            self._collect(report)
         if not (report.failed and hasattr(report, "stageloop_quarantined")):
             return
         session = self.config.stash.get(_SESSION, None)
@@ -281,10 +298,55 @@ class StageloopSession:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.config.stash[_SESSION] = session
 
+    # -- live results ---------------------------------------------------------------------
+
+    def _collect(self, report: pytest.TestReport) -> None:
+        seen = self.live.setdefault(report.nodeid, {"outcome": "passed", "duration": 0.0})
+        seen["duration"] += report.duration
+        if report.skipped and seen["outcome"] == "passed":
+            seen["outcome"] = "skipped"
+        elif report.failed and seen["outcome"] in ("passed", "skipped"):
+            seen["outcome"] = "failed" if report.when == "call" else "error"
+            attempt = _attempt_of([report], 0.0)
+            seen["message"], seen["details"] = attempt.message, attempt.details
+        if report.when != "teardown":
+            return
+        del self.live[report.nodeid]
+        final = _Attempt(
+            seen["outcome"], seen.get("message", ""), seen.get("details", ""), seen["duration"]
+        )
+        number = self.attempt_no.pop(report.nodeid, 1)
+        self._stream(report.nodeid, report.location[0], final, number)
+
+    def _stream(self, nodeid: str, file: str, attempt: _Attempt, number: int) -> None:
+        assert self.streamer is not None
+        names = self.names.get(nodeid)
+        if names is None:
+            parts = mangle_test_address(nodeid)
+            if self.prefix:
+                parts.insert(0, self.prefix)
+            names = (".".join(parts[:-1]), parts[-1], file)
+        self.streamer.add(
+            {
+                "classname": names[0],
+                "name": names[1],
+                "file": names[2],
+                "outcome": attempt.outcome,
+                "duration": round(attempt.duration, 6),
+                "message": attempt.message,
+                "details": attempt.details,
+                "attempt": number,
+            }
+        )
+
     # -- the report -----------------------------------------------------------------------
 
     @pytest.hookimpl(wrapper=True)
     def pytest_sessionfinish(self) -> Generator[None, None, None]:
+        if self.streamer is not None:
+            self.streamer.close()
+            if self.streamer.problem:
+                self.notes.append(f"live results stopped: {self.streamer.problem}")
         result = yield
         xmlpath = self.config.getoption("xmlpath", None)
         if xmlpath and self.histories:
