@@ -41,11 +41,17 @@ class Streamer:
                 del self._pending[: len(self._pending) - BUFFER_MAX]
 
     def close(self, timeout: float = 5.0) -> None:
-        """Send what is left (waiting at most `timeout` seconds) and stop."""
+        """Stop once the request in flight, if any, has ended (at most `timeout` seconds).
+
+        What is still queued is not sent: the final report, which `stageloop run` finishes
+        the run with moments later, replaces the streamed results anyway.
+        """
+        with self._lock:
+            self._stopped = True
+            self._pending.clear()
         self._stopping = True
         self._wake.set()
         self._thread.join(timeout)
-        self._stopped = True
         self._api.close()
 
     def _loop(self) -> None:
