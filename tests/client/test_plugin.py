@@ -127,5 +127,5 @@ def test_without_configuration_the_plugin_changes_nothing(tmp_path):
         cwd=tmp_path, env=client_env(), capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 1
-    assert "stageloop" not in done.stdout
+    assert "stageloop:" not in done.stdout  # no note, no section of its own
     assert "2 failed, 3 passed" in done.stdout
