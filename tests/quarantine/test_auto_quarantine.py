@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from analyses.tasks import run_analyze
 from runs.models import QuarantinePolicy, TestState, TestStateChange
 from runs.services import states as services
 from tests.factories import CaseFactory
@@ -140,3 +141,11 @@ def test_a_judging_failure_is_noted_on_the_run(policy, suite, cases, revisions, 
     assert services.test_states_judge_safely(run=runs[-1]) is None
     runs[-1].refresh_from_db()
     assert any("quarantine" in w for w in runs[-1].warnings)
+
+
+def test_the_analyze_task_judges_the_run_before_the_gate(policy, suite, cases, revisions, at):
+    runs = flaky_history(suite, revisions[0], cases, at)
+
+    run_analyze(runs[-1].pk)
+
+    assert TestState.objects.get(case=cases[0]).state == "quarantined"
