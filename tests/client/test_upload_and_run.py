@@ -90,7 +90,7 @@ def test_retries_record_every_attempt_and_a_flaky_pass_does_not_fail(stageloop, 
         "--suite",
         "unit",
         "--create",
-        *suite_command(str(suite_dir), "--stageloop-retries", "2"),
+        *suite_command(str(suite_dir), "--stageloop-retries", "2", "--stageloop-efd-runs", "1"),
     )
     assert done.returncode == 1, done.stdout + done.stderr  # test_broken fails all 3 attempts
     run = TestRun.objects.get()

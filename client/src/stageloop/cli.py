@@ -142,9 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     actions = quarantine.add_subparsers(dest="action", required=True, parser_class=_Parser)
     listing = actions.add_parser("list", parents=[common, where], help="tests not active")
-    listing.add_argument(
-        "--state", choices=("quarantined", "disabled", "active", "new"), help="only this state"
-    )
+    listing.add_argument("--state", choices=("quarantined", "disabled"), help="only this state")
     for name, text in (
         ("add", "quarantine a test: it runs, its failure does not fail the build"),
         ("disable", "disable a test: the pytest plugin skips it"),

@@ -250,7 +250,8 @@ class StageloopSession:
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         if len(runs) > 1:
             classname, name, _file = junit_name(item, self.prefix)
-            self.histories[item.nodeid] = _History(classname, name, attempts, chosen, efd)
+            # Reruns cut short by the time budget were retries, not flake detection.
+            self.histories[item.nodeid] = _History(classname, name, attempts, chosen, rerun_new)
         return True
 
     def _efd_over_budget(self, next_cost: float) -> bool:
