@@ -1,6 +1,7 @@
 """The pytest plugin on real pytest suites: one lookup, disabled tests skipped, quarantined
 failures reported but not failing, new tests rerun (Early Flake Detection), every attempt in
-the JUnit XML. The states come from a small fake server until the states API is merged."""
+the JUnit XML. A small fake server answers the lookup, so each case (caps, a first run) is
+exactly the one wanted; tests/client/test_states.py runs the same against the real API."""
 
 from __future__ import annotations
 
