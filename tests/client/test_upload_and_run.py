@@ -156,7 +156,7 @@ def test_an_unknown_suite_is_refused_with_the_servers_sentence_and_exit_4(stagel
     assert TestRun.objects.count() == 0
 
 
-def test_a_revoked_token_exits_5_with_what_to_do(stageloop, server, operator):
+def test_a_revoked_token_exits_5_with_what_to_do(stageloop, server, operator, suite_dir):
     token = operator.api_tokens.get()
     token_revoke(user=operator, token_id=token.pk)
     done = stageloop(
@@ -172,6 +172,13 @@ def test_a_revoked_token_exits_5_with_what_to_do(stageloop, server, operator):
     assert "STAGELOOP_TOKEN" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert TestRun.objects.count() == 0
+
+    # stageloop run finds out before the suite runs, not after an hour of it.
+    ran = stageloop("run", "--service", "payments", "--suite", "api", "--create",
+                    *suite_command(str(suite_dir)))  # fmt: skip
+    assert ran.returncode == 5
+    assert "STAGELOOP_TOKEN" in ran.stderr
+    assert not (suite_dir / "flaky-count").exists()  # the suite never ran
 
 
 def test_usage_errors_exit_64_and_help_lists_the_exit_codes(stageloop):

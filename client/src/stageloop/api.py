@@ -265,8 +265,8 @@ def _answer(response: httpx.Response, where: str) -> Any:
     code = _error_code(response)
     if response.status_code == 401:
         raise NotAuthorized(
-            f"Stageloop refused the token ({text}) Set STAGELOOP_TOKEN to a valid, unrevoked "
-            "token from the API tokens page.",
+            f"{where} refused the token: it is missing, wrong or revoked. Set STAGELOOP_TOKEN "
+            "(or --token) to a valid token from your API tokens page.",
             status=401,
             code=code,
         )
