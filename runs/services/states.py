@@ -218,3 +218,16 @@ def test_states_judge_run(*, run_id: int) -> Judged | None:
     """test_states_judge_safely for the run with this id (the analyze task after an upload)."""
     run = TestRun.objects.filter(pk=run_id).first()
     return test_states_judge_safely(run=run) if run is not None else None
+
+
+def test_states_replay(*, suite_id: int) -> int:
+    """Judge each finished run of the suite in order, as at its own time (the demo's seeded
+    history, where a flaky test is quarantined and released). Returns how many runs."""
+    runs = TestRun.objects.filter(
+        suite_id=suite_id, status__in=(TestRun.Status.PASSED, TestRun.Status.FAILED)
+    ).order_by("created_at", "pk")
+    count = 0
+    for run in runs.iterator():
+        test_states_judge(run=run, now=run.created_at)
+        count += 1
+    return count
