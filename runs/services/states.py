@@ -149,10 +149,9 @@ def test_states_judge(*, run: TestRun, now: datetime | None = None) -> Judged:
     if run.status not in (TestRun.Status.PASSED, TestRun.Status.FAILED):
         return judged
     policy = quarantine_policy_for(suite_id=run.suite_id)
-    cases = TestCase.objects.in_bulk
     if policy.auto_quarantine:
         candidates = quarantine_candidates(policy=policy, now=now)
-        by_id = cases([c.score.case_id for c in candidates])
+        by_id = TestCase.objects.in_bulk([c.score.case_id for c in candidates])
         for candidate in candidates:
             s = candidate.score
             test_state_set(
@@ -184,7 +183,7 @@ def test_states_judge(*, run: TestRun, now: datetime | None = None) -> Judged:
             judged.quarantined.append(s.case_id)
     if policy.auto_release:
         releases = release_candidates(policy=policy, now=now)
-        by_id = cases([r.state.case_id for r in releases])
+        by_id = TestCase.objects.in_bulk([r.state.case_id for r in releases])
         for release in releases:
             test_state_set(
                 case=by_id[release.state.case_id],
