@@ -134,6 +134,7 @@ _SCORES = """
            ROW_NUMBER() OVER (PARTITION BY res.case_id ORDER BY res.run_id DESC) AS rn
     FROM {result} res
     WHERE res.run_id IN ({run_ids}) AND res.outcome <> 'skipped'
+      AND res.case_id IN (SELECT case_id FROM per_case WHERE flips > 0 OR retries > 0)
 ),
 recent AS (
     SELECT case_id, SUM(CASE WHEN outcome IN ('failed', 'error') THEN 1 ELSE 0 END) AS failing,
