@@ -105,7 +105,7 @@ class QuarantinePolicy(models.Model):
         default=False, help_text="Quarantine a test whose flake score reaches the threshold."
     )
     flake_threshold = models.FloatField(
-        default=0.2,
+        default=0.25,
         validators=[MinValueValidator(0.01), MaxValueValidator(1)],
         help_text="(flips + passes on retry) / counted results over the window, from 0 to 1.",
     )

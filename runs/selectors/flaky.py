@@ -8,6 +8,7 @@ on a retry.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection
@@ -47,10 +48,14 @@ per_case AS (
 """
 
 
-def recent_run_ids(*, suite_id: int | None = None, window: int | None = None) -> list[int]:
+def recent_run_ids(
+    *, suite_id: int | None = None, window: int | None = None, upto: datetime | None = None
+) -> list[int]:
     """Ids of the last `window` (default FLAKY_WINDOW) finished runs (passed, failed or error)
-    of each suite, or of one suite. One query."""
+    of each suite, or of one suite; with `upto`, of the runs created until then. One query."""
     runs = TestRun.objects.filter(status__in=("passed", "failed", "error"))
+    if upto is not None:
+        runs = runs.filter(created_at__lte=upto)
     if suite_id is not None:
         return list(
             runs.filter(suite_id=suite_id)
@@ -129,6 +134,7 @@ _SCORES = """
            ROW_NUMBER() OVER (PARTITION BY res.case_id ORDER BY res.run_id DESC) AS rn
     FROM {result} res
     WHERE res.run_id IN ({run_ids}) AND res.outcome <> 'skipped'
+      AND res.case_id IN (SELECT case_id FROM per_case WHERE flips > 0 OR retries > 0)
 ),
 recent AS (
     SELECT case_id, SUM(CASE WHEN outcome IN ('failed', 'error') THEN 1 ELSE 0 END) AS failing,

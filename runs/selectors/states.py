@@ -124,7 +124,7 @@ def quarantine_candidates(
     (by a person, a release or an expiry) since the window's first run: evidence from before
     that change is not used again. Three queries."""
     now = now or timezone.now()
-    run_ids = recent_run_ids(suite_id=policy.suite_id, window=policy.window)
+    run_ids = recent_run_ids(suite_id=policy.suite_id, window=policy.window, upto=now)
     scores = [
         s
         for s in suite_flake_scores(run_ids=run_ids, broken_runs=BROKEN_RUNS)
@@ -168,6 +168,7 @@ def release_candidates(
         TestResult.objects.filter(
             case_id__in=list(states),
             run__created_at__gt=F("case__test_state__since"),
+            run__created_at__lte=now or timezone.now(),
         )
         .exclude(outcome="skipped")
         .annotate(

@@ -149,10 +149,9 @@ def test_states_judge(*, run: TestRun, now: datetime | None = None) -> Judged:
     if run.status not in (TestRun.Status.PASSED, TestRun.Status.FAILED):
         return judged
     policy = quarantine_policy_for(suite_id=run.suite_id)
-    cases = TestCase.objects.in_bulk
     if policy.auto_quarantine:
         candidates = quarantine_candidates(policy=policy, now=now)
-        by_id = cases([c.score.case_id for c in candidates])
+        by_id = TestCase.objects.in_bulk([c.score.case_id for c in candidates])
         for candidate in candidates:
             s = candidate.score
             test_state_set(
@@ -184,7 +183,7 @@ def test_states_judge(*, run: TestRun, now: datetime | None = None) -> Judged:
             judged.quarantined.append(s.case_id)
     if policy.auto_release:
         releases = release_candidates(policy=policy, now=now)
-        by_id = cases([r.state.case_id for r in releases])
+        by_id = TestCase.objects.in_bulk([r.state.case_id for r in releases])
         for release in releases:
             test_state_set(
                 case=by_id[release.state.case_id],
@@ -218,3 +217,16 @@ def test_states_judge_run(*, run_id: int) -> Judged | None:
     """test_states_judge_safely for the run with this id (the analyze task after an upload)."""
     run = TestRun.objects.filter(pk=run_id).first()
     return test_states_judge_safely(run=run) if run is not None else None
+
+
+def test_states_replay(*, suite_id: int) -> int:
+    """Judge each finished run of the suite in order, as at its own time (the demo's seeded
+    history, where a flaky test is quarantined and released). Returns how many runs."""
+    runs = TestRun.objects.filter(
+        suite_id=suite_id, status__in=(TestRun.Status.PASSED, TestRun.Status.FAILED)
+    ).order_by("created_at", "pk")
+    count = 0
+    for run in runs.iterator():
+        test_states_judge(run=run, now=run.created_at)
+        count += 1
+    return count

@@ -79,6 +79,8 @@ def suite_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "failing": suites.most_failing_tests(suite=suite),
             "flaky_cases": flaky_cases,
             "flaky_total": flaky_total,
+            "held_states": states.suite_states(suite=suite),
+            "quarantine_policy": states.quarantine_policy_for(suite_id=suite.pk),
             "flags": flags,
             "trivial": trivial,
             "runs_page": runs_page,

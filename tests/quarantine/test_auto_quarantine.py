@@ -58,7 +58,7 @@ def test_a_flaky_test_is_quarantined_with_its_evidence(policy, suite, cases, rev
     evidence = TestStateChange.objects.get(case=cases[0]).evidence
     assert evidence["flips"] == 7 and evidence["seen"] == 8
     assert evidence["flake_score"] == pytest.approx(7 / 8, abs=1e-3)
-    assert evidence["threshold"] == 0.2
+    assert evidence["threshold"] == 0.25
     assert sorted(evidence["run_ids"]) == sorted(r.pk for r in runs)
 
 
@@ -149,3 +149,21 @@ def test_the_analyze_task_judges_the_run_before_the_gate(policy, suite, cases, r
     run_analyze(runs[-1].pk)
 
     assert TestState.objects.get(case=cases[0]).state == "quarantined"
+
+
+def test_a_replayed_history_quarantines_and_releases_at_the_runs_times(
+    policy, suite, cases, revisions, at
+):
+    flaky_history(suite, revisions[0], cases, at)
+    for n in range(8, 11):
+        make_run(suite, dict.fromkeys(cases[:3], "passed"), revision=revisions[0], at=at(n))
+
+    assert services.test_states_replay(suite_id=suite.pk) == 11
+
+    changes = list(TestStateChange.objects.filter(case=cases[0]).order_by("at"))
+    assert [(c.state, c.automatic) for c in changes] == [
+        ("quarantined", True),
+        ("active", True),
+    ]
+    # Quarantined once it had 5 results (run 4); runs 7, 8 and 9 were clean: released at 9.
+    assert (changes[0].at, changes[1].at) == (at(4), at(9))

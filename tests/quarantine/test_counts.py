@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from runs.models import Suite, TestResult
 from runs.selectors.states import suite_case_by_name
@@ -82,3 +83,25 @@ def test_the_api_run_says_quarantined_and_blocking_failures(client, viewer, e2e)
     assert (body["failed"], body["errors"]) == (1, 1)
     assert body["quarantined_failures"] == 2
     assert body["blocking_failures"] == 0
+
+
+def test_the_upload_answer_says_so_at_once(client, operator, e2e):
+    run_import(suite=e2e, files=[report(1)])
+    quarantine(e2e, "test_flaky")
+    quarantine(e2e, "test_broken")
+    token = token_create(user=operator, name="ci")[1]
+    upload = report(2)
+
+    response = client.post(
+        "/api/v1/runs",
+        {
+            "service": e2e.service.name,
+            "suite": "e2e",
+            "files": SimpleUploadedFile(upload.name, upload.data),
+        },
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["quarantined_failures"], body["blocking_failures"]) == (2, 0)

@@ -85,3 +85,12 @@ def test_the_run_page_marks_quarantined_failures(login, viewer, suite, cases):
     assert "2 passed" in page
     assert "1 quarantined failure (not counted), 0 blocking failures" in page
     assert 'class="badge quarantined"' in page
+
+
+def test_the_suite_page_lists_quarantined_and_disabled_tests(login, viewer, suite, cases):
+    services.test_state_set(case=cases[1], state="disabled", reason="needs the sandbox")
+
+    page = login(viewer).get(f"/suites/{suite.pk}/").content.decode()
+
+    assert 'id="suite-states"' in page and "needs the sandbox" in page
+    assert "Automatic quarantine is off" in page

@@ -11,6 +11,7 @@ from runs.models import State, TestState, TestStateChange
 from runs.selectors.states import suite_states
 from runs.services import states as services
 from runs.services.states import TestStateError
+from runs.services.sweeper import runs_sweep
 
 
 def test_a_test_without_a_state_row_is_active(cases):
@@ -91,3 +92,14 @@ def test_an_expired_quarantine_is_active_at_once_and_the_sweep_records_the_relea
     newest = TestStateChange.objects.filter(case=cases[0]).first()
     assert newest is not None and newest.state == "active" and newest.automatic
     assert "expired" in newest.reason
+
+
+def test_the_sweeper_records_expired_states(cases):
+    now = timezone.now()
+    services.test_state_set(
+        case=cases[0], state="disabled", reason="x", expires_at=now + timedelta(seconds=1), now=now
+    )
+
+    runs_sweep(now=now + timedelta(minutes=1))
+
+    assert TestState.objects.get(case=cases[0]).state == "active"
