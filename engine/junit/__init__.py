@@ -6,7 +6,7 @@ with a sentence a user can act on.
 """
 
 from engine.junit.model import ERROR, FAILED, PASSED, SKIPPED, JUnitError, ParsedCase, ParsedReport
-from engine.junit.parser import DEFAULT_MAX_BYTES, case_key, parse_report
+from engine.junit.parser import DEFAULT_MAX_BYTES, case_key, key_suite, parse_report
 from engine.junit.values import strip_ansi
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "ParsedCase",
     "ParsedReport",
     "case_key",
+    "key_suite",
     "parse_report",
     "strip_ansi",
 ]

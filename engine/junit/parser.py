@@ -434,6 +434,20 @@ def case_key(*, classname: str, name: str, file: str = "", suite: str = "") -> s
     return _cap_key(f"{_scope(_collapse(suite), classname, file)}::{_collapse(name)}")
 
 
+def key_suite(*, key: str, classname: str, name: str) -> str | None:
+    """The <testsuite> name that `key`, a key the parser made for a test with this classname
+    and name, was made with ("" when the key does not include one); None when the key cannot
+    tell (no classname, or the key was numbered or cut)."""
+    tail, scope_of_class = f"::{_collapse(name)}", _collapse(classname)
+    if not scope_of_class or not key.endswith(tail):
+        return None
+    scope = key[: -len(tail)]
+    if scope == scope_of_class:
+        return ""
+    separator = f"{_SCOPE_SEPARATOR}{scope_of_class}"
+    return scope[: -len(separator)] if scope.endswith(separator) else None
+
+
 def _cap_key(key: str) -> str:
     # Keys are stored in an indexed column; a hash keeps long keys distinct when cut.
     if len(key) <= KEY_MAX_CHARS:

@@ -39,10 +39,11 @@ api = NinjaAPI(
     title="Stageloop API",
     version="1",
     description=(
-        "Push test results and builds from CI. Authenticate with `Authorization: Bearer <token>` "
+        "Push test results and builds from CI, as one upload or streamed live while the suite "
+        "runs (live runs). Authenticate with `Authorization: Bearer <token>` "
         "(any user may create one on the API tokens page). A token acts with its owner's "
-        "current role: every role may read runs, verdicts and test states; uploads, builds, "
-        "rollbacks and test state changes need the Operator role, "
+        "current role: every role may read runs, verdicts and test states; uploads, live runs, "
+        "builds, rollbacks and test state changes need the Operator role, "
         "and a token without it gets 403.\n\n"
         "**Errors.** Every error, whatever its status (400, 401, 403, 404, 405, 409, 413, 500), is "
         'JSON of one shape, `ErrorOut`: `{"error": "<one sentence: what was wrong and what to '

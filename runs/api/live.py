@@ -188,6 +188,28 @@ def add_live_results(request: HttpRequest, run_id: int, payload: ResultsIn):
     "/{run_id}/finish",
     response={200: RunOut, **error_responses(400, 404, 409)},
     summary="Finish a live run, with its final JUnit report",
+    # Both fields are optional, and so is the body: a finish without a report is allowed.
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "properties": {
+                            "files": {
+                                "description": "The suite's final JUnit XML report(s), plain "
+                                "or gzip: they replace the streamed results."
+                            },
+                            "error": {
+                                "description": "Why the suite did not finish normally; ends "
+                                "the run in error with this sentence (cut at 2,000 characters)."
+                            },
+                        }
+                    }
+                }
+            },
+        }
+    },
 )
 def finish_live_run(
     request: HttpRequest,

@@ -43,8 +43,9 @@ def holder_pid(holder: str) -> int | None:
 
 
 # A live run (runs.services.live) is held by the external CI job that streams its results, not by
-# a worker: each results call renews it for this long, so a job that died is lost after it.
-LIVE_HOLDER_PREFIX = "live:"
+# a worker: each results call renews it for this long, so a job that died is lost after it. The
+# holder has a space, which no worker's "host:pid" has.
+LIVE_HOLDER_PREFIX = "CI job of "
 LIVE_LEASE_MINUTES = 10
 
 

@@ -17,10 +17,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from engine.junit import ERROR, FAILED, ParsedCase, case_key
+from engine.junit import ERROR, FAILED, ParsedCase, case_key, key_suite
 from runs.lifecycle.runs import run_lifecycle
 from runs.models import TestCase, TestResult, TestRun
 from runs.models.testing import case_key_hash, is_real
@@ -113,7 +113,6 @@ def live_results_add(*, run: TestRun, results: Sequence[LiveResult]) -> TestRun:
             progress_total=(
                 max(locked.progress_total, counts["total"]) if locked.progress_total else 0
             ),
-            duration=(now - locked.started_at).total_seconds() if locked.started_at else 0,
             lease_expires_at=live_lease_fields("", now)["lease_expires_at"],
         )
     locked.refresh_from_db()
@@ -157,7 +156,7 @@ def _lock_running(run: TestRun) -> TestRun:
 
 
 def _fold(results: Sequence[LiveResult]) -> list[ParsedCase]:
-    """One case per test, its attempts folded in order: last outcome, summed time."""
+    """One case per test, its later attempts folded in: last outcome, summed time."""
     folded: dict[str, ParsedCase] = {}
     for item in results:
         key = case_key(classname=item.classname, name=item.name, file=item.file)
@@ -174,6 +173,8 @@ def _fold(results: Sequence[LiveResult]) -> list[ParsedCase]:
             attempts=item.attempt,
         )
         earlier = folded.get(key)
+        if earlier is not None and item.attempt <= earlier.attempts:
+            continue  # the same attempt twice in one call: the first stands
         if earlier is not None:
             _merge(into=case, earlier=earlier.outcome, duration=earlier.duration)
             case.attempts = max(case.attempts, earlier.attempts)
@@ -262,6 +263,7 @@ def _case_ids(*, suite, cases: list[ParsedCase]) -> tuple[dict[str, int], set[in
         found.update(_same_tests(suite=suite, cases=missing))
     new = [c for c in cases if c.key not in found]
     if new:
+        _keys_like_the_suites(suite=suite, cases=new)
         TestCase.objects.bulk_create(
             [
                 TestCase(
@@ -306,6 +308,37 @@ def _same_tests(*, suite, cases: list[ParsedCase]) -> dict[str, tuple[int, bool]
     return {key: (pk, ever_real) for key, (pk, ever_real, _) in matches.items()}
 
 
+def _keys_like_the_suites(*, suite, cases: list[ParsedCase]) -> None:
+    """Key tests new to the suite as its reports key the suite's other tests of the same
+    classname (with the <testsuite> name they carry, such as pytest's), so that the report that
+    finishes the run, or a later one if it never comes, names the same test."""
+    classnames = sorted({c.classname for c in cases if c.classname})
+    firsts: list[int] = []
+    for chunk in _chunks(classnames):
+        firsts += (
+            TestCase.objects.filter(suite=suite, classname__in=chunk)
+            .values("classname")
+            .annotate(first=Min("id"))
+            .values_list("first", flat=True)
+        )
+    suites: dict[str, str] = {}
+    for chunk in _chunks(firsts):
+        for classname, name, key in TestCase.objects.filter(pk__in=chunk).values_list(
+            "classname", "name", "key"
+        ):
+            found = key_suite(key=key, classname=classname, name=name)
+            if found:
+                suites[classname] = found
+    for case in cases:
+        if case.classname in suites:
+            case.key = case_key(
+                classname=case.classname,
+                name=case.name,
+                file=case.file,
+                suite=suites[case.classname],
+            )
+
+
 def _chunks(values: list) -> list[list]:
     return [values[i : i + _LOOKUP_CHUNK] for i in range(0, len(values), _LOOKUP_CHUNK)]
 
@@ -327,7 +360,12 @@ def _report_replace(*, run: TestRun, files: Sequence[ReportFile], error: str, no
     TestRun.objects.filter(pk=run.pk).update(finished_at=now)
     run.finished_at = now
     run_import(
-        suite=run.suite, revision=run.revision, files=files, run=run, end_error=error.strip()
+        suite=run.suite,
+        revision=run.revision,
+        files=files,
+        run=run,
+        started_at=run.started_at,  # when the job opened it, whatever the report says
+        end_error=error.strip(),
     )
     # Tests first seen in this run's stream under a key the report does not use (its
     # <testsuite> name is part of the report's keys) have no result left: they were never tests.

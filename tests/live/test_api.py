@@ -209,3 +209,38 @@ def test_without_a_token_the_calls_are_a_401(client, live):
     assert anonymous.results(run_id, [result("test_pay")]).status_code == 401
     assert anonymous.finish(run_id).status_code == 401
     assert TestRun.objects.get(pk=run_id).status == "running"
+
+
+def test_more_results_than_expected_stretch_the_progress_total(live):
+    run_id = live.started(expected=1)
+
+    live.results(run_id, [result("test_pay"), result("test_cart")])
+
+    run = TestRun.objects.get(pk=run_id)
+    assert (run.progress_done, run.progress_total) == (2, 2)
+
+
+def test_a_run_cancelled_on_its_page_takes_no_more_results(live, login, operator):
+    run_id = live.started()
+
+    login(operator).post(f"/runs/{run_id}/cancel")
+
+    assert TestRun.objects.get(pk=run_id).status == "cancelled"
+    assert live.results(run_id, [result("test_pay")]).status_code == 409
+    assert live.finish(run_id).status_code == 409
+
+
+def test_a_retry_in_the_same_call_folds_into_one_row_and_a_repeated_attempt_is_ignored(live):
+    run_id = live.started()
+
+    live.results(
+        run_id,
+        [
+            result("test_pay", "failed"),
+            result("test_pay", "failed"),
+            result("test_pay", "passed", attempt=2),
+        ],
+    )
+
+    row = TestResult.objects.get(run_id=run_id)
+    assert (row.outcome, row.attempts, row.flaky, row.duration) == ("passed", 2, True, 0.5)

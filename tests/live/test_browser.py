@@ -28,13 +28,20 @@ def test_the_run_page_follows_a_live_run_as_results_stream_in(
     browser_login, live_server, operator, viewer, js_errors
 ):
     Suite.objects.create(service=ServiceFactory(name="shop"), name="e2e")
-    api = httpx.Client(
+    token = token_create(user=operator, name="ci")[1]
+    # Closed at the end: a kept-alive connection would keep a server thread, and its database
+    # connection, past the test.
+    with httpx.Client(
         base_url=f"{live_server.url}/api/v1",
-        headers={"Authorization": f"Bearer {token_create(user=operator, name='ci')[1]}"},
+        headers={"Authorization": f"Bearer {token}"},
         timeout=10,
-    )
+    ) as api:
+        _stream_and_finish(api, browser_login(viewer))
+    assert js_errors == []
+
+
+def _stream_and_finish(api: httpx.Client, page) -> None:
     run = api.post("/runs/live", json={"service": "shop", "suite": "e2e", "expected": 4}).json()
-    page = browser_login(viewer)
     page.goto(run["url"])
     page.evaluate("window.__notReloaded = true")
     _progress_says(page, "0 of 4 tests")
@@ -56,4 +63,3 @@ def test_the_run_page_follows_a_live_run_as_results_stream_in(
     )
     assert "3 tests: 2 passed, 1 failed" in page.locator("#run-counts").inner_text()
     assert page.locator("table.results tr[data-outcome='failed']").count() == 1
-    assert js_errors == []

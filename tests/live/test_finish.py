@@ -132,3 +132,42 @@ def test_an_error_sentence_ends_the_run_in_error_with_it(live):
     run = TestRun.objects.get(pk=run_id)
     assert run.error == "pytest crashed: INTERNALERROR"
     assert run.passed == 1
+
+
+def test_the_run_keeps_the_start_it_was_opened_with_and_ends_when_finished(live):
+    run_id = live.started()
+    opened = TestRun.objects.get(pk=run_id).started_at
+
+    live.finish(run_id, files=[_report(("test_pay", "passed"))])
+
+    run = TestRun.objects.get(pk=run_id)
+    assert run.started_at == opened  # not the report's 2026-11-30T09:00:00
+    assert run.finished_at >= opened
+
+
+def test_a_json_finish_without_a_report_ends_the_run_from_its_streamed_results(live):
+    run_id = live.started()
+    live.results(run_id, [result("test_pay")])
+
+    response = live.client.post(
+        f"/api/v1/runs/{run_id}/finish", {}, content_type="application/json", **live.auth
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "passed"
+
+
+def test_a_test_new_to_the_suite_is_streamed_under_the_key_its_report_will_give(live):
+    first = live.started()
+    live.finish(first, files=[_report(("test_pay", "passed"))])
+
+    second = live.started()
+    live.results(second, [result("test_new", "failed")])
+    new = TestResult.objects.get(run_id=second).case
+    assert new.key == "pytest \u203a tests.test_checkout::test_new"
+
+    # The run is never finished; the next report names the same test.
+    third = live.started()
+    live.finish(third, files=[_report(("test_pay", "passed"), ("test_new", "passed"))])
+    assert TestCase.objects.count() == 2
+    assert new.results.count() == 2

@@ -47,3 +47,18 @@ def test_each_results_call_renews_the_lease_past_the_suites_timeout(live):
     assert run.lease_expires_at >= before
     assert runs_sweep(now=timezone.now() + timedelta(minutes=5)).lost_runs == 0
     assert TestRun.objects.get(pk=run_id).status == "running"
+
+
+def test_a_workers_lease_on_a_host_named_live_is_not_a_live_runs(suite):
+    own = TestRun.objects.create(
+        suite=suite,
+        service=suite.service,
+        status=TestRun.Status.RUNNING,
+        started_at=timezone.now(),
+        lease_holder="live:4242",
+        lease_expires_at=timezone.now() - timedelta(seconds=1),
+    )
+
+    runs_sweep()
+
+    assert TestRun.objects.get(pk=own.pk).error.startswith("Lost: the worker holding it")

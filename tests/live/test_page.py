@@ -33,3 +33,13 @@ def test_the_progress_partial_tells_the_page_to_reload_once_the_run_is_finished(
     progress = login(viewer).get(f"/runs/{run_id}/progress", HTTP_HX_REQUEST="true")
 
     assert progress["HX-Refresh"] == "true"
+
+
+def test_the_progress_says_who_streams_the_run_and_until_when_it_is_held(live, login, viewer):
+    run_id = live.started()
+
+    progress = login(viewer).get(f"/runs/{run_id}/progress").content.decode()
+
+    assert 'id="run-live"' in progress
+    assert "Streamed live by otto-operator's CI job · held until" in progress
+    assert "if none comes by then, the run is marked lost" in progress
