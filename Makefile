@@ -18,8 +18,10 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+# The stageloop client (client/: CLI and pytest plugin), editable, as CI jobs install it.
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt client/pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet -e ./client
 	touch $@
 
 $(DEMO_VENV)/.installed: demo/requirements.txt

@@ -10,14 +10,17 @@ from celery import shared_task
 from analyses.services.analyze import run_analyze_execute
 from runs.services import enqueue
 from runs.services.gates import gate_evaluate_run
+from runs.services.states import test_states_judge_run
 from runs.tasks import TASK_OPTIONS
 
 
 @shared_task(**TASK_OPTIONS, name=enqueue.RUN_ANALYZE, time_limit=600, soft_time_limit=570)
 def run_analyze(run_id: int) -> None:
     """After an import: open draft analyses for new signatures and verify fixed ones, then
-    judge the run's revision (if it has one) at the release gate."""
+    let the suite's quarantine policy judge its tests, then judge the run's revision (if it has
+    one) at the release gate."""
     try:
         run_analyze_execute(run_id=run_id)
     finally:
+        test_states_judge_run(run_id=run_id)
         gate_evaluate_run(run_id=run_id)

@@ -77,6 +77,16 @@ def markdown_lines(summary: Summary, *, base_url: str = "") -> Iterator[str]:
                 f"| [{_cell(r.key)}]({base_url}{r.url}) | {r.outcome} | {_cell(r.capabilities)} "
                 f"| {when} |\n"
             )
+    yield "\n## Quarantined tests that cover a capability\n\n"
+    if not summary.quarantined:
+        yield "No quarantined test covers a capability.\n"
+    else:
+        yield "| Test | Capabilities | Why | Since |\n|---|---|---|---|\n"
+        for q in summary.quarantined:
+            yield (
+                f"| [{_cell(q.key)}]({base_url}{q.url}) | {_cell(q.capabilities)} "
+                f"| {_cell(q.reason)} | {q.since:%Y-%m-%d %H:%M} |\n"
+            )
 
 
 def csv_lines(summary: Summary, *, base_url: str = "") -> Iterator[str]:

@@ -65,6 +65,16 @@ class Risk:
 
 
 @dataclass(frozen=True)
+class QuarantinedTest:
+    key: str
+    capabilities: str
+    reason: str
+    since: datetime
+    automatic: bool
+    url: str
+
+
+@dataclass(frozen=True)
 class Point:
     x: date
     y: float | None
@@ -84,6 +94,7 @@ class Summary:
     deploys_weekly: list[Point]
     query: str  # the query string that reproduces it
     demo_services: list[str] = field(default_factory=list)  # seeded services in the scope
+    quarantined: list[QuarantinedTest] = field(default_factory=list)  # covering a capability
 
     @property
     def demo_notice(self) -> str:

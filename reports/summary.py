@@ -9,6 +9,7 @@ from reports.scope import Scope
 from reports.selectors.capabilities import capability_statuses, risks
 from reports.selectors.delivery import delivery_figures, deploys_weekly
 from reports.selectors.learning import learning_figures
+from reports.selectors.quarantine import quarantine_figure, quarantined_capability_tests
 from reports.selectors.reliability import reliability_figures
 from reports.selectors.testing import pass_rate_daily, test_figures
 from runs.models import Service
@@ -17,13 +18,18 @@ from runs.models import Service
 def summary_build(*, scope: Scope) -> Summary:
     """Every figure computed from stored data in SQL, with its evidence link and definition."""
     capabilities = capability_statuses(scope)
+    quarantined = quarantined_capability_tests(scope)
     return Summary(
         start=scope.start,
         end=scope.end,
         services=scope.service_names,
         generated_at=timezone.now(),
         sections=[
-            Section("tests", "Tests", test_figures(scope)),
+            Section(
+                "tests",
+                "Tests",
+                [*test_figures(scope), quarantine_figure(scope, quarantined, capabilities)],
+            ),
             Section("delivery", "Delivery", delivery_figures(scope)),
             Section("reliability", "Reliability", reliability_figures(scope)),
             Section("learning", "Learning", learning_figures(scope)),
@@ -33,6 +39,7 @@ def summary_build(*, scope: Scope) -> Summary:
         pass_rate_daily=pass_rate_daily(scope),
         deploys_weekly=deploys_weekly(scope),
         query=scope.query(),
+        quarantined=quarantined,
         demo_services=list(
             scope.filter(Service.objects.filter(is_demo=True), "pk").values_list("name", flat=True)
         ),

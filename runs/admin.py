@@ -194,3 +194,35 @@ class VerdictAdmin(admin.ModelAdmin):
     list_filter = ("outcome", "dry_run")
     raw_id_fields = ("revision", "run", "policy")
     readonly_fields = ("created_at",)
+
+
+@admin.register(models.QuarantinePolicy)
+class QuarantinePolicyAdmin(admin.ModelAdmin):
+    """A suite's automatic quarantine (off until turned on here) and release (on)."""
+
+    list_display = (
+        "suite",
+        "auto_quarantine",
+        "flake_threshold",
+        "window",
+        "min_results",
+        "auto_release",
+        "release_after",
+    )
+    list_filter = ("auto_quarantine", "auto_release")
+    raw_id_fields = ("suite",)
+
+
+@admin.register(models.TestState)
+class TestStateAdmin(admin.ModelAdmin):
+    """Current states; change them on the test page or through the API, which keep history."""
+
+    list_display = ("case", "suite", "state", "reason", "by", "since", "expires_at", "automatic")
+    list_filter = ("state", "automatic")
+    raw_id_fields = ("case", "suite", "by")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -42,8 +42,8 @@ api = NinjaAPI(
         "Push test results and builds from CI, as one upload or streamed live while the suite "
         "runs (live runs). Authenticate with `Authorization: Bearer <token>` "
         "(any user may create one on the API tokens page). A token acts with its owner's "
-        "current role: every role may read runs and verdicts; uploads, live runs, builds and "
-        "rollbacks need the Operator role, "
+        "current role: every role may read runs, verdicts and test states; uploads, live runs, "
+        "builds, rollbacks and test state changes need the Operator role, "
         "and a token without it gets 403.\n\n"
         "**Errors.** Every error, whatever its status (400, 401, 403, 404, 405, 409, 413, 500), is "
         'JSON of one shape, `ErrorOut`: `{"error": "<one sentence: what was wrong and what to '
@@ -59,11 +59,13 @@ api = NinjaAPI(
 )
 errors_install(api)
 
-from runs.api import builds, live, runs, services, verdicts  # noqa: E402  (routers register on the api above)
+from runs.api import builds, live, runs, services, states, verdicts  # noqa: E402  (routers register on the api above)
 
 # Live runs first: its POST /runs/live must not be read as GET /runs/{run_id} with id "live".
 api.add_router("/runs", live.router)
 api.add_router("/runs", runs.router)
 api.add_router("/builds", builds.router)
 api.add_router("/services", services.router)
+api.add_router("/services", states.suites_router)
+api.add_router("/tests", states.tests_router)
 api.add_router("/revisions", verdicts.router)

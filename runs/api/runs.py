@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import File, Form, Router, Schema, Status
+from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from runs.api.errors import error_body, error_responses
@@ -26,6 +26,14 @@ class RunOut(Schema):
     errors: int
     skipped: int
     flaky: int
+    quarantined_failures: int = Field(
+        description="Failed or errored results of tests that were quarantined when the run was "
+        "imported: reported, never counted as passed, and not blocking."
+    )
+    blocking_failures: int = Field(
+        description="failed + errors - quarantined_failures: the failures that count. A CI "
+        "step passes when this is 0."
+    )
     warnings: list[str] = []
 
 
@@ -41,6 +49,8 @@ def run_out(request: HttpRequest, run: TestRun, *, created: bool = True) -> dict
         "errors": run.errors,
         "skipped": run.skipped,
         "flaky": run.flaky,
+        "quarantined_failures": run.quarantined_failures,
+        "blocking_failures": run.blocking_failures,
         "warnings": run.warnings,
     }
 

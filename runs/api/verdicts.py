@@ -23,7 +23,8 @@ class EvidenceOut(Schema):
 class RuleOut(Schema):
     key: str = Field(
         description="Before traffic: run_finished, min_tests, min_tests_percent, goal, "
-        "max_failed, no_new_signatures, probe_error_rate, probe_p95 or no_open_incident. At a "
+        "max_failed, quarantined, no_new_signatures, probe_error_rate, probe_p95 or "
+        "no_open_incident. At a "
         "canary step: canary_latency (one-sided Mann-Whitney U on probe latency, with the median "
         "shift against the margin) or canary_errors (one-sided Fisher exact test on probe "
         "errors, with the rate difference against the margin); measured shows the p-value."
@@ -31,7 +32,10 @@ class RuleOut(Schema):
     name: str
     measured: str = Field(description="The value measured, as shown on the revision page.")
     threshold: str
-    outcome: str = Field(description="pass, fail, inconclusive or not_applicable.")
+    outcome: str = Field(
+        description="pass, fail, inconclusive, not_applicable, or note (the rule quarantined: "
+        "quarantined failures, not counted, and the suite's quarantined tests; never blocks)."
+    )
     note: str
     evidence: list[EvidenceOut]
 

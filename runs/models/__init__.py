@@ -4,6 +4,7 @@ from runs.models.gates import GatePolicy, Verdict
 from runs.models.loops import Loop, LoopIteration
 from runs.models.outbox import Outbox
 from runs.models.services import Build, Deploy, Revision, Service
+from runs.models.states import QuarantinePolicy, State, TestState, TestStateChange
 from runs.models.testing import (
     FailureSignature,
     Suite,
@@ -23,12 +24,16 @@ __all__ = [
     "Loop",
     "LoopIteration",
     "Outbox",
+    "QuarantinePolicy",
     "Revision",
     "Service",
+    "State",
     "Suite",
     "TestCase",
     "TestResult",
     "TestRun",
     "TestRunArtifact",
+    "TestState",
+    "TestStateChange",
     "Verdict",
 ]

@@ -8,6 +8,7 @@ on a retry.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection
@@ -47,15 +48,19 @@ per_case AS (
 """
 
 
-def recent_run_ids(*, suite_id: int | None = None) -> list[int]:
-    """Ids of the last FLAKY_WINDOW finished runs (passed, failed or error) of each suite, or of
-    one suite. One query."""
+def recent_run_ids(
+    *, suite_id: int | None = None, window: int | None = None, upto: datetime | None = None
+) -> list[int]:
+    """Ids of the last `window` (default FLAKY_WINDOW) finished runs (passed, failed or error)
+    of each suite, or of one suite; with `upto`, of the runs created until then. One query."""
     runs = TestRun.objects.filter(status__in=("passed", "failed", "error"))
+    if upto is not None:
+        runs = runs.filter(created_at__lte=upto)
     if suite_id is not None:
         return list(
             runs.filter(suite_id=suite_id)
             .order_by("-created_at", "-pk")
-            .values_list("pk", flat=True)[: settings.FLAKY_WINDOW]
+            .values_list("pk", flat=True)[: window or settings.FLAKY_WINDOW]
         )
     ranked = runs.annotate(
         position=Window(
@@ -120,6 +125,62 @@ def flaky_cases(*, suite_id: int, limit: int = 20) -> tuple[list[FlakyCase], int
         rows = cursor.fetchall()
     total = rows[0][6] if rows else 0
     return [FlakyCase(*row[:6]) for row in rows], total
+
+
+# Per flaky test: how many of its latest N counted results failed (all of them: broken).
+_SCORES = """
+, ranked AS (
+    SELECT res.case_id, res.outcome,
+           ROW_NUMBER() OVER (PARTITION BY res.case_id ORDER BY res.run_id DESC) AS rn
+    FROM {result} res
+    WHERE res.run_id IN ({run_ids}) AND res.outcome <> 'skipped'
+      AND res.case_id IN (SELECT case_id FROM per_case WHERE flips > 0 OR retries > 0)
+),
+recent AS (
+    SELECT case_id, SUM(CASE WHEN outcome IN ('failed', 'error') THEN 1 ELSE 0 END) AS failing,
+           COUNT(*) AS counted
+    FROM ranked WHERE rn <= %s GROUP BY case_id
+)
+SELECT p.case_id, p.flips, p.retries, p.seen, r.failing, r.counted
+FROM per_case p JOIN recent r ON r.case_id = p.case_id
+WHERE p.flips > 0 OR p.retries > 0
+ORDER BY p.case_id
+"""
+
+
+@dataclass(frozen=True)
+class FlakeScore:
+    """A test's flakiness over a window of its suite's runs, and whether it is broken now."""
+
+    case_id: int
+    flips: int
+    retries: int
+    seen: int
+    recent_failing: int  # of its last `recent` counted results, how many failed
+    recent: int
+
+    @property
+    def score(self) -> float:
+        """(flips + passes on retry) / counted results, at most 1."""
+        return min(1.0, (self.flips + self.retries) / self.seen) if self.seen else 0.0
+
+    @property
+    def is_broken(self) -> bool:
+        """Failed in every one of its last counted results: broken, not flaky."""
+        return self.recent > 0 and self.recent_failing == self.recent
+
+
+def suite_flake_scores(*, run_ids: list[int], broken_runs: int) -> list[FlakeScore]:
+    """The flake score of every test of the given runs that flipped or passed on a retry, with
+    its failures among its last `broken_runs` counted results. One query."""
+    if not run_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _sql(run_ids=run_ids, tail=_SCORES),
+            [*run_ids, *run_ids, *run_ids, broken_runs],
+        )
+        return [FlakeScore(*row) for row in cursor.fetchall()]
 
 
 @dataclass(frozen=True)

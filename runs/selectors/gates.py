@@ -5,14 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Q
+from django.urls import reverse
 
 from runs.models import (
     GatePolicy,
     Revision,
     Service,
+    State,
     TestCase,
     TestResult,
     TestRun,
+    TestState,
     Verdict,
 )
 
@@ -135,3 +138,30 @@ def service_open_incidents(*, service_id: int) -> list[tuple[int, str]]:
         .order_by("-opened_at")
         .values_list("pk", "first_error")[:10]
     )
+
+
+@dataclass(frozen=True)
+class QuarantinedFailure:
+    case_id: int
+    name: str
+    url: str
+
+
+def run_quarantined_failures(*, run: TestRun, limit: int = 20) -> list[QuarantinedFailure]:
+    """The run's failures of tests quarantined at import time, by test name. One query."""
+    rows = (
+        TestResult.objects.filter(run_id=run.pk, quarantined=True)
+        .order_by("case__name")
+        .values_list("case_id", "case__name")[:limit]
+    )
+    return [
+        QuarantinedFailure(case_id, name, reverse("test-detail", args=[case_id]))
+        for case_id, name in rows
+    ]
+
+
+def suite_quarantined_count(*, suite_id: int) -> int:
+    """How many tests of the suite are quarantined now (an expired quarantine is not)."""
+    return TestState.objects.filter(
+        TestState.in_force(), suite_id=suite_id, state=State.QUARANTINED
+    ).count()

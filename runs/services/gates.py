@@ -1,11 +1,14 @@
 """The release gate's before-traffic stage: judge a revision on the evidence of one run.
 
 Each rule gives pass, fail, inconclusive (not enough evidence to judge) or not_applicable (it
-compares with a baseline and the service has none yet: its first revision). The verdict is
-fail when any rule fails; else inconclusive when any rule is inconclusive (not enough data is
-never a pass); else pass. A run that did not finish with results (error, cancelled, lost) is
-inconclusive: it says nothing about the revision. Probe thresholds read the revision's health
-over the last 15 minutes of probe checks (the health page's window); no checks is inconclusive.
+compares with a baseline and the service has none yet: its first revision); a note (quarantined
+failures, not counted) never blocks. The goal and max_failed rules count blocking failures only:
+failed and errored results minus those of tests quarantined when the run was imported.
+The verdict is fail when any rule fails; else inconclusive when any rule is inconclusive
+(not enough data is never a pass); else pass. A run that did not finish with results (error,
+cancelled, lost) is inconclusive: it says nothing about the revision. Probe thresholds read the
+revision's health over the last 15 minutes of probe checks (the health page's window); no checks
+is inconclusive.
 """
 
 from __future__ import annotations
@@ -22,13 +25,16 @@ from runs.selectors.gates import (
     earlier_revision_tested,
     gate_policy_for,
     run_new_signatures,
+    run_quarantined_failures,
     service_open_incidents,
     suite_known_test_count,
+    suite_quarantined_count,
 )
 
 logger = logging.getLogger(__name__)
 
 PASS, FAIL, INCONCLUSIVE, NOT_APPLICABLE = "pass", "fail", "inconclusive", "not_applicable"
+NOTE = "note"  # reported with the verdict, never blocks it
 
 
 @dataclass
@@ -120,7 +126,10 @@ def _rules(run: TestRun, policy: GatePolicy) -> list[Rule]:
         )
     ]
     executed = run.passed + run.failed + run.errors
-    bad = run.failed + run.errors
+    quarantined = run.quarantined_failures
+    bad = run.blocking_failures
+    counted = executed - quarantined  # a quarantined failure is neither passed nor failed
+    not_counted = f" ({_quarantined_text(quarantined)}, not counted)" if quarantined else ""
     unjudged = INCONCLUSIVE if not finished else None
 
     rules.append(
@@ -148,20 +157,16 @@ def _rules(run: TestRun, policy: GatePolicy) -> list[Rule]:
             )
         )
     if policy.goal == GatePolicy.Goal.PASS_RATE:
-        rate = 100.0 * run.passed / executed if executed else 0.0
+        rate = 100.0 * run.passed / counted if counted else 0.0
         rules.append(
             Rule(
                 key="goal",
                 name="Pass rate",
-                measured=_percent(rate) if executed else "no tests",
+                measured=_percent(rate) + not_counted if counted else "no tests",
                 threshold=f"≥ {_percent(policy.goal_pass_rate)}",
                 outcome=unjudged
                 or (
-                    INCONCLUSIVE
-                    if not executed
-                    else PASS
-                    if rate >= policy.goal_pass_rate
-                    else FAIL
+                    INCONCLUSIVE if not counted else PASS if rate >= policy.goal_pass_rate else FAIL
                 ),
                 evidence=run_link,
             )
@@ -171,7 +176,7 @@ def _rules(run: TestRun, policy: GatePolicy) -> list[Rule]:
             Rule(
                 key="goal",
                 name="All tests pass",
-                measured=f"{bad} failed or errored",
+                measured=f"{bad} failed or errored{not_counted}",
                 threshold="0 failed or errored",
                 outcome=unjudged or (INCONCLUSIVE if not executed else PASS if not bad else FAIL),
                 evidence=run_link,
@@ -182,12 +187,15 @@ def _rules(run: TestRun, policy: GatePolicy) -> list[Rule]:
             Rule(
                 key="max_failed",
                 name="Failed or errored tests",
-                measured=str(bad),
+                measured=f"{bad}{not_counted}",
                 threshold=f"≤ {policy.max_failed}",
                 outcome=unjudged or (PASS if bad <= policy.max_failed else FAIL),
                 evidence=run_link,
             )
         )
+    quarantined_rule = _quarantined_rule(run)
+    if quarantined_rule is not None:
+        rules.append(quarantined_rule)
     if policy.no_new_signatures:
         rules.append(_new_signatures_rule(run, unjudged))
     health_url = reverse("service-health", args=[run.service.name])
@@ -207,6 +215,29 @@ def _rules(run: TestRun, policy: GatePolicy) -> list[Rule]:
             )
         )
     return rules
+
+
+def _quarantined_text(count: int) -> str:
+    return f"{count} quarantined failure{'s' if count != 1 else ''}"
+
+
+def _quarantined_rule(run: TestRun) -> Rule | None:
+    """A note, never blocking: the run's quarantined failures (not counted) and the suite's
+    quarantined tests, a risk to the release; None when there are neither."""
+    in_suite = suite_quarantined_count(suite_id=run.suite_id)
+    if not run.quarantined_failures and not in_suite:
+        return None
+    failures = run_quarantined_failures(run=run)
+    return Rule(
+        key="quarantined",
+        name="Quarantined failures (not counted)",
+        measured=f"{_quarantined_text(run.quarantined_failures)} (not counted)",
+        threshold="reported, never blocking",
+        outcome=NOTE,
+        note=f"Risk: {in_suite} test{'s' if in_suite != 1 else ''} of the suite "
+        f"{'are' if in_suite != 1 else 'is'} quarantined; a quarantined test proves nothing.",
+        evidence=[{"label": f.name[:60], "url": f.url} for f in failures],
+    )
 
 
 def _probe_rules(run: TestRun, policy: GatePolicy, evidence: list[dict[str, str]]) -> list[Rule]:

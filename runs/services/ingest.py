@@ -31,6 +31,7 @@ from runs.services.bulk import RESULT_COLUMNS, copy_lines, copy_text, is_postgre
 from runs.services.enqueue import run_analyze_enqueue
 from runs.services.ingest_cases import KnownCases, cases_upsert
 from runs.services.reality import cases_mark_real
+from runs.services.states import run_quarantine_mark
 from runs.signatures import failure_signature
 
 logger = logging.getLogger(__name__)
@@ -270,6 +271,8 @@ def _write(
     _results_insert(
         run_id=run.pk, cases=cases, hashes=hashes, case_ids=case_ids, signature_ids=signature_ids
     )
+    if failing:  # the snapshot of quarantined failures, taken with the states of import time
+        run.quarantined_failures = run_quarantine_mark(run_id=run.pk, suite_id=suite.pk)
     # Only tests that existed before this report and were not yet known real can change.
     cases_mark_real(
         ids=[

@@ -19,6 +19,7 @@ from runs.services.leases import LeaseKeeper
 from runs.services.loops import loop_iteration_finished, loops_resume_waiting
 from runs.services.release import release_decide
 from runs.services.rollback import rollback_execute
+from runs.services.states import test_states_judge_safely
 from runs.services.suite_step import run_claim, run_execute
 from runs.services.sweeper import deploy_clean_up
 
@@ -83,6 +84,7 @@ def _chain(deploy: Deploy, keeper: LeaseKeeper) -> None:
         run = run_execute(claimed, revision)
         if run.status in (TestRun.Status.PASSED, TestRun.Status.FAILED):
             _analyze(run)
+        test_states_judge_safely(run=run)  # quarantine and release; never stops the chain
         gate_evaluate_safely(run=run)  # the before-traffic verdict; never stops the chain
     if gated:
         # Traffic moves (or never does) on the verdict; the deploy is running until then.

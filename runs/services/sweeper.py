@@ -32,6 +32,7 @@ from runs.services.leases import LIVE_LEASE_MINUTES, holder_host, is_live_holder
 from runs.services.loops import loop_iteration_finished, loops_resume_waiting
 from runs.services.outbox import OutboxFlush, outbox_flush
 from runs.services.release import release_restore
+from runs.services.states import test_states_expire
 from runs.services.suite_step import SCRATCH_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -162,6 +163,11 @@ def runs_sweep(*, now: datetime | None = None) -> SweepReport:
             logger.exception("sweeper: could not enqueue deploy %s", deploy_id)
     # Builds that waited for a deploy of their service: it ended (or was just lost) unseen.
     resumed = loops_resume_waiting()
+    # Expired quarantines count as active already; this records their release in history.
+    try:
+        test_states_expire(now=now)
+    except Exception:  # history only: the next sweep records it
+        logger.exception("sweeper: could not record expired test states")
     if lost_deploys or lost_runs or requeued or resumed:
         logger.warning(
             "sweeper: deploys %s and runs %s lost, deploys %s enqueued again, loops %s resumed",

@@ -39,11 +39,11 @@ def page_urls(h: dict) -> dict[str, str]:
 MAX_QUERIES = {
     "overview": 21,
     "service": 18,
-    "suite": 19,
+    "suite": 21,  # + its quarantined tests and quarantine policy
     "run": 17,
     "run filtered": 17,
     "run progress": 3,
-    "test": 9,
+    "test": 11,  # + its state and state history
     "revision": 20,  # + its gate verdict
     "compare runs": 12,
     "compare revisions": 11,

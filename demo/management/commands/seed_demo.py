@@ -13,9 +13,10 @@ from django.db import transaction
 
 from demo.seed.demo_history import demo_history_create, demo_verdicts_create
 from runs.health_seam import service_probe_ensure
-from runs.models import Build, GatePolicy, Service, Suite
+from runs.models import Build, GatePolicy, QuarantinePolicy, Service, Suite
 from runs.roles import MANAGER, OPERATOR, VIEWER
 from runs.services.roles import roles_ensure
+from runs.services.states import test_states_replay
 
 DEMO_PASSWORD = "stageloop-demo"
 
@@ -221,5 +222,10 @@ class Command(BaseCommand):
         # Judged from here on: probe thresholds on the candidate's own checks, and canary steps
         # of 25 s (25 probes of each revision, over the 20 the comparison needs).
         GatePolicy.objects.create(service=chat, max_probe_p95_ms=500, max_probe_error_percent=5)
+        # Automatic quarantine is off by default; the demo turns it on and judges its history
+        # run by run, so a flaky test is seen quarantined (and released after clean runs).
+        for quarantined_suite in (suite, payments_suite):
+            QuarantinePolicy.objects.create(suite=quarantined_suite, auto_quarantine=True)
+            test_states_replay(suite_id=quarantined_suite.pk)
         Service.objects.filter(pk=chat.pk).update(canary_step_seconds=25)
         return True
