@@ -121,6 +121,7 @@ PROBED_SIGNATURES = 200
 def _signatures_seen_elsewhere(run: TestRun, ids: list[int]) -> set[int]:
     """Which of the run's signatures (a signature belongs to one suite) have a result on
     another revision."""
+    assert run.revision_id is not None  # the gate judges runs of a revision
     others = TestResult.objects.exclude(run__revision_id=run.revision_id)
     if len(ids) <= PROBED_SIGNATURES:
         return {sid for sid in ids if others.filter(signature_id=sid).exists()}
