@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from runs.canary_stats import Comparison, error_comparison, latency_comparison
 from runs.models import GatePolicy, Revision, TestRun, Verdict
-from runs.services.gates import FAIL, INCONCLUSIVE, PASS, Rule
+from runs.services.gates import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Rule
 
 
 def canary_verdict(
@@ -84,6 +84,40 @@ def canary_verdict(
                 rules=[asdict(r) for r in rules],
             )
     except IntegrityError:  # the same run's step judged twice (a retried chain): keep the first
+        return Verdict.objects.get(run=run, stage=stage)
+
+
+def canary_not_applicable(*, run: TestRun | None, candidate: Revision, dry_run: bool) -> Verdict:
+    """The canary stage of a service's first revision: no stable revision to compare with, so
+    both comparisons are not applicable and do not block (stored, as every stage is)."""
+    rules = [
+        Rule(
+            key=key,
+            name=name,
+            measured="no stable revision",
+            threshold="—",
+            outcome=NOT_APPLICABLE,
+            note="The service's first revision: nothing serves to compare it with.",
+        )
+        for key, name in (
+            ("canary_latency", "Probe latency against the stable revision"),
+            ("canary_errors", "Probe error rate against the stable revision"),
+        )
+    ]
+    stage = "canary"
+    try:
+        with transaction.atomic():
+            return Verdict.objects.create(
+                revision=candidate,
+                run=run,
+                stage=stage,
+                outcome=Verdict.Outcome.PASS,
+                summary="No stable revision to compare with (the service's first): not "
+                "applicable, it does not block.",
+                dry_run=dry_run,
+                rules=[asdict(r) for r in rules],
+            )
+    except IntegrityError:
         return Verdict.objects.get(run=run, stage=stage)
 
 

@@ -29,7 +29,7 @@ from runs.health_seam import revisions_probe_compare
 from runs.lifecycle.deploys import deploy_lifecycle
 from runs.models import Deploy, Revision, Service, TestRun, Verdict
 from runs.selectors.gates import gate_policy_for
-from runs.services.canary import canary_verdict
+from runs.services.canary import canary_not_applicable, canary_verdict
 from runs.services.deploy_step import release_tag, target_for
 from runs.services.logbuffer import LogBuffer
 from runs.services.traffic import (
@@ -134,6 +134,7 @@ class _Release:
             self.log.write(f"[stageloop] {dry.strip()}")
         if self.deploy.release_policy == Service.ReleasePolicy.CANARY:
             if self.stable is None:
+                canary_not_applicable(run=run, candidate=self.candidate, dry_run=verdict.dry_run)
                 dry += "First revision: no stable revision to compare a canary with. "
             elif not self._canary(run, verdict):
                 return

@@ -148,3 +148,16 @@ def test_an_operator_rolls_a_canary_back_at_once(fast_canary, settings):
     assert deploy.release_steps[0]["outcome"] == "aborted"
     assert _traffic(deploy) == {stable.name: 100}
     assert took < 10, f"the rollback took {took:.1f} s after it was asked"
+
+
+def test_a_first_revision_has_no_canary_to_compare_and_is_promoted(fast_canary):
+    deploy, run = _deploy_and_test(fast_canary, image=FIXED, release_policy="canary")
+
+    assert (deploy.status, deploy.release) == ("succeeded", "promoted"), deploy.release_note
+    assert deploy.release_note.startswith("First revision: no stable revision to compare")
+    assert deploy.release_steps == []
+    canary = Verdict.objects.get(run=run, stage="canary")
+    assert canary.outcome == "pass"
+    assert {r["outcome"] for r in canary.rules} == {"not_applicable"}
+    assert _traffic(deploy) == {deploy.revision.name: 100}
+    assert _serves(deploy.revision) == deploy.revision.name
