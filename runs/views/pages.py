@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from runs import charts
 from runs.health_seam import revision_health, service_health_states
 from runs.models import Revision, Service, State, Suite, TestCase
-from runs.selectors import cases, flaky, reality, revisions, states, suites
+from runs.selectors import cases, flaky, owners, reality, revisions, states, suites
 from runs.selectors.compare import diff_counts, latest_runs_of, run_counts
 from runs.selectors.gates import promote_needs_reason, revision_release_verdicts
 from runs.selectors.rates import RATE_DEFINITION
@@ -109,6 +109,7 @@ def test_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "broken": cases.broken_since(case=case),
             "analyses": cases.case_analyses(case=case),
             "flaky_definition": flaky.FLAKY_DEFINITION.format(n=settings.FLAKY_WINDOW),
+            "owner": owners.case_owner(case=case),
             "test_state": states.case_state(case=case),
             "state_history": states.state_history(case_id=case.pk),
             "states": State.choices,

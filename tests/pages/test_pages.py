@@ -43,7 +43,7 @@ MAX_QUERIES = {
     "run": 17,
     "run filtered": 17,
     "run progress": 3,
-    "test": 11,  # + its state and state history
+    "test": 12,  # + its state, state history and owner rules
     "revision": 20,  # + its gate verdict
     "compare runs": 12,
     "compare revisions": 11,
