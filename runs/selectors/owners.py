@@ -32,6 +32,30 @@ def owns(rule: OwnerRule | None, user) -> bool:
     """Whether `user` is the rule's owner or in its team."""
     if rule is None or not user.is_authenticated:
         return False
-    if rule.user_id is not None:
-        return rule.user_id == user.pk
-    return user.groups.filter(pk=rule.team_id).exists()
+    return is_owner(rule, user_id=user.pk, team_ids=user_team_ids(user))
+
+
+def case_owners(*, suite_id: int, case_ids: Sequence[int]) -> dict[int, OwnerRule | None]:
+    """The owner rule of each of these tests of the suite. Two queries."""
+    rules = suite_owner_rules(suite_id=suite_id)
+    if not rules:
+        return dict.fromkeys(case_ids)
+    rows = TestCase.objects.filter(pk__in=list(case_ids)).values_list(
+        "pk", "file", "classname", "name"
+    )
+    return {
+        pk: owner_of(file=file, classname=classname, name=name, rules=rules)
+        for pk, file, classname, name in rows
+    }
+
+
+def user_team_ids(user) -> set[int]:
+    """The teams (groups) `user` is in. One query."""
+    return set(user.groups.values_list("pk", flat=True)) if user.is_authenticated else set()
+
+
+def is_owner(rule: OwnerRule | None, *, user_id: int | None, team_ids: set[int]) -> bool:
+    """Whether the user with this id (in these teams) owns through `rule`."""
+    if rule is None or user_id is None:
+        return False
+    return rule.user_id == user_id if rule.user_id is not None else rule.team_id in team_ids

@@ -10,6 +10,8 @@ from runs.models import OwnerRule
 from runs.selectors.owners import case_owner, owns
 from tests.factories import CaseFactory
 
+from .conftest import make_run
+
 pytestmark = pytest.mark.django_db
 
 
@@ -69,3 +71,25 @@ def test_the_test_page_shows_the_owner(login, viewer, suite, payments):
     page = login(viewer).get(f"/tests/{case.pk}/").content.decode()
 
     assert 'id="test-owner"' in page and "team payments" in page
+
+
+def test_the_suite_page_shows_owners_of_flaky_tests_and_filters_mine(
+    login, viewer, operator, suite, revisions, at, payments
+):
+    mine = CaseFactory(suite=suite, key="a", name="test_mine", file="tests/pay/test_a.py")
+    theirs = CaseFactory(suite=suite, key="b", name="test_theirs", file="tests/chat/test_b.py")
+    OwnerRule.objects.create(suite=suite, field="file", pattern="tests/pay/*", team=payments)
+    OwnerRule.objects.create(suite=suite, field="file", pattern="tests/chat/*", user=operator)
+    viewer.groups.add(payments)
+    for n in range(4):
+        outcome = "passed" if n % 2 else "failed"
+        make_run(suite, {mine: outcome, theirs: outcome}, revision=revisions[0], at=at(n))
+    client = login(viewer)
+
+    everyone = client.get(f"/suites/{suite.pk}/").content.decode()
+    only_mine = client.get(f"/suites/{suite.pk}/?mine=1").content.decode()
+
+    assert "test_mine" in everyone and "test_theirs" in everyone and "team payments" in everyone
+    section = only_mine[only_mine.index('id="flaky-tests"') :]
+    section = section[: section.index("</section>")]
+    assert "test_mine" in section and "test_theirs" not in section
