@@ -59,3 +59,13 @@ def is_owner(rule: OwnerRule | None, *, user_id: int | None, team_ids: set[int])
     if rule is None or user_id is None:
         return False
     return rule.user_id == user_id if rule.user_id is not None else rule.team_id in team_ids
+
+
+def owners_of_cases(*, suite_id: int, cases: Sequence[TestCase]) -> dict[int, OwnerRule]:
+    """The owner rule of each of these loaded tests that has one. One query."""
+    rules = suite_owner_rules(suite_id=suite_id) if cases else []
+    found = {
+        case.pk: owner_of(file=case.file, classname=case.classname, name=case.name, rules=rules)
+        for case in cases
+    }
+    return {pk: rule for pk, rule in found.items() if rule is not None}

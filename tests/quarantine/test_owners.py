@@ -93,3 +93,13 @@ def test_the_suite_page_shows_owners_of_flaky_tests_and_filters_mine(
     section = only_mine[only_mine.index('id="flaky-tests"') :]
     section = section[: section.index("</section>")]
     assert "test_mine" in section and "test_theirs" not in section
+
+
+def test_the_run_page_names_the_owner_of_each_failure(login, viewer, suite, payments):
+    case = CaseFactory(suite=suite, key="c", name="test_pay", file="tests/pay/test_c.py")
+    OwnerRule.objects.create(suite=suite, field="file", pattern="tests/pay/*", team=payments)
+    run = make_run(suite, {case: "failed"})
+
+    page = login(viewer).get(f"/runs/{run.pk}/").content.decode()
+
+    assert "owner: team payments" in page
