@@ -236,6 +236,9 @@ INGEST_MAX_BYTES = env_int("STAGELOOP_INGEST_MAX_BYTES", 50 * 1024 * 1024, minim
 UPLOAD_MAX_BYTES = env_int(
     "STAGELOOP_UPLOAD_MAX_BYTES", 4 * INGEST_MAX_BYTES + 1024 * 1024, minimum=1024
 )
+# A JSON (non-file) request body: large enough for the test-state lookup's 20,000 tests with
+# long names (runs/api/states.py); over it the answer is 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
 FILE_UPLOAD_HANDLERS = [
     "dashboard.uploads.SizeLimitUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",

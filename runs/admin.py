@@ -226,3 +226,12 @@ class TestStateAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(models.OwnerRule)
+class OwnerRuleAdmin(admin.ModelAdmin):
+    """CODEOWNERS-style rules: read by position, the last matching rule owns the test."""
+
+    list_display = ("suite", "position", "field", "pattern", "user", "team")
+    list_filter = ("field",)
+    raw_id_fields = ("suite", "user")

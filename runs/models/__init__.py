@@ -3,6 +3,7 @@
 from runs.models.gates import GatePolicy, Verdict
 from runs.models.loops import Loop, LoopIteration
 from runs.models.outbox import Outbox
+from runs.models.owners import OwnerRule
 from runs.models.services import Build, Deploy, Revision, Service
 from runs.models.states import QuarantinePolicy, State, TestState, TestStateChange
 from runs.models.testing import (
@@ -24,6 +25,7 @@ __all__ = [
     "Loop",
     "LoopIteration",
     "Outbox",
+    "OwnerRule",
     "QuarantinePolicy",
     "Revision",
     "Service",

@@ -122,14 +122,16 @@ def test_states_expire(*, now: datetime | None = None, suite_id: int | None = No
 
 
 def run_quarantine_mark(*, run_id: int, suite_id: int, now: datetime | None = None) -> int:
-    """Mark the run's failures of tests quarantined now, and store their number on the run.
-    Two statements, whatever the run's size: only failing rows of quarantined tests change."""
+    """Mark the run's failures of tests quarantined now, and store how many of its results are
+    marked on the run. Three statements, whatever the run's size: only failing rows of
+    quarantined tests change, and a mark is never taken back."""
     quarantined = TestState.objects.filter(
         TestState.in_force(now), suite_id=suite_id, state=State.QUARANTINED
     ).values("case_id")
-    marked = TestResult.objects.filter(
-        run_id=run_id, outcome__in=FAILING, case_id__in=quarantined
-    ).update(quarantined=True)
+    TestResult.objects.filter(run_id=run_id, outcome__in=FAILING, case_id__in=quarantined).update(
+        quarantined=True
+    )
+    marked = TestResult.objects.filter(run_id=run_id, quarantined=True).count()
     TestRun.objects.filter(pk=run_id).update(quarantined_failures=marked)
     return marked
 
@@ -148,6 +150,12 @@ def test_states_judge(*, run: TestRun, now: datetime | None = None) -> Judged:
     judged = Judged(expired=test_states_expire(now=now, suite_id=run.suite_id))
     if run.status not in (TestRun.Status.PASSED, TestRun.Status.FAILED):
         return judged
+    if run.failed + run.errors and not run.quarantined_failures:
+        # Results that did not come through the importer (a live stream ended without a
+        # report, seeded history) are marked here, before the policy changes any state.
+        run.quarantined_failures = run_quarantine_mark(
+            run_id=run.pk, suite_id=run.suite_id, now=now
+        )
     policy = quarantine_policy_for(suite_id=run.suite_id)
     if policy.auto_quarantine:
         candidates = quarantine_candidates(policy=policy, now=now)

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from runs import charts
 from runs.health_seam import revision_health, service_health_states
 from runs.models import Revision, Service, State, Suite, TestCase
-from runs.selectors import cases, flaky, reality, revisions, states, suites
+from runs.selectors import cases, flaky, owners, reality, revisions, states, suites
 from runs.selectors.compare import diff_counts, latest_runs_of, run_counts
 from runs.selectors.gates import promote_needs_reason, revision_release_verdicts
 from runs.selectors.rates import RATE_DEFINITION
@@ -54,7 +54,16 @@ def suite_detail(request: HttpRequest, pk: int) -> HttpResponse:
     series = suites.run_series(runs=suites.finished_runs(suite=suite))
     since = series.points[0].at if series.points else None
     per_revision = suites.revision_rates(suite=suite)
-    flaky_cases, flaky_total = flaky.flaky_cases(suite_id=suite.pk)
+    mine = request.GET.get("mine") == "1"
+    flaky_cases, flaky_total = flaky.flaky_cases(suite_id=suite.pk, limit=500 if mine else 20)
+    flaky_owners = owners.case_owners(suite_id=suite.pk, case_ids=[f.case_id for f in flaky_cases])
+    if mine:
+        teams = owners.user_team_ids(request.user)
+        flaky_cases = [
+            f
+            for f in flaky_cases
+            if owners.is_owner(flaky_owners.get(f.case_id), user_id=request.user.pk, team_ids=teams)
+        ]
     flags, trivial = reality.suite_flags(suite=suite, latest=latest)
     return render(
         request,
@@ -79,6 +88,8 @@ def suite_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "failing": suites.most_failing_tests(suite=suite),
             "flaky_cases": flaky_cases,
             "flaky_total": flaky_total,
+            "flaky_owners": flaky_owners,
+            "mine": mine,
             "held_states": states.suite_states(suite=suite),
             "quarantine_policy": states.quarantine_policy_for(suite_id=suite.pk),
             "flags": flags,
@@ -109,6 +120,7 @@ def test_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "broken": cases.broken_since(case=case),
             "analyses": cases.case_analyses(case=case),
             "flaky_definition": flaky.FLAKY_DEFINITION.format(n=settings.FLAKY_WINDOW),
+            "owner": owners.case_owner(case=case),
             "test_state": states.case_state(case=case),
             "state_history": states.state_history(case_id=case.pk),
             "states": State.choices,

@@ -6,7 +6,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from runs.models import TestRun, TestRunArtifact
-from runs.selectors import reality
+from runs.selectors import owners, reality
 from runs.selectors import runs as run_selectors
 from runs.selectors.rates import OUTCOMES, RATE_DEFINITION
 from runs.views.paging import BadInput, bad_request, paginate, query_without
@@ -32,6 +32,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     previous = run_selectors.previous_run(run=run)
     flags, trivial = reality.run_flags(run=run)
     groups = run_selectors.signature_groups(run=run)
+    failing = [r.case for r in page.object_list if r.outcome in ("failed", "error")]
     return render(
         request,
         "runs/run_detail.html",
@@ -46,6 +47,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "comparison": run_selectors.run_comparison(run=run, previous=previous),
             "comparison_definition": run_selectors.COMPARISON_DEFINITION,
             "groups": groups,
+            "owners": owners.owners_of_cases(suite_id=run.suite_id, cases=failing),
             "artifacts": list(run.artifacts.order_by("name").values("pk", "name", "size")),
             "flags": flags,
             "trivial": trivial,

@@ -39,11 +39,11 @@ def page_urls(h: dict) -> dict[str, str]:
 MAX_QUERIES = {
     "overview": 21,
     "service": 18,
-    "suite": 21,  # + its quarantined tests and quarantine policy
-    "run": 17,
-    "run filtered": 17,
+    "suite": 23,  # + its quarantined tests, quarantine policy and flaky tests' owners
+    "run": 18,  # + its failures' owner rules
+    "run filtered": 18,
     "run progress": 3,
-    "test": 11,  # + its state and state history
+    "test": 12,  # + its state, state history and owner rules
     "revision": 20,  # + its gate verdict
     "compare runs": 12,
     "compare revisions": 11,

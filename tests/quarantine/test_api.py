@@ -203,3 +203,16 @@ def test_the_schema_documents_the_state_endpoints(client):
     ):
         operation = next(iter(paths[path].values()))
         assert operation["summary"] and operation["description"]
+
+
+def test_a_lookup_of_20000_tests_with_long_names_fits_in_one_request(client, viewer, shop):
+    long = "tests.integration.payments.refunds.test_partial_refunds.TestPartialRefunds"
+    asked = [
+        {"classname": long, "name": f"test_refund_{i}[card-eur-3ds]", "file": f"{long}.py"}
+        for i in range(20_000)
+    ]
+    response = client.post(
+        f"{BASE}/lookup", {"tests": asked}, content_type="application/json", **bearer(viewer)
+    )
+    assert response.status_code == 200
+    assert len(response.json()["tests"]) == 20_000

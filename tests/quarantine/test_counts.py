@@ -12,6 +12,8 @@ from runs.services.ingest import ReportFile, run_import
 from runs.services.tokens import token_create
 from tests.factories import SuiteFactory
 
+from .conftest import make_run
+
 pytestmark = pytest.mark.django_db
 
 
@@ -105,3 +107,13 @@ def test_the_upload_answer_says_so_at_once(client, operator, e2e):
     assert response.status_code == 201, response.json()
     body = response.json()
     assert (body["quarantined_failures"], body["blocking_failures"]) == (2, 0)
+
+
+def test_results_not_imported_in_one_piece_are_marked_when_judged(suite, cases):
+    services.test_state_set(case=cases[0], state="quarantined", reason="flaky")
+    run = make_run(suite, {cases[0]: "failed", cases[1]: "passed"})  # as a live stream leaves it
+
+    services.test_states_judge(run=run)
+
+    run.refresh_from_db()
+    assert (run.quarantined_failures, run.blocking_failures) == (1, 0)
