@@ -171,3 +171,20 @@ def test_a_test_new_to_the_suite_is_streamed_under_the_key_its_report_will_give(
     live.finish(third, files=[_report(("test_pay", "passed"), ("test_new", "passed"))])
     assert TestCase.objects.count() == 2
     assert new.results.count() == 2
+
+
+def test_finished_without_a_report_a_quarantined_failure_is_counted_as_such(live, suite):
+    from runs.services.states import test_state_set
+
+    run_id = live.started()
+    live.results(run_id, [result("test_pay"), result("test_flaky", "failed")])
+    test_state_set(
+        case=TestCase.objects.get(suite=suite, name="test_flaky"),
+        state="quarantined",
+        reason="flips on the CI runners",
+    )
+
+    body = live.finish(run_id).json()
+
+    assert (body["status"], body["failed"]) == ("failed", 1)
+    assert (body["quarantined_failures"], body["blocking_failures"]) == (1, 0)
