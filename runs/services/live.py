@@ -34,6 +34,7 @@ from runs.services.ingest import (
 )
 from runs.services.leases import is_live_holder, live_lease_fields
 from runs.services.reality import cases_mark_real
+from runs.services.states import run_quarantine_mark
 
 # A live run may last this long at most; its lease, renewed by each results call, is what
 # normally ends one whose job stopped.
@@ -379,6 +380,9 @@ def _report_replace(*, run: TestRun, files: Sequence[ReportFile], error: str, no
 
 
 def _streamed_end(*, run: TestRun, error: str, now) -> None:
+    # The importer marks a report's failures of quarantined tests; streamed ones are marked here,
+    # so the finish answer's blocking failures (CI's exit code) leave them out.
+    run_quarantine_mark(run_id=run.pk, suite_id=run.suite_id, now=now)
     counts = _counts(run)
     error = error.strip()
     if error:
