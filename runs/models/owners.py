@@ -50,6 +50,17 @@ class OwnerRule(models.Model):
             return self.user.get_username()
         return f"team {self.team.name}" if self.team is not None else ""
 
+    @property
+    def owner_kind(self) -> str:
+        return "user" if self.user_id is not None else "team"
+
+    @property
+    def owner_label(self) -> str:
+        """The user's username or the team's name, without the word "team"."""
+        if self.user is not None:
+            return self.user.get_username()
+        return self.team.name if self.team is not None else ""
+
     def matches(self, *, file: str, classname: str, name: str) -> bool:
         value = {"file": file, "classname": classname, "name": name}[self.field]
         return bool(value) and fnmatchcase(value, self.pattern)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+
+from django.db.models import Q
 
 from runs.models import OwnerRule, TestCase
 
@@ -69,3 +71,20 @@ def owners_of_cases(*, suite_id: int, cases: Sequence[TestCase]) -> dict[int, Ow
         for case in cases
     }
     return {pk: rule for pk, rule in found.items() if rule is not None}
+
+
+def rules_by_suite(*, suite_ids: Iterable[int]) -> dict[int, list[OwnerRule]]:
+    """The rules of each of these suites that has any, in reading order. One query."""
+    by_suite: dict[int, list[OwnerRule]] = {}
+    for rule in OwnerRule.objects.filter(suite_id__in=list(suite_ids)).select_related(
+        "user", "team"
+    ):
+        by_suite.setdefault(rule.suite_id, []).append(rule)
+    return by_suite
+
+
+def suites_naming(*, user_id: int, team_ids: set[int]) -> set[int]:
+    """The suites with a rule naming this user or one of these teams: no test elsewhere can be
+    theirs. One query."""
+    named = OwnerRule.objects.filter(Q(user_id=user_id) | Q(team_id__in=team_ids))
+    return set(named.values_list("suite_id", flat=True).order_by().distinct())
