@@ -133,11 +133,16 @@ def unresolved_analysis_for_signature(*, signature: FailureSignature) -> Analysi
     return signature.analyses.filter(status__in=Analysis.UNRESOLVED).first()
 
 
-def analysis_list(*, status: str = "", service_id: int | None = None) -> QuerySet[Analysis]:
-    """Analyses newest first, with their service, revision and open action-item count; the drafts
-    of one run are one row, the newest of them, carrying ``batch_size`` (drafts in the group),
-    ``batch_signatures`` and, in ``run.drafts``, every draft of the run."""
+def analysis_list(
+    *, status: str = "", service_id: int | None = None, only: set[int] | None = None
+) -> QuerySet[Analysis]:
+    """Analyses newest first (of the ids in `only` when given), with their service, revision and
+    open action-item count; the drafts of one run are one row, the newest of them, carrying
+    ``batch_size`` (drafts in the group), ``batch_signatures`` and, in ``run.drafts``, every draft
+    of the run."""
     analyses = Analysis.objects.select_related("service", "revision", "created_by", "run")
+    if only is not None:
+        analyses = analyses.filter(pk__in=only)
     if status:
         analyses = analyses.filter(status=status)
     if service_id:
@@ -167,18 +172,25 @@ def analysis_list(*, status: str = "", service_id: int | None = None) -> QuerySe
     )
 
 
-def analysis_status_counts(*, service_id: int | None = None) -> dict[str, int]:
-    """How many pieces of work are in each status (every status present, zero when none): the
-    drafts of one run count once."""
+def analysis_status_counts(
+    *, service_id: int | None = None, only: set[int] | None = None
+) -> dict[str, int]:
+    """How many pieces of work are in each status (every status present, zero when none), of the
+    analyses in `only` when given: the drafts of one run count once."""
     analyses = Analysis.objects.all()
+    if only is not None:
+        analyses = analyses.filter(pk__in=only)
     if service_id:
         analyses = analyses.filter(service_id=service_id)
     counts = dict(analyses.values_list("status").annotate(n=open_work_count()).order_by())
     return {value: counts.get(value, 0) for value, _ in Analysis.Status.choices}
 
 
-def open_action_items(*, owner_id: int | None = None, today: date | None = None) -> QuerySet:
-    """Open action items grouped by owner; owners with overdue items first, overdue first within.
+def open_action_items(
+    *, owner_id: int | None = None, only: set[int] | None = None, today: date | None = None
+) -> QuerySet:
+    """Open action items grouped by owner; owners with overdue items first, overdue first within;
+    of the analyses in `only` when given.
 
     Each item carries ``is_overdue`` (1 or 0); items without an owner come last.
     """
@@ -203,6 +215,8 @@ def open_action_items(*, owner_id: int | None = None, today: date | None = None)
     )
     if owner_id:
         items = items.filter(owner_id=owner_id)
+    if only is not None:
+        items = items.filter(analysis_id__in=only)
     return items.order_by(
         "no_owner",
         "-owner_overdue",

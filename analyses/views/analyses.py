@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from analyses.models import Analysis, is_site_path
 from analyses.selectors import analyses as selectors
+from analyses.selectors import owners
 from analyses.services import analyses as services
 from analyses.services.edit import analysis_save
 from analyses.views.forms import (
@@ -81,7 +82,14 @@ def _get_analysis(pk: int) -> Analysis:
 
 
 def analysis_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render(request, "analyses/analysis_detail.html", {"analysis": _get_analysis(pk)})
+    analysis = _get_analysis(pk)
+    case_owners = owners.analysis_case_owners(analysis=analysis)
+    context = {
+        "analysis": analysis,
+        "case_owners": case_owners,
+        "test_owners": owners.distinct_owners(case_owners.values()),
+    }
+    return render(request, "analyses/analysis_detail.html", context)
 
 
 def _edit_forms(request: HttpRequest, analysis: Analysis):
@@ -128,10 +136,15 @@ def analysis_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def analysis_list(request: HttpRequest) -> HttpResponse:
     status = choice_param(request.GET, "status", Analysis.Status.values)
     service_id = int_param(request.GET, "service", what="a service id")
+    mine = request.GET.get("mine") == "1"
+    only = owners.analyses_owned_by(user=request.user) if mine else None
     page = paginate(
-        request, selectors.analysis_list(status=status, service_id=service_id), per_page=50
+        request,
+        selectors.analysis_list(status=status, service_id=service_id, only=only),
+        per_page=50,
     )
-    counts = selectors.analysis_status_counts(service_id=service_id)
+    page.object_list = owners.with_test_owners(list(page.object_list))
+    counts = selectors.analysis_status_counts(service_id=service_id, only=only)
     return render(
         request,
         "analyses/analysis_list.html",
@@ -143,6 +156,7 @@ def analysis_list(request: HttpRequest) -> HttpResponse:
             "statuses": Analysis.Status.choices,
             "status": status,
             "service_id": service_id,
+            "mine": mine,
             "services": Service.objects.order_by("name"),
             "waiting": selectors.failing_runs_without_analysis(),
         },
@@ -151,13 +165,19 @@ def analysis_list(request: HttpRequest) -> HttpResponse:
 
 def action_item_list(request: HttpRequest) -> HttpResponse:
     owner_id = int_param(request.GET, "owner", what="a user id")
-    page = paginate(request, selectors.open_action_items(owner_id=owner_id), per_page=100)
+    mine = request.GET.get("mine") == "1"
+    only = owners.analyses_owned_by(user=request.user) if mine else None
+    page = paginate(
+        request, selectors.open_action_items(owner_id=owner_id, only=only), per_page=100
+    )
+    page.object_list = owners.items_with_test_owners(list(page.object_list))
     return render(
         request,
         "analyses/analysis_action_items.html",
         {
             "page": page,
             "owner_id": owner_id,
+            "mine": mine,
             "owners": get_user_model().objects.filter(action_items__isnull=False).distinct(),
         },
     )
