@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from runs.models import TestStateChange
+from runs.models import OwnerRule, TestStateChange
 from runs.services import states as services
 from runs.services.tokens import token_create
 from tests.factories import CaseFactory, ServiceFactory, SuiteFactory
@@ -65,7 +66,16 @@ def test_lookup_answers_each_test_in_the_order_asked(client, viewer, shop):
     ]
     pay = body["tests"][3]
     assert pay["reason"] == "flaky pay" and pay["since"] and pay["expires_at"] is None
-    assert set(pay) == {"classname", "name", "state", "reason", "since", "expires_at"}
+    assert set(pay) == {
+        "classname",
+        "name",
+        "state",
+        "reason",
+        "since",
+        "expires_at",
+        "owner",
+        "owner_kind",
+    }
 
 
 def test_lookup_matches_on_classname_too(client, viewer, shop):
@@ -191,6 +201,66 @@ def test_the_history_is_newest_first(client, viewer, operator, shop):
     ]
     assert set(body["history"][0]) == {"state", "reason", "by", "at", "automatic", "evidence"}
     assert client.get("/api/v1/tests/987654/states", **bearer(viewer)).status_code == 404
+
+
+@pytest.fixture
+def owned(e2e, operator):
+    """test_pay is the payments team's (a later rule than the operator's, which owns the rest)."""
+    payments = Group.objects.create(name="payments")
+    OwnerRule.objects.create(suite=e2e, position=1, field="file", pattern="tests/*", user=operator)
+    OwnerRule.objects.create(
+        suite=e2e, position=2, field="name", pattern="test_pay*", team=payments
+    )
+    return payments
+
+
+def test_the_list_names_each_tests_owner_and_its_kind(client, viewer, shop, owned):
+    body = client.get(f"{BASE}/states", **bearer(viewer)).json()
+
+    assert [(t["name"], t["owner"], t["owner_kind"]) for t in body["tests"]] == [
+        ("test_pay", "payments", "team"),
+        ("test_slow", "otto-operator", "user"),
+    ]
+
+
+def test_the_lookup_names_each_tests_owner_from_its_file_or_the_known_one(
+    client, viewer, shop, owned
+):
+    asked = [
+        ref("test_pay"),
+        {"classname": "tests.test_shop", "name": "test_cart"},  # no file: the known test's
+        {"classname": "x", "name": "test_new", "file": "elsewhere/test_x.py"},
+    ]
+
+    body = client.post(
+        f"{BASE}/lookup", {"tests": asked}, content_type="application/json", **bearer(viewer)
+    ).json()
+
+    assert [(t["owner"], t["owner_kind"]) for t in body["tests"]] == [
+        ("payments", "team"),
+        ("otto-operator", "user"),
+        (None, None),
+    ]
+
+
+def test_without_owner_rules_every_owner_is_null(client, viewer, shop):
+    body = client.post(
+        f"{BASE}/lookup",
+        {"tests": [ref("test_pay")]},
+        content_type="application/json",
+        **bearer(viewer),
+    ).json()
+    listed = client.get(f"{BASE}/states", **bearer(viewer)).json()
+
+    assert body["tests"][0]["owner"] is None and body["tests"][0]["owner_kind"] is None
+    assert all(t["owner"] is None and t["owner_kind"] is None for t in listed["tests"])
+
+
+def test_the_schema_documents_the_owner(client):
+    schemas = client.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    for name in ("LookedUpOut", "TestStateOut"):
+        fields = schemas[name]["properties"]
+        assert fields["owner"]["description"] and fields["owner_kind"]["description"]
 
 
 def test_the_schema_documents_the_state_endpoints(client):
