@@ -12,7 +12,8 @@ from pydantic import field_validator
 
 from runs.api.errors import error_body, error_responses
 from runs.api.permissions import require_action
-from runs.models import Suite, TestCase, TestState
+from runs.models import OwnerRule, Suite, TestCase, TestState
+from runs.selectors.owners import owner_of, owners_by_name, suite_owner_rules
 from runs.selectors.states import (
     state_history,
     states_lookup,
@@ -26,6 +27,11 @@ tests_router = Router(tags=["test states"])
 
 MAX_LOOKUP = 20_000
 EXPIRY_YEARS = (2000, 9999)
+OWNER_DOC = (
+    "Who owns the test by the suite's owner rules (the last matching rule wins): the user's "
+    "username or the team's name; null when no rule matches."
+)
+OWNER_KIND_DOC = "Whether the owner is a user or a team (a group); null when nobody owns it."
 STATES_DOC = (
     "active: runs and counts. quarantined: runs, but its failure is reported as a quarantined "
     "failure that fails neither CI nor the gate. disabled: the client skips it."
@@ -37,7 +43,12 @@ class TestRef(Schema):
 
     classname: str = Field("", max_length=2000, description="The JUnit classname.")
     name: str = Field(max_length=2000, description="The JUnit test name.")
-    file: str = Field("", max_length=2000, description="The test's file; not used to match.")
+    file: str = Field(
+        "",
+        max_length=2000,
+        description="The test's file: not used to match, but to find its owner (when empty, the "
+        "file of the suite's test of this classname and name is used).",
+    )
 
 
 class LookupIn(Schema):
@@ -55,6 +66,8 @@ class LookedUpOut(Schema):
     reason: str = Field(description="Why it is quarantined or disabled; empty when active.")
     since: datetime | None = Field(description="When it got this state; null when never set.")
     expires_at: datetime | None = Field(description="When it becomes active again by itself.")
+    owner: str | None = Field(description=OWNER_DOC)
+    owner_kind: Literal["user", "team"] | None = Field(description=OWNER_KIND_DOC)
 
 
 class LookupOut(Schema):
@@ -76,6 +89,8 @@ class TestStateOut(Schema):
     expires_at: datetime | None
     automatic: bool = Field(description="Set by the suite's quarantine policy.")
     url: str = Field(description="The test's page, with its history.")
+    owner: str | None = Field(description=OWNER_DOC)
+    owner_kind: Literal["user", "team"] | None = Field(description=OWNER_KIND_DOC)
 
 
 class TestStatesOut(Schema):
@@ -149,8 +164,17 @@ def _no_suite(service: str, suite: str) -> Status:
     )
 
 
-def _state_out(request: HttpRequest, case: TestCase, row: TestState | None) -> dict:
+def _owner_out(rule: OwnerRule | None) -> dict:
+    if rule is None:
+        return {"owner": None, "owner_kind": None}
+    return {"owner": rule.owner_label, "owner_kind": rule.owner_kind}
+
+
+def _state_out(
+    request: HttpRequest, case: TestCase, row: TestState | None, rules: list[OwnerRule]
+) -> dict:
     held = row is not None and row.effective() != "active"
+    owner = owner_of(file=case.file, classname=case.classname, name=case.name, rules=rules)
     return {
         "id": case.pk,
         "classname": case.classname,
@@ -163,6 +187,7 @@ def _state_out(request: HttpRequest, case: TestCase, row: TestState | None) -> d
         "expires_at": row.expires_at if row is not None and held else None,
         "automatic": row.automatic if row is not None else False,
         "url": request.build_absolute_uri(case.get_absolute_url()),
+        **_owner_out(owner),
     }
 
 
@@ -175,14 +200,18 @@ def lookup(request: HttpRequest, service: str, suite: str, payload: LookupIn):
     """The state of each test asked for, in the same order: what the pytest plugin fetches once
     at start to skip disabled tests, run quarantined ones without failing, and rerun new ones.
     A test is matched by classname and name within the suite (its JUnit testsuite does not
-    matter); `new` when the suite never ran it. Up to 20,000 tests (400 above). 404 when the
-    service or suite does not exist. Any role."""
+    matter); `new` when the suite never ran it. Each answer names the test's `owner`. Up to
+    20,000 tests (400 above). 404 when the service or suite does not exist. Any role."""
     require_action(request, "read")
     found = _suite(service, suite)
     if found is None:
         return _no_suite(service, suite)
     answer = states_lookup(suite=found, tests=[(t.classname, t.name) for t in payload.tests])
-    return {"suite": found.name, "tests": [vars(row) for row in answer]}
+    owners = owners_by_name(
+        suite_id=found.pk, tests=[(t.classname, t.name, t.file) for t in payload.tests]
+    )
+    tests = [vars(row) | _owner_out(owner) for row, owner in zip(answer, owners, strict=True)]
+    return {"suite": found.name, "tests": tests}
 
 
 @suites_router.get(
@@ -197,14 +226,18 @@ def list_states(
     state: Query[Literal["quarantined", "disabled"] | None] = None,
 ):
     """The suite's tests that are not active (an expired quarantine or disable is active), by
-    classname and name; `state` keeps one kind. 404 when the service or suite does not exist.
-    Any role."""
+    classname and name, each with its `owner`; `state` keeps one kind. 404 when the service or
+    suite does not exist. Any role."""
     require_action(request, "read")
     found = _suite(service, suite)
     if found is None:
         return _no_suite(service, suite)
     rows = suite_states(suite=found, state=state)
-    return {"suite": found.name, "tests": [_state_out(request, row.case, row) for row in rows]}
+    rules = suite_owner_rules(suite_id=found.pk)
+    return {
+        "suite": found.name,
+        "tests": [_state_out(request, row.case, row, rules) for row in rows],
+    }
 
 
 @suites_router.put(
@@ -243,7 +276,7 @@ def set_state(request: HttpRequest, service: str, suite: str, payload: TestState
         )
     except TestStateError as exc:
         return Status(400, error_body(str(exc), "invalid", field=exc.field))
-    return _state_out(request, case, row)
+    return _state_out(request, case, row, suite_owner_rules(suite_id=found.pk))
 
 
 @tests_router.get(

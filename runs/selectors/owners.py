@@ -88,3 +88,27 @@ def suites_naming(*, user_id: int, team_ids: set[int]) -> set[int]:
     theirs. One query."""
     named = OwnerRule.objects.filter(Q(user_id=user_id) | Q(team_id__in=team_ids))
     return set(named.values_list("suite_id", flat=True).order_by().distinct())
+
+
+def owners_by_name(
+    *, suite_id: int, tests: Sequence[tuple[str, str, str]]
+) -> list[OwnerRule | None]:
+    """The owner rule of each (classname, name, file), in the order given; a test asked without
+    a file is matched with the file of the suite's test of that classname and name. At most two
+    queries."""
+    rules = suite_owner_rules(suite_id=suite_id)
+    if not rules:
+        return [None] * len(tests)
+    known: dict[tuple[str, str], str] = {}
+    if any(not file for _, _, file in tests):
+        rows = TestCase.objects.filter(suite_id=suite_id).order_by("-pk")
+        known = {(c, n): f for c, n, f in rows.values_list("classname", "name", "file")}
+    return [
+        owner_of(
+            file=file or known.get((classname, name), ""),
+            classname=classname,
+            name=name,
+            rules=rules,
+        )
+        for classname, name, file in tests
+    ]
