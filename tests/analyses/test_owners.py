@@ -9,7 +9,9 @@ from django.urls import reverse
 
 from analyses.models import ActionItem, Analysis
 from analyses.selectors.owners import analyses_owned_by
+from analyses.services.analyses import analysis_drafts_for_run
 from runs.models import OwnerRule
+from tests.analyses.conftest import History
 from tests.factories import CaseFactory, SuiteFactory
 
 pytestmark = pytest.mark.django_db
@@ -137,3 +139,19 @@ def test_the_lists_take_as_many_queries_for_many_rows_as_for_few(
             with django_assert_max_num_queries(MAX_QUERIES[url, bool(query)]):
                 page = client.get(url, query).content.decode()
             assert row in page and "owner: team payments" in page
+
+
+def test_a_runs_drafts_row_names_the_owners_of_every_draft(login, viewer, operator, payments):
+    history = History()
+    OwnerRule.objects.create(suite=history.suite, field="name", pattern="test_0", user=operator)
+    OwnerRule.objects.create(suite=history.suite, field="name", pattern="test_1", team=payments)
+    run = history.run({0: "failed", 1: "failed"}, messages={0: "socket closed", 1: "card declined"})
+    assert len(analysis_drafts_for_run(run=run)) == 2
+
+    page = login(viewer).get(reverse("analysis-list")).content.decode()
+
+    row = page[page.index(f'<tr class="draft-batch" data-run="{run.pk}"') :]
+    row = row[: row.index("</tr>")]
+    owners = row[row.index('class="small muted owner"') :]
+    assert owners.startswith('class="small muted owner">owners: ')
+    assert "otto-operator" in owners and "team payments" in owners
