@@ -34,10 +34,10 @@ class LiveApi:
             "/api/v1/runs/live", body, content_type="application/json", **self.auth
         )
 
-    def results(self, run_id: int, results: list[dict]):
+    def results(self, run_id: int, results: list[dict], **extra):
         return self.client.post(
             f"/api/v1/runs/{run_id}/results",
-            {"results": results},
+            {"results": results, **extra},
             content_type="application/json",
             **self.auth,
         )

@@ -244,3 +244,15 @@ def test_a_retry_in_the_same_call_folds_into_one_row_and_a_repeated_attempt_is_i
 
     row = TestResult.objects.get(run_id=run_id)
     assert (row.outcome, row.attempts, row.flaky, row.duration) == ("passed", 2, True, 0.5)
+
+
+def test_a_results_call_may_say_how_many_tests_the_suite_will_run(live):
+    run_id = live.started()  # opened before the client has collected its tests
+
+    response = live.results(run_id, [result("test_pay")], expected=40)
+
+    assert response.status_code == 202, response.content
+    run = TestRun.objects.get(pk=run_id)
+    assert (run.progress_done, run.progress_total) == (1, 40)
+    live.results(run_id, [result("test_cart")])  # later calls need not repeat it
+    assert TestRun.objects.get(pk=run_id).progress_total == 40
