@@ -105,6 +105,13 @@ class ResultsIn(Schema):
         max_length=MAX_RESULTS_PER_CALL,
         description=f"At most {MAX_RESULTS_PER_CALL:,} results; send more in several calls.",
     )
+    expected: int | None = Field(
+        None,
+        ge=0,
+        le=10_000_000,
+        description="How many tests the suite will run, once the client knows (after its "
+        "collection): the run page's progress total. Later calls need not repeat it.",
+    )
 
 
 class ResultsOut(Schema):
@@ -178,6 +185,7 @@ def add_live_results(request: HttpRequest, run_id: int, payload: ResultsIn):
                 )
                 for item in payload.results
             ],
+            expected=payload.expected,
         )
     except LiveRunRefused as exc:
         return _conflict(exc)

@@ -34,6 +34,10 @@ class RunOut(Schema):
         description="failed + errors - quarantined_failures: the failures that count. A CI "
         "step passes when this is 0."
     )
+    progress_done: int = Field(0, description="Tests with a result so far (a running run).")
+    progress_total: int = Field(
+        0, description="Tests the run will have, once known (0: not known yet)."
+    )
     warnings: list[str] = []
 
 
@@ -51,6 +55,8 @@ def run_out(request: HttpRequest, run: TestRun, *, created: bool = True) -> dict
         "flaky": run.flaky,
         "quarantined_failures": run.quarantined_failures,
         "blocking_failures": run.blocking_failures,
+        "progress_done": run.progress_done,
+        "progress_total": run.progress_total,
         "warnings": run.warnings,
     }
 

@@ -95,12 +95,15 @@ def live_run_start(
         )
 
 
-def live_results_add(*, run: TestRun, results: Sequence[LiveResult]) -> TestRun:
+def live_results_add(
+    *, run: TestRun, results: Sequence[LiveResult], expected: int | None = None
+) -> TestRun:
     """Store streamed results in the running live `run` and renew its lease; return the run
     with its counters as they now are. A test reported again (a retry: a later `attempt`)
     updates its row: last outcome, summed time, flaky when the outcomes differ; an attempt the
     run already holds (a call the client sent again) changes nothing. An empty `results` only
-    renews the lease. Raises LiveRunRefused when the run is not running."""
+    renews the lease. ``expected`` (the client's collected count) sets the progress total.
+    Raises LiveRunRefused when the run is not running."""
     with transaction.atomic():
         locked = _lock_running(run)
         cases = _fold(results)
@@ -111,9 +114,11 @@ def live_results_add(*, run: TestRun, results: Sequence[LiveResult]) -> TestRun:
         TestRun.objects.filter(pk=locked.pk).update(
             **counts,
             progress_done=counts["total"],
-            progress_total=(
-                max(locked.progress_total, counts["total"]) if locked.progress_total else 0
-            ),
+            progress_total=max(expected, counts["total"])
+            if expected is not None
+            else max(locked.progress_total, counts["total"])
+            if locked.progress_total
+            else 0,
             lease_expires_at=live_lease_fields("", now)["lease_expires_at"],
         )
     locked.refresh_from_db()

@@ -32,6 +32,7 @@ def test_zz_sees_earlier_results_on_the_server():
         time.sleep(0.2)
     assert run["status"] == "running"
     assert run["passed"] >= 3
+    assert run["progress_total"] == 4  # the collected count: the page says "3 of 4 tests"
 """
 
 

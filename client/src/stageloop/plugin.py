@@ -164,7 +164,7 @@ class StageloopSession:
             return
         settings, service, suite = found
         if self.run_id.isdigit():
-            self.streamer = Streamer(settings, int(self.run_id))
+            self.streamer = Streamer(settings, int(self.run_id), expected=len(items))
         tests = []
         for item in items:
             classname, name, file = self.names[item.nodeid] = junit_name(item, self.prefix)

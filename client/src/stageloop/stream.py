@@ -17,8 +17,10 @@ BUFFER_MAX = 100_000  # beyond this, a server that does not answer loses the old
 
 
 class Streamer:
-    def __init__(self, settings: Settings, run_id: int) -> None:
+    def __init__(self, settings: Settings, run_id: int, expected: int | None = None) -> None:
         self._path = f"/runs/{run_id}/results"
+        # The collected count, sent until a call carrying it succeeds: the page's progress total.
+        self._expected = expected
         # One quick try per batch: a failed batch waits for the next tick, not for a backoff.
         self._api = Api(Settings(settings.url, settings.token, retries=0, timeout=10))
         self._pending: list[dict[str, Any]] = []
@@ -78,7 +80,10 @@ class Streamer:
 
     def _send(self, batch: list[dict[str, Any]]) -> bool:
         try:
-            self._api.post(self._path, {"results": batch})
+            body: dict[str, Any] = {"results": batch}
+            if self._expected is not None:
+                body["expected"] = self._expected
+            self._api.post(self._path, body)
         except ClientError as exc:
             self.problem = str(exc)
             if getattr(exc, "status", 0) in (400, 401, 403, 404, 409):
@@ -89,4 +94,5 @@ class Streamer:
                 self._stopping = True
             return False
         self.sent += len(batch)
+        self._expected = None
         return True
