@@ -51,7 +51,7 @@ def test_the_run_page_follows_a_suite_that_stageloop_run_streams(
         page = browser_login(viewer)
         page.goto(f"{server.url}/runs/{run.pk}/")
         assert (
-            "3 of ? tests · 3 passed · 0 failed"
+            "3 of 4 tests · 3 passed · 0 failed"
             in page.locator("#run-progress-section").inner_text()
         )
         assert page.locator("#run-status").inner_text() == "Running"
