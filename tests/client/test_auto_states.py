@@ -11,7 +11,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 
 from dashboard.celery import app
-from runs.models import QuarantinePolicy, Suite, TestRun, TestState, TestStateChange
+from runs.models import QuarantinePolicy, Suite, TestRun, TestState, TestStateChange, Verdict
 from runs.selectors.states import suite_case_by_name
 from tests.client.conftest import suite_command
 
@@ -44,10 +44,11 @@ def _run(stageloop, suite_dir):
 
 
 def _judged(run_id: int, timeout: float = 60) -> None:
-    """Wait until the worker has judged the run (its analyze step ran)."""
+    """Wait until the worker has judged the run: its analyze task ends by the test states, then
+    the gate, so the run's verdict comes last (analyzed_at is set before the states are)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if TestRun.objects.filter(pk=run_id, analyzed_at__isnull=False).exists():
+        if Verdict.objects.filter(run_id=run_id).exists():
             return
         time.sleep(0.2)
     raise AssertionError(f"run {run_id} was not judged within {timeout} s")
