@@ -1,6 +1,6 @@
 from django.urls import path
 
-from runs.views import compare, pages, run_pages
+from runs.views import compare, pages, run_pages, search
 
 urlpatterns = [
     path("services/<slug:name>/", pages.service_detail, name="service-detail"),
@@ -15,4 +15,7 @@ urlpatterns = [
     ),
     path("tests/<int:pk>/", pages.test_detail, name="test-detail"),
     path("compare", compare.compare, name="compare"),
+    path("search", search.search_page, name="search"),
+    path("search/typeahead", search.search_typeahead, name="search-typeahead"),
+    path("search/failures/<int:pk>", search.search_failure, name="search-failure"),
 ]
