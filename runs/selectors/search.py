@@ -11,6 +11,7 @@ table, which holds every result of every run.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.db.models import Model, Q, QuerySet
@@ -23,6 +24,12 @@ MIN_LENGTH = 2
 MAX_LENGTH = 200
 # Counts stop here: "1,000+" is as useful as the exact number and costs a bounded scan.
 COUNT_CAP = 1000
+
+# The kinds with up to millions of rows are searched only for a text holding a trigram, three
+# letters or digits in a row (pg_trgm ignores other characters): "ab" or "_%" gives the index
+# nothing to look up, and matching it would read every row. Services and suites are few.
+LARGE_KINDS = ("tests", "revisions", "failures")
+_TRIGRAM = re.compile(r"[^\W_]{3}")
 
 KINDS: dict[str, str] = {
     "services": "Services",
@@ -45,16 +52,19 @@ class Group:
     kind: str
     label: str
     hits: list[Hit]
-    # At most COUNT_CAP + 1; ``capped`` says the true count is larger than COUNT_CAP.
+    # At most cap + 1; ``capped`` says the true count is larger than ``cap``.
     count: int
+    cap: int = COUNT_CAP
+    # False for a large kind and a text without three letters or digits in a row.
+    searched: bool = True
 
     @property
     def capped(self) -> bool:
-        return self.count > COUNT_CAP
+        return self.count > self.cap
 
     @property
     def shown_count(self) -> str:
-        return f"{COUNT_CAP:,}+" if self.capped else f"{self.count:,}"
+        return f"{self.cap:,}+" if self.capped else f"{self.count:,}"
 
 
 def search_query_clean(raw: str) -> str | None:
@@ -70,39 +80,34 @@ def search_query_clean(raw: str) -> str | None:
     return text if len(text) >= MIN_LENGTH else None
 
 
+# How each kind is listed: by these columns, newest (highest id) first when reversed.
+_ORDER: dict[str, tuple[tuple[str, ...], bool]] = {
+    "services": (("name",), False),
+    "suites": (("service__name", "name", "pk"), False),
+    "tests": (("pk",), True),
+    "revisions": (("pk",), True),
+    "failures": (("pk",), True),
+}
+
+
 def _matching(kind: str, q: str) -> QuerySet:
-    """The rows of ``kind`` matching ``q``, in the order the page lists them."""
+    """The rows of ``kind`` matching ``q`` (unordered), with what their hits show."""
     if kind == "services":
-        return Service.objects.filter(Q(name__icontains=q) | Q(display_name__icontains=q)).order_by(
-            "name"
-        )
+        return Service.objects.filter(Q(name__icontains=q) | Q(display_name__icontains=q))
     if kind == "suites":
-        return (
-            Suite.objects.filter(name__icontains=q)
-            .select_related("service")
-            .order_by("service__name", "name", "pk")
-        )
+        return Suite.objects.filter(name__icontains=q).select_related("service")
     if kind == "tests":
-        # Newest first: the primary key orders them without sorting every match.
-        return (
-            TestCase.objects.filter(
-                Q(name__icontains=q) | Q(classname__icontains=q) | Q(file__icontains=q)
-            )
-            .select_related("suite__service")
-            .order_by("-pk")
-        )
+        return TestCase.objects.filter(
+            Q(name__icontains=q) | Q(classname__icontains=q) | Q(file__icontains=q)
+        ).select_related("suite__service")
     if kind == "revisions":
-        return (
-            Revision.objects.filter(Q(name__icontains=q) | Q(commit_sha__icontains=q))
-            .select_related("service")
-            .order_by("-pk")
-        )
+        return Revision.objects.filter(
+            Q(name__icontains=q) | Q(commit_sha__icontains=q)
+        ).select_related("service")
     if kind == "failures":
-        return (
-            FailureSignature.objects.filter(Q(normalized__icontains=q) | Q(example__icontains=q))
-            .select_related("suite__service")
-            .order_by("-pk")
-        )
+        return FailureSignature.objects.filter(
+            Q(normalized__icontains=q) | Q(example__icontains=q)
+        ).select_related("suite__service")
     raise ValueError(f"unknown search kind {kind!r}")
 
 
@@ -128,18 +133,32 @@ def _hit(kind: str, row: Model) -> Hit:
     raise ValueError(f"no hit for {kind!r}")
 
 
-def search_group(*, q: str, kind: str, limit: int, offset: int = 0, count: bool = True) -> Group:
-    """Up to ``limit`` hits of ``kind`` for ``q`` from ``offset``, and how many there are
-    (counted up to COUNT_CAP + 1; -1 when ``count`` is False). Two queries, or one."""
+def search_group(*, q: str, kind: str, limit: int, offset: int = 0, cap: int = COUNT_CAP) -> Group:
+    """Hits ``offset`` to ``offset + limit`` of ``kind`` for ``q``, and how many match
+    (counted up to ``cap`` + 1). Two queries; one when nothing matches.
+
+    The first query finds the matches' ids and sort keys without ordering them, stopping at
+    COUNT_CAP + 1: PostgreSQL answers it from the trigram indexes for a rare text and from the
+    first pages of the table for a common one. An ``ORDER BY id DESC LIMIT 10`` would instead walk
+    the primary key through every row when the text is rarer than the planner guessed (seconds
+    at a million tests). When more than COUNT_CAP match, the hits come from the first
+    COUNT_CAP + 1 found, in the same order; the page says so and asks for more characters.
+    """
+    if kind in LARGE_KINDS and not _TRIGRAM.search(q):
+        return Group(kind=kind, label=KINDS[kind], hits=[], count=0, searched=False)
+    fields, newest_first = _ORDER[kind]
     rows = _matching(kind, q)
-    hits = [_hit(kind, row) for row in rows[offset : offset + limit]]
-    total = rows.order_by()[: COUNT_CAP + 1].count() if count else -1
-    return Group(kind=kind, label=KINDS[kind], hits=hits, count=total)
+    found = list(rows.order_by().values_list("pk", *[f for f in fields if f != "pk"])[: cap + 1])
+    found.sort(key=lambda row: (*row[1:], row[0]), reverse=newest_first)
+    wanted = [row[0] for row in found[offset : offset + limit]]
+    by_pk = rows.in_bulk(wanted) if wanted else {}
+    hits = [_hit(kind, by_pk[pk]) for pk in wanted if pk in by_pk]
+    return Group(kind=kind, label=KINDS[kind], hits=hits, count=len(found), cap=cap)
 
 
-def search_all(*, q: str, limit: int, count: bool = True) -> list[Group]:
-    """Every kind's first ``limit`` hits for ``q`` (and counts), in the order of KINDS."""
-    return [search_group(q=q, kind=kind, limit=limit, count=count) for kind in KINDS]
+def search_all(*, q: str, limit: int, cap: int = COUNT_CAP) -> list[Group]:
+    """Every kind's first ``limit`` hits for ``q`` and its count, in the order of KINDS."""
+    return [search_group(q=q, kind=kind, limit=limit, cap=cap) for kind in KINDS]
 
 
 def signature_latest_result(*, signature_id: int) -> tuple[int, str] | None:

@@ -16,6 +16,8 @@ from runs.views.paging import bad_request
 HITS_PER_KIND = 10
 HITS_PER_PAGE = 50
 TYPEAHEAD_HITS = 3
+# The typeahead shows no counts: it stops looking sooner (the results page counts to 1,000).
+TYPEAHEAD_CAP = 100
 # Deep pages of a kind are offsets; past this, a narrower query finds the row sooner.
 MAX_PAGE = search.COUNT_CAP // HITS_PER_PAGE
 
@@ -58,11 +60,15 @@ def search_typeahead(request: HttpRequest) -> HttpResponse:
         q = search.search_query_clean(request.GET.get("q", ""))
     except BadParam as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
-    groups = [] if q is None else search.search_all(q=q, limit=TYPEAHEAD_HITS, count=False)
+    groups = [] if q is None else search.search_all(q=q, limit=TYPEAHEAD_HITS, cap=TYPEAHEAD_CAP)
     return render(
         request,
         "runs/_search_hits.html",
-        {"q": q, "groups": [g for g in groups if g.hits], "min_length": search.MIN_LENGTH},
+        {
+            "q": q,
+            "groups": [g for g in groups if g.hits],
+            "unsearched": [g.label for g in groups if not g.searched],
+        },
     )
 
 

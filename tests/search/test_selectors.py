@@ -13,7 +13,7 @@ from runs.selectors.search import (
     search_query_clean,
     signature_latest_result,
 )
-from tests.factories import CaseFactory
+from tests.factories import CaseFactory, ServiceFactory
 
 
 def titles(q: str, kind: str) -> list[str]:
@@ -52,10 +52,21 @@ def test_a_failure_is_found_by_its_normalized_or_example_message(world):
 def test_percent_underscore_quote_and_backslash_are_searched_literally(world):
     assert titles("100%_off", "tests") == ["test_100%_off"]  # not test_100x_off
     assert titles("100_", "tests") == []
-    assert titles("0%", "tests") == ["test_100%_off"]
+    assert titles("t_100%", "tests") == ["test_100%_off"]
     assert len(titles("O'Brien", "failures")) == 1
     assert len(titles("C:\\shop\\cart", "failures")) == 1
     assert titles("C:\\\\shop", "failures") == []
+
+
+def test_a_text_without_three_letters_or_digits_in_a_row_searches_only_services_and_suites(
+    world,
+):
+    ServiceFactory(name="db", display_name="")
+    groups = {g.kind: g for g in search_all(q="DB", limit=5)}
+    assert [h.title for h in groups["services"].hits] == ["db"]
+    assert groups["suites"].searched
+    assert not any(groups[k].searched for k in ("tests", "revisions", "failures"))
+    assert not search_group(q="_%", kind="tests", limit=5).searched
 
 
 def test_every_kind_is_answered_in_order_even_when_nothing_matches(world):
@@ -71,9 +82,18 @@ def test_counts_stop_past_the_cap_and_hits_stay_bounded(world):
     assert group.capped and group.shown_count == "1,000+"
 
 
-def test_each_kind_asks_two_queries(world, django_assert_num_queries):
-    with django_assert_num_queries(2 * len(KINDS)):
-        search_all(q="checkout", limit=10)
+def test_each_kind_asks_at_most_two_queries(world, django_assert_max_num_queries):
+    with django_assert_max_num_queries(2 * len(KINDS)):
+        groups = search_all(q="checkout", limit=10)
+    assert [g.count for g in groups] == [1, 0, 0, 1, 0]
+
+
+def test_tests_are_listed_newest_first_and_services_by_name(world):
+    newer = CaseFactory(suite=world["suite"], name="test_redirects_away")
+    assert titles("redirects", "tests") == ["test_redirects_away", "test_redirects_home"]
+    assert titles("redirects", "tests")[0] == newer.name
+    ServiceFactory(name="a-checkout", display_name="")
+    assert titles("checkout", "services") == ["a-checkout", "Checkout API"]
 
 
 def test_a_failure_leads_to_its_newest_result(world):

@@ -97,3 +97,14 @@ def test_the_header_holds_a_search_form_that_works_without_javascript(world, log
     html = login(viewer).get("/").content.decode()
     assert 'role="search" method="get" action="/search"' in html
     assert '<label for="search-q"' in html
+
+
+def test_a_text_without_a_trigram_says_which_kinds_it_did_not_search(world, login, viewer):
+    client = login(viewer)
+    html = client.get("/search", {"q": "e2"}).content.decode()
+    assert f'href="/suites/{world["suite"].pk}/">e2e-smoke</a>' in html
+    assert "Type three letters or digits in a row to search tests." in html
+    partial = client.get("/search/typeahead", {"q": "_%"}).content.decode()
+    assert (
+        "Nothing matches “_%”. Type three letters or digits in a row to search tests, " in partial
+    )
