@@ -14,7 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Model, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 
 from runs.models import FailureSignature, Revision, Service, Suite, TestCase, TestResult
@@ -90,8 +92,27 @@ _ORDER: dict[str, tuple[tuple[str, ...], bool]] = {
 }
 
 
-def _matching(kind: str, q: str) -> QuerySet:
+def _sqlite_fts() -> bool:
+    """Whether this SQLite database has the tests' FTS5 trigram table (migration 0020_search)."""
+    if connection.vendor != "sqlite":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'search_case_fts'")
+        return cursor.fetchone() is not None
+
+
+def _matching(kind: str, q: str, *, cap: int = COUNT_CAP) -> QuerySet:
     """The rows of ``kind`` matching ``q`` (unordered), with what their hits show."""
+    if kind == "tests" and _sqlite_fts():
+        # One FTS5 phrase: the trigram tokenizer finds it as a case-insensitive substring of a
+        # column; only a double quote needs escaping inside it.
+        phrase = '"' + q.replace('"', '""') + '"'
+        return TestCase.objects.filter(
+            pk__in=RawSQL(
+                "SELECT rowid FROM search_case_fts WHERE search_case_fts MATCH %s LIMIT %s",
+                [phrase, cap + 1],
+            )
+        ).select_related("suite__service")
     if kind == "services":
         return Service.objects.filter(Q(name__icontains=q) | Q(display_name__icontains=q))
     if kind == "suites":
@@ -147,7 +168,7 @@ def search_group(*, q: str, kind: str, limit: int, offset: int = 0, cap: int = C
     if kind in LARGE_KINDS and not _TRIGRAM.search(q):
         return Group(kind=kind, label=KINDS[kind], hits=[], count=0, searched=False)
     fields, newest_first = _ORDER[kind]
-    rows = _matching(kind, q)
+    rows = _matching(kind, q, cap=cap)
     found = list(rows.order_by().values_list("pk", *[f for f in fields if f != "pk"])[: cap + 1])
     found.sort(key=lambda row: (*row[1:], row[0]), reverse=newest_first)
     wanted = [row[0] for row in found[offset : offset + limit]]

@@ -1,17 +1,22 @@
-"""Migration 0020_search: the trigram indexes exist on PostgreSQL and the match uses them."""
+"""Migration 0020_search: the trigram indexes exist on PostgreSQL and the match uses them; on
+SQLite the tests' FTS5 trigram table follows every insert, rename and delete."""
 
 from __future__ import annotations
 
 import pytest
 from django.db import connection
 
+from runs.models import TestCase
 from runs.selectors.search import _matching
+from tests.factories import CaseFactory
 
-pytestmark = pytest.mark.skipif(
+on_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="trigram indexes are PostgreSQL's"
 )
+on_sqlite = pytest.mark.skipif(connection.vendor != "sqlite", reason="FTS5 is SQLite's")
 
 
+@on_postgres
 def test_the_searched_columns_have_trigram_gin_indexes(db):
     with connection.cursor() as cursor:
         cursor.execute(
@@ -33,6 +38,7 @@ def test_the_searched_columns_have_trigram_gin_indexes(db):
     assert all("USING gin (upper(" in d and "gin_trgm_ops" in d for d in found.values())
 
 
+@on_postgres
 @pytest.mark.parametrize(
     ("kind", "indexes"),
     [
@@ -53,3 +59,28 @@ def test_the_match_reads_the_indexes(db, kind, indexes):
         plan = "\n".join(row[0] for row in cursor.fetchall())
     for index in indexes:
         assert f"Bitmap Index Scan on {index}" in plan, plan
+
+
+@on_sqlite
+def test_the_tests_fts_table_follows_new_renamed_and_deleted_tests(db):
+    case = CaseFactory(name="test_checkout_total", file="tests/shop/test_cart.py")
+
+    def found(q: str) -> list[int]:
+        return list(_matching("tests", q).values_list("pk", flat=True))
+
+    assert found("CHECKOUT_tot") == [case.pk]
+    assert found("shop/test_cart") == [case.pk]
+    TestCase.objects.filter(pk=case.pk).update(name="test_basket_total")
+    assert found("checkout_tot") == []
+    assert found("basket_tot") == [case.pk]
+    case.delete()
+    assert found("basket_tot") == []
+
+
+@on_sqlite
+def test_the_tests_match_reads_the_fts_table(db):
+    sql, params = _matching("tests", "test_login").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "search_case_fts VIRTUAL TABLE INDEX" in plan, plan
