@@ -14,7 +14,7 @@ def test_the_results_page_groups_hits_by_kind_with_counts_and_links(world, login
     response = client.get("/search", {"q": "checkout"})
     assert response.status_code == 200
     html = response.content.decode()
-    kinds = re.findall(r'<section class="card search-group" id="results-(\w+)"', html)
+    kinds = re.findall(r'<section class="card search-group[ \w]*" id="results-(\w+)"', html)
     assert kinds == ["services", "suites", "tests", "revisions", "failures"]
     assert 'href="/services/checkout-api/"' in html
     assert f'href="/revisions/{world["revision"].pk}/"' in html
