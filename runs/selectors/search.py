@@ -4,6 +4,9 @@ Each kind is a case-insensitive substring match (``icontains``: % and _ in the q
 escaped, so they match themselves). On PostgreSQL the migration 0020_search adds pg_trgm GIN
 indexes on ``UPPER(column)``, which is what Django's ``icontains`` compares, so a substring
 such as "test_login" in "tests/auth/test_login.py" is found through the index, not a scan.
+On SQLite the tests are matched through the FTS5 trigram table of the same migration (plain
+LIKE read all 100,000 tests of a large embedded install, p95 162 ms against 32 ms in
+bench/search_sqlite.py); the other kinds are small there and use LIKE.
 Failure messages are searched through FailureSignature (one row per distinct normalized
 failure per suite: its normalized text and one example message), never through the results
 table, which holds every result of every run.
