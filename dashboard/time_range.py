@@ -53,14 +53,15 @@ class TimeRangeMiddleware:
 
 def time_range_context(request: HttpRequest) -> dict:
     """``time_range`` (the request's range) and the header picker's links: this page's URL
-    with each preset and its other parameters, except the page number (a new range starts
-    lists on their first page). 1 h and 6 h are shown only where a view sets
+    with each preset and its other parameters, except the page number and a summary's start
+    and end. 1 h and 6 h are shown only where a view sets
     ``time_range_short`` (the health page)."""
     found: TimeRange | None = getattr(request, "time_range", None)
     if found is None:
         return {}
     kept = request.GET.copy()
-    for name in (*PARAMS, "page"):
+    # A new range starts lists on their first page and replaces a summary's own days.
+    for name in (*PARAMS, "page", "start", "end"):
         kept.pop(name, None)
     base = kept.urlencode()
     return {
