@@ -45,7 +45,7 @@ class TimeRangeMiddleware:
             time_range = time_range_parse(request.GET, now=timezone.now())
         except BadTimeRange as exc:
             return bad_input(request, str(exc), field=exc.name)
-        request.time_range = time_range  # type: ignore[attr-defined]
+        request.time_range = time_range
         if time_range.explicit and remembered != time_range.query and _remembers(request):
             request.session[SESSION_KEY] = time_range.query
         return None
