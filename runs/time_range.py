@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+from django.utils import timezone
+
 from runs.params import FIRST_YEAR, LAST_YEAR, BadParam, shown
 
 PRESETS: dict[str, tuple[str, timedelta]] = {
@@ -168,8 +170,6 @@ def request_time_range(request) -> TimeRange:
     request did not pass through it). Raises BadTimeRange like time_range_parse."""
     found = getattr(request, "time_range", None)
     if found is None:
-        from django.utils import timezone
-
         found = time_range_parse(request.GET, now=timezone.now())
         request.time_range = found
     return found
