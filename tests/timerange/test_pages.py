@@ -236,3 +236,17 @@ def test_a_page_opened_without_a_range_gets_the_last_one_chosen_in_the_url(world
     assert followed.status_code == 302
     assert followed["Location"] == page_urls(world)["service"] + "?x=1&range=7d"
     assert partial.status_code == 200  # htmx partials are not redirected; they use the default
+
+
+def test_the_health_page_takes_a_custom_span_and_picks_its_rollup(world, viewer, login):
+    opened = timezone.now() - timedelta(days=20)
+
+    response = login(viewer).get(
+        page_urls(world)["health"],
+        {"from": (opened - timedelta(hours=2)).isoformat(), "to": opened.isoformat()},
+    )
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "old incident" in html and "new incident" not in html
+    assert response.context["range"].is_custom
