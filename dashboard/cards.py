@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
-
 from analyses.selectors.analyses import analysis_counts_by_service
-from health.ranges import range_parse
+from health.ranges import health_range
 from health.selectors.latency import latency_series
 from health.selectors.states import service_health_states
 from runs import charts
 from runs.selectors.overview import ServiceCard
+from runs.time_range import TimeRange
 
-LATENCY_RANGE = "24h"
 
-
-def cards_decorate(cards: list[ServiceCard]) -> None:
+def cards_decorate(cards: list[ServiceCard], *, app_range: TimeRange) -> None:
     """Attach to each card its charts, health state, p95 latency trend and analysis counts.
 
     A fixed number of queries for the health states and counts, plus two per service for the
@@ -22,12 +19,13 @@ def cards_decorate(cards: list[ServiceCard]) -> None:
     """
     states = service_health_states([c.service.pk for c in cards])
     counts = analysis_counts_by_service()
-    time_range = range_parse(LATENCY_RANGE)
-    now = timezone.now()
+    time_range = health_range(app_range)
     for card in cards:
         card.day_chart = charts.figure_json(
             charts.sparkline(
-                [d for d, _ in card.by_day], [r for _, r in card.by_day], name="pass rate per day"
+                [d for d, _, _ in card.by_day],
+                [r for _, r, _ in card.by_day],
+                name="pass rate per day",
             )
         )
         card.run_chart = charts.figure_json(
@@ -41,7 +39,9 @@ def cards_decorate(cards: list[ServiceCard]) -> None:
         card.analyses = counts.get(card.service.pk, {"open_analyses": 0, "overdue_action_items": 0})
         points = sorted(
             (point.time, point.p95)
-            for series in latency_series(service_id=card.service.pk, time_range=time_range, end=now)
+            for series in latency_series(
+                service_id=card.service.pk, time_range=time_range, end=app_range.end
+            )
             for point in series.points
         )
         card.latency_chart = (

@@ -6,16 +6,18 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from dashboard.cards import LATENCY_RANGE, cards_decorate
+from dashboard.cards import cards_decorate
 from dashboard.selectors import worker_status
 from runs.selectors.outbox import outbox_backlog
-from runs.selectors.overview import TREND_DAYS, TREND_RUNS, service_cards
+from runs.selectors.overview import TREND_RUNS, service_cards
 from runs.selectors.rates import RATE_DEFINITION
+from runs.time_range import request_time_range
 
 
 def overview(request: HttpRequest) -> HttpResponse:
-    cards = service_cards()
-    cards_decorate(cards)
+    time_range = request_time_range(request)
+    cards = service_cards(start=time_range.start, end=time_range.end)
+    cards_decorate(cards, app_range=time_range)
     return render(
         request,
         "dashboard/overview.html",
@@ -23,11 +25,9 @@ def overview(request: HttpRequest) -> HttpResponse:
             "cards": cards,
             "worker": worker_status(),
             "outbox": outbox_backlog(),
-            "trend_days": TREND_DAYS,
             "trend_runs": TREND_RUNS,
             "flaky_window": settings.FLAKY_WINDOW,
             "rate_definition": RATE_DEFINITION,
-            "latency_range": LATENCY_RANGE,
         },
     )
 

@@ -1,9 +1,12 @@
-"""The time ranges the health page offers, and which rollups answer each."""
+"""Which rollups answer a time range on the health page, derived from the range's span."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+
+from runs.time_range import PRESETS
+from runs.time_range import TimeRange as AppRange
 
 
 @dataclass(frozen=True)
@@ -15,33 +18,27 @@ class TimeRange:
     step_seconds: int  # width of one chart point
 
 
+# Chart steps for the presets: between about 60 and 170 points per chart.
+_STEPS = {"1h": 60, "6h": 300, "24h": 900, "7d": 3600, "30d": 6 * 3600, "90d": 12 * 3600}
 RANGES: dict[str, TimeRange] = {
-    r.key: r
-    for r in (
-        TimeRange("1h", "1 h", timedelta(hours=1), "minute", 60),
-        TimeRange("6h", "6 h", timedelta(hours=6), "minute", 300),
-        TimeRange("24h", "24 h", timedelta(hours=24), "minute", 900),
-        TimeRange("7d", "7 d", timedelta(days=7), "hour", 3600),
-        TimeRange("30d", "30 d", timedelta(days=30), "hour", 6 * 3600),
-        TimeRange("90d", "90 d", timedelta(days=90), "hour", 12 * 3600),
+    key: TimeRange(
+        key, label, span, "minute" if span <= timedelta(hours=24) else "hour", _STEPS[key]
     )
+    for key, (label, span) in PRESETS.items()
 }
-DEFAULT_RANGE = "24h"
+_MAX_POINTS = 180
 
 
-class BadRange(ValueError):
-    """A range parameter that is not one of ``RANGES``; its message is a sentence for the user."""
-
-
-def range_parse(value: str | None) -> TimeRange:
-    """Return the range named by ``value`` (the default when empty), or raise ``BadRange``."""
-    if not value:
-        return RANGES[DEFAULT_RANGE]
-    try:
-        return RANGES[value]
-    except KeyError:
-        choices = ", ".join(RANGES)
-        shown = value if len(value) <= 20 else value[:20] + "…"
-        raise BadRange(
-            f"The time range {shown!r} is not one the health page offers; choose one of {choices}."
-        ) from None
+def health_range(time_range: AppRange) -> TimeRange:
+    """The rollup and chart step for the app's range: a preset's own, or for a custom span
+    those of the smallest preset at least as long (longer spans: hour steps, ≤ 180 points)."""
+    if time_range.key:
+        return RANGES[time_range.key]
+    span = time_range.span
+    fitting = next((r for r in RANGES.values() if r.span >= span), None)
+    if fitting is not None:
+        rollup, step = fitting.rollup, fitting.step_seconds
+    else:
+        hours = -(-int(span.total_seconds()) // (3600 * _MAX_POINTS))
+        rollup, step = "hour", hours * 3600
+    return TimeRange("", time_range.label, span, rollup, step)

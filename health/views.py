@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from health import charts
-from health.ranges import RANGES, BadRange, range_parse
+from health.ranges import health_range
 from health.selectors import (
     HEALTH_RULE,
     deploy_markers,
@@ -18,21 +18,14 @@ from health.selectors import (
     uptime_by_day,
 )
 from runs.models import Service
+from runs.time_range import request_time_range
 
 
 def service_health(request: HttpRequest, name: str) -> HttpResponse:
     service = get_object_or_404(Service.objects.select_related("current_revision"), name=name)
-    try:
-        time_range = range_parse(request.GET.get("range"))
-    except BadRange as exc:
-        return render(
-            request,
-            "health/bad_request.html",
-            {"service": service, "message": str(exc), "ranges": RANGES.values()},
-            status=400,
-        )
-    end = timezone.now()
-    start = end - time_range.span
+    app_range = request_time_range(request)
+    time_range = health_range(app_range)
+    start, end = app_range.start, app_range.end
     days = uptime_by_day(service_id=service.pk, now=end, days=max(30, time_range.span.days))
     series = latency_series(service_id=service.pk, time_range=time_range, end=end)
     deploys = deploy_markers(service_id=service.pk, start=start, end=end)
@@ -41,11 +34,12 @@ def service_health(request: HttpRequest, name: str) -> HttpResponse:
         "health/service_health.html",
         {
             "service": service,
-            "range": time_range,
-            "ranges": RANGES.values(),
+            "range": app_range,
+            "time_range_short": True,
             "state": service_health_states([service.pk])[service.pk],
             "rule": HEALTH_RULE,
-            "uptime": service_uptime(service_id=service.pk, now=end),
+            # The tiles are the service's state now, whatever range the page shows.
+            "uptime": service_uptime(service_id=service.pk, now=timezone.now()),
             "days": days,
             "incidents": service_incidents(service_id=service.pk, start=start, end=end),
             "probes": service.probes.all(),
@@ -54,6 +48,6 @@ def service_health(request: HttpRequest, name: str) -> HttpResponse:
                 charts.latency_figure(series, deploys, start=start, end=end)
             ),
             "uptime_json": charts.figure_json(charts.uptime_figure(days)),
-            "now": end,
+            "now": timezone.now(),
         },
     )

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from runs.models import Service
 from runs.params import BadParam, date_param
+from runs.time_range import TimeRange
 
 MAX_DAYS = 3 * 366
 DEFAULT_DAYS = 30
@@ -63,12 +64,17 @@ class Scope:
         return queryset.filter(**{f"{field}__in": ids}) if ids else queryset
 
 
-def scope_from_query(params) -> Scope:
+def scope_from_query(params, *, span: TimeRange | None = None) -> Scope:
     """Read ``start``, ``end`` (YYYY-MM-DD, both included) and ``services`` (names, comma-
-    separated); the default is the last 30 days of every service."""
-    today = timezone.localdate()
-    end = date_param(params, "end") or today
-    start = date_param(params, "start") or end - timedelta(days=DEFAULT_DAYS - 1)
+    separated). Without them the period is the app's time range `span` in whole days (the days
+    it touches, as many as it spans: "last 7 d" is today and the 6 days before); without a
+    span, the last 30 days. Every service by default."""
+    default_end, default_days = timezone.localdate(), DEFAULT_DAYS
+    if span is not None:
+        default_end = timezone.localtime(span.end - timedelta(microseconds=1)).date()
+        default_days = max(1, -(-span.span // timedelta(days=1)))
+    end = date_param(params, "end") or default_end
+    start = date_param(params, "start") or end - timedelta(days=default_days - 1)
     if start > end:
         raise ScopeError("The start date is after the end date; swap them.")
     if (end - start).days + 1 > MAX_DAYS:

@@ -19,13 +19,14 @@ from reports.selectors.evidence import MAX_ROWS, evidence_rows
 from reports.summary import summary_build
 from runs.models import Service
 from runs.params import BadParam, choice_param, int_param
+from runs.time_range import request_time_range
 
 EXPORT = "runs.export_report"
 
 
 def _scope_or_error(request: HttpRequest) -> Scope | HttpResponse:
     try:
-        return scope_from_query(request.GET)
+        return scope_from_query(request.GET, span=request_time_range(request))
     except BadParam as exc:
         return render(
             request,

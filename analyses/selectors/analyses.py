@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from analyses.models import ActionItem, Analysis
 from runs.models import FailureSignature, TestCase, TestResult, TestRun
+from runs.time_range import TimeRange, within
 
 FAILING = ("failed", "error")
 
@@ -134,9 +135,14 @@ def unresolved_analysis_for_signature(*, signature: FailureSignature) -> Analysi
 
 
 def analysis_list(
-    *, status: str = "", service_id: int | None = None, only: set[int] | None = None
+    *,
+    status: str = "",
+    service_id: int | None = None,
+    only: set[int] | None = None,
+    span: TimeRange | None = None,
 ) -> QuerySet[Analysis]:
-    """Analyses newest first (of the ids in `only` when given), with their service, revision and
+    """Analyses newest first (of the ids in `only` when given, updated within `span` when
+    given), with their service, revision and
     open action-item count; the drafts of one run are one row, the newest of them, carrying
     ``batch_size`` (drafts in the group), ``batch_signatures`` and, in ``run.drafts``, every draft
     of the run."""
@@ -147,6 +153,8 @@ def analysis_list(
         analyses = analyses.filter(status=status)
     if service_id:
         analyses = analyses.filter(service_id=service_id)
+    if span is not None:
+        analyses = within(analyses, span, field="updated_at")
     in_batch = Case(When(IN_RUN_BATCH, then=Value(1)), default=Value(0))
     group = [in_batch, Case(When(IN_RUN_BATCH, then=F("run_id")), default=F("pk"))]
     return (
@@ -173,11 +181,17 @@ def analysis_list(
 
 
 def analysis_status_counts(
-    *, service_id: int | None = None, only: set[int] | None = None
+    *,
+    service_id: int | None = None,
+    only: set[int] | None = None,
+    span: TimeRange | None = None,
 ) -> dict[str, int]:
     """How many pieces of work are in each status (every status present, zero when none), of the
-    analyses in `only` when given: the drafts of one run count once."""
+    analyses in `only` when given (updated within `span` when given): the drafts of one run
+    count once."""
     analyses = Analysis.objects.all()
+    if span is not None:
+        analyses = within(analyses, span, field="updated_at")
     if only is not None:
         analyses = analyses.filter(pk__in=only)
     if service_id:
@@ -187,10 +201,15 @@ def analysis_status_counts(
 
 
 def open_action_items(
-    *, owner_id: int | None = None, only: set[int] | None = None, today: date | None = None
+    *,
+    owner_id: int | None = None,
+    only: set[int] | None = None,
+    today: date | None = None,
+    span: TimeRange | None = None,
 ) -> QuerySet:
     """Open action items grouped by owner; owners with overdue items first, overdue first within;
-    of the analyses in `only` when given.
+    of the analyses in `only` when given. With `span`, the items created within it plus every
+    overdue one (an overdue item must not drop out of sight because the range is short).
 
     Each item carries ``is_overdue`` (1 or 0); items without an owner come last.
     """
@@ -217,6 +236,10 @@ def open_action_items(
         items = items.filter(owner_id=owner_id)
     if only is not None:
         items = items.filter(analysis_id__in=only)
+    if span is not None:
+        items = items.filter(
+            Q(created_at__gte=span.start, created_at__lt=span.end) | Q(due_date__lt=today)
+        )
     return items.order_by(
         "no_owner",
         "-owner_overdue",
@@ -227,11 +250,15 @@ def open_action_items(
     )
 
 
-def failing_runs_without_analysis(*, limit: int = 10) -> QuerySet[TestRun]:
-    """The latest failed runs with failing tests that no analysis links to, for the "waiting"
-    list (an error run whose finished tests all passed has nothing to analyze)."""
+def failing_runs_without_analysis(
+    *, limit: int = 10, span: TimeRange | None = None
+) -> QuerySet[TestRun]:
+    """The latest failed runs (started within `span` when given) with failing tests that no
+    analysis links to, for the "waiting" list (an error run whose finished tests all passed has
+    nothing to analyze)."""
+    runs = TestRun.objects.all() if span is None else within(TestRun.objects.all(), span)
     return (
-        TestRun.objects.filter(status__in=("failed", "error"))
+        runs.filter(status__in=("failed", "error"))
         .filter(Exists(TestResult.objects.filter(run=OuterRef("pk"), outcome__in=FAILING)))
         .exclude(Exists(Analysis.objects.filter(run=OuterRef("pk"))))
         .select_related("suite", "service", "revision")

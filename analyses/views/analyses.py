@@ -26,6 +26,7 @@ from analyses.views.forms import (
 )
 from runs.models import FailureSignature, Service, TestResult, TestRun
 from runs.params import choice_param, int_param
+from runs.time_range import request_time_range
 from runs.views.paging import paginate
 
 WRITE = "analyses.write_analysis"
@@ -138,13 +139,14 @@ def analysis_list(request: HttpRequest) -> HttpResponse:
     service_id = int_param(request.GET, "service", what="a service id")
     mine = request.GET.get("mine") == "1"
     only = owners.analyses_owned_by(user=request.user) if mine else None
+    span = request_time_range(request)
     page = paginate(
         request,
-        selectors.analysis_list(status=status, service_id=service_id, only=only),
+        selectors.analysis_list(status=status, service_id=service_id, only=only, span=span),
         per_page=50,
     )
     page.object_list = owners.with_test_owners(list(page.object_list))
-    counts = selectors.analysis_status_counts(service_id=service_id, only=only)
+    counts = selectors.analysis_status_counts(service_id=service_id, only=only, span=span)
     return render(
         request,
         "analyses/analysis_list.html",
@@ -158,7 +160,7 @@ def analysis_list(request: HttpRequest) -> HttpResponse:
             "service_id": service_id,
             "mine": mine,
             "services": Service.objects.order_by("name"),
-            "waiting": selectors.failing_runs_without_analysis(),
+            "waiting": selectors.failing_runs_without_analysis(span=span),
         },
     )
 
@@ -168,7 +170,9 @@ def action_item_list(request: HttpRequest) -> HttpResponse:
     mine = request.GET.get("mine") == "1"
     only = owners.analyses_owned_by(user=request.user) if mine else None
     page = paginate(
-        request, selectors.open_action_items(owner_id=owner_id, only=only), per_page=100
+        request,
+        selectors.open_action_items(owner_id=owner_id, only=only, span=request_time_range(request)),
+        per_page=100,
     )
     page.object_list = owners.items_with_test_owners(list(page.object_list))
     return render(

@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 
 from runs.models import TestCase, TestResult
 from runs.selectors.rates import FAILING
+from runs.time_range import TimeRange, within
 
 HISTORY_POINTS = 500
 STRIP_LENGTH = 100
@@ -21,13 +22,16 @@ def case_get(*, pk: int) -> TestCase:
     return TestCase.objects.select_related("suite__service").get(pk=pk)
 
 
-def case_history(*, case: TestCase, limit: int = HISTORY_POINTS) -> list[Mapping[str, Any]]:
-    """The test's last `limit` results, oldest first: run, time, revision, outcome, duration,
-    retry. One query on the (case, run) index."""
+def case_history(
+    *, case: TestCase, span: TimeRange | None = None, limit: int = HISTORY_POINTS
+) -> list[Mapping[str, Any]]:
+    """The test's last `limit` results (of runs started within `span`), oldest first: run,
+    time, revision, outcome, duration, retry. One query on the (case, run) index."""
+    results = TestResult.objects.filter(case=case)
+    if span is not None:
+        results = within(results, span, field="run__created_at")
     rows: list[Mapping[str, Any]] = list(
-        TestResult.objects.filter(case=case)
-        .order_by("-run_id")
-        .values(
+        results.order_by("-run_id").values(
             "run_id",
             "run__created_at",
             "run__revision_id",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.db.models import F, OuterRef, Prefetch, Subquery, Window
+from django.db.models import Count, F, OuterRef, Prefetch, Subquery, Window
 from django.db.models.functions import RowNumber, TruncDay
 from django.utils import timezone
 
@@ -26,6 +26,7 @@ class ServiceCard:
     by_day: list[tuple] = field(default_factory=list)  # (day, pass rate, runs)
     by_run: list[tuple] = field(default_factory=list)  # (run id, time, pass rate)
     flaky_tests: int = 0
+    runs_in_range: int = 0
     # Filled in for the overview page by dashboard.cards, which reads health and analyses.
     day_chart: str = ""
     run_chart: str = ""
@@ -34,24 +35,28 @@ class ServiceCard:
     analyses: dict[str, int] = field(default_factory=dict)
 
 
-def _by_day(since) -> dict[int, list[tuple]]:
+def _by_day(start: datetime, end: datetime) -> dict[int, list[tuple]]:
     rows = (
-        TestRun.objects.filter(status__in=TestRun.FINISHED, created_at__gte=since)
+        TestRun.objects.filter(
+            status__in=TestRun.FINISHED, created_at__gte=start, created_at__lt=end
+        )
         .annotate(day=TruncDay("created_at"))
         .values("service_id", "day")
-        .annotate(rate=run_pass_rate())
+        .annotate(rate=run_pass_rate(), runs=Count("pk"))
         .order_by("service_id", "day")
-        .values_list("service_id", "day", "rate")
+        .values_list("service_id", "day", "rate", "runs")
     )
     grouped: dict[int, list[tuple]] = defaultdict(list)
-    for service_id, day, rate in rows:
-        grouped[service_id].append((day, rate))
+    for service_id, day, rate, runs in rows:
+        grouped[service_id].append((day, rate, runs))
     return grouped
 
 
-def _by_run(limit: int) -> dict[int, list[tuple]]:
+def _by_run(limit: int, start: datetime, end: datetime) -> dict[int, list[tuple]]:
     rows = (
-        TestRun.objects.filter(status__in=TestRun.FINISHED)
+        TestRun.objects.filter(
+            status__in=TestRun.FINISHED, created_at__gte=start, created_at__lt=end
+        )
         .annotate(
             position=Window(
                 RowNumber(),
@@ -70,9 +75,12 @@ def _by_run(limit: int) -> dict[int, list[tuple]]:
     return grouped
 
 
-def service_cards() -> list[ServiceCard]:
+def service_cards(
+    *, start: datetime | None = None, end: datetime | None = None
+) -> list[ServiceCard]:
     """Every service with its current revision, last finished run, active deploy, pass-rate trend
-    (by day over TREND_DAYS days, and over its last TREND_RUNS runs) and flaky-test count.
+    (by day, and over its last TREND_RUNS runs, both within [start, end): by default the last
+    TREND_DAYS days), finished runs in that span, and flaky-test count.
 
     A fixed number of queries, whatever the number of services, runs or results.
     """
@@ -97,8 +105,10 @@ def service_cards() -> list[ServiceCard]:
     runs = TestRun.objects.select_related("revision", "suite").in_bulk(
         [s.last_run_id for s in services if s.last_run_id]
     )
-    by_day = _by_day(timezone.now() - timedelta(days=TREND_DAYS))
-    by_run = _by_run(TREND_RUNS)
+    end = end or timezone.now()
+    start = start or end - timedelta(days=TREND_DAYS)
+    by_day = _by_day(start, end)
+    by_run = _by_run(TREND_RUNS, start, end)
     flaky = flaky_counts_by_service()
     return [
         ServiceCard(
@@ -106,6 +116,7 @@ def service_cards() -> list[ServiceCard]:
             last_run=runs.get(s.last_run_id),
             active_deploy=s.active_deploys[0] if s.active_deploys else None,
             by_day=by_day.get(s.pk, []),
+            runs_in_range=sum(runs for _, _, runs in by_day.get(s.pk, [])),
             by_run=by_run.get(s.pk, []),
             flaky_tests=flaky.get(s.pk, 0),
         )

@@ -19,6 +19,7 @@ from django.db.models.functions import TruncDay, TruncWeek
 
 from runs.models import Deploy, Suite, TestResult, TestRun
 from runs.selectors.rates import FAILING, each_run_pass_rate, run_pass_rate
+from runs.time_range import TimeRange, within
 
 MAX_POINTS = 500
 RECENT_RUNS = 20
@@ -39,8 +40,10 @@ class Series:
     bucket: str  # "run", "day" or "week"
 
 
-def finished_runs(*, suite: Suite) -> QuerySet[TestRun]:
-    return TestRun.objects.filter(suite=suite, status__in=TestRun.FINISHED)
+def finished_runs(*, suite: Suite, span: TimeRange | None = None) -> QuerySet[TestRun]:
+    """The suite's finished runs, those started within `span` when one is given."""
+    runs = TestRun.objects.filter(suite=suite, status__in=TestRun.FINISHED)
+    return within(runs, span) if span is not None else runs
 
 
 def run_series(*, runs: QuerySet[TestRun], max_points: int = MAX_POINTS) -> Series:
@@ -68,11 +71,11 @@ def run_series(*, runs: QuerySet[TestRun], max_points: int = MAX_POINTS) -> Seri
     return Series(points=[Point(*row) for row in rows], bucket=bucket)
 
 
-def revision_rates(*, suite: Suite, limit: int = 100) -> list[dict]:
-    """Pass rate per revision over the suite's finished runs, the last `limit` revisions in
-    deploy order. One query."""
+def revision_rates(*, suite: Suite, span: TimeRange | None = None, limit: int = 100) -> list[dict]:
+    """Pass rate per revision over the suite's finished runs (within `span`), the last `limit`
+    revisions in deploy order. One query."""
     rows = list(
-        finished_runs(suite=suite)
+        finished_runs(suite=suite, span=span)
         .filter(revision__isnull=False)
         .values("revision_id", "revision__name")
         .annotate(rate=run_pass_rate(), runs=Count("pk"), first=Min("created_at"))
@@ -83,12 +86,19 @@ def revision_rates(*, suite: Suite, limit: int = 100) -> list[dict]:
 
 
 def deploy_markers(
-    *, suite: Suite, since: datetime | None, limit: int = MAX_POINTS
+    *,
+    suite: Suite,
+    since: datetime | None,
+    until: datetime | None = None,
+    limit: int = MAX_POINTS,
 ) -> list[Mapping[str, Any]]:
-    """Successful deploys of the suite's service since `since`, newest `limit`. One query."""
+    """Successful deploys of the suite's service from `since` to `until`, newest `limit`.
+    One query."""
     deploys = Deploy.objects.filter(service_id=suite.service_id, status=Deploy.Status.SUCCEEDED)
     if since is not None:
         deploys = deploys.filter(created_at__gte=since)
+    if until is not None:
+        deploys = deploys.filter(created_at__lt=until)
     return list(
         deploys.order_by("-created_at").values("pk", "created_at", "revision__name")[:limit]
     )
@@ -98,15 +108,18 @@ def latest_run(*, suite: Suite) -> TestRun | None:
     return finished_runs(suite=suite).select_related("revision").order_by("-created_at").first()
 
 
-def _recent_results(*, suite: Suite) -> QuerySet[TestResult]:
-    recent = finished_runs(suite=suite).order_by("-created_at").values("pk")[:RECENT_RUNS]
+def _recent_results(*, suite: Suite, span: TimeRange | None) -> QuerySet[TestResult]:
+    recent = (
+        finished_runs(suite=suite, span=span).order_by("-created_at").values("pk")[:RECENT_RUNS]
+    )
     return TestResult.objects.filter(run_id__in=Subquery(recent))
 
 
-def slowest_tests(*, suite: Suite, limit: int = 10) -> list[dict]:
-    """The tests with the longest mean duration over the last RECENT_RUNS runs. One query."""
+def slowest_tests(*, suite: Suite, span: TimeRange | None = None, limit: int = 10) -> list[dict]:
+    """The tests with the longest mean duration over the last RECENT_RUNS runs (within
+    `span`). One query."""
     return list(
-        _recent_results(suite=suite)
+        _recent_results(suite=suite, span=span)
         .exclude(outcome="skipped")
         .values("case_id", "case__name", "case__key")
         .annotate(mean=Avg("duration"), longest=Max("duration"), runs=Count("pk"))
@@ -114,10 +127,13 @@ def slowest_tests(*, suite: Suite, limit: int = 10) -> list[dict]:
     )
 
 
-def most_failing_tests(*, suite: Suite, limit: int = 10) -> list[dict]:
-    """The tests that failed most often over the last RECENT_RUNS runs. One query."""
+def most_failing_tests(
+    *, suite: Suite, span: TimeRange | None = None, limit: int = 10
+) -> list[dict]:
+    """The tests that failed most often over the last RECENT_RUNS runs (within `span`).
+    One query."""
     return list(
-        _recent_results(suite=suite)
+        _recent_results(suite=suite, span=span)
         .filter(outcome__in=FAILING)
         .values("case_id", "case__name", "case__key")
         .annotate(failures=Count("pk"), last_failed_run=Max("run_id"))

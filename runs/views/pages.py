@@ -14,6 +14,7 @@ from runs.selectors.compare import diff_counts, latest_runs_of, run_counts
 from runs.selectors.gates import promote_needs_reason, revision_release_verdicts
 from runs.selectors.rates import RATE_DEFINITION
 from runs.selectors.rollback import active_deploy, rollback_refusal
+from runs.time_range import request_time_range, within
 from runs.views.paging import BadInput, bad_request, paginate, query_without
 
 RUNS_PER_PAGE = 25
@@ -21,39 +22,44 @@ RUNS_PER_PAGE = 25
 
 def service_detail(request: HttpRequest, name: str) -> HttpResponse:
     service = get_object_or_404(Service.objects.select_related("current_revision"), name=name)
+    span = request_time_range(request)
     return render(
         request,
         "runs/service_detail.html",
         {
             "service": service,
             "suites": service.suites.all(),
-            "revisions": service.revisions.all()[:20],
-            "runs": service.runs.select_related("suite", "revision")[:20],
-            "deploys": service.deploys.select_related("revision")[:10],
+            "revisions": within(service.revisions.all(), span)[:20],
+            "runs": within(service.runs.select_related("suite", "revision"), span)[:20],
+            "deploys": within(service.deploys.select_related("revision"), span)[:10],
             "active": service.deploys.filter(status__in=("queued", "running")).first(),
             "health": service_health_states([service.pk]).get(service.pk),
-            "loops": service.loops.select_related("suite")[:10],
-            "builds": service.builds.all()[:10],
+            "loops": within(service.loops.select_related("suite"), span)[:10],
+            "builds": within(service.builds.all(), span)[:10],
             "release_choices": Service.ReleasePolicy.choices,
-            "incidents": service.incidents.select_related("revision", "probe")[:10],
+            "incidents": within(
+                service.incidents.select_related("revision", "probe"), span, field="opened_at"
+            )[:10],
         },
     )
 
 
 def suite_detail(request: HttpRequest, pk: int) -> HttpResponse:
     suite = get_object_or_404(Suite.objects.select_related("service"), pk=pk)
+    span = request_time_range(request)
     try:
         runs_page = paginate(
             request,
-            suite.runs.select_related("suite", "revision").order_by("-created_at", "-pk"),
+            within(suite.runs.select_related("suite", "revision"), span).order_by(
+                "-created_at", "-pk"
+            ),
             per_page=RUNS_PER_PAGE,
         )
     except BadInput as exc:
         return bad_request(request, str(exc))
     latest = suites.latest_run(suite=suite)
-    series = suites.run_series(runs=suites.finished_runs(suite=suite))
-    since = series.points[0].at if series.points else None
-    per_revision = suites.revision_rates(suite=suite)
+    series = suites.run_series(runs=suites.finished_runs(suite=suite, span=span))
+    per_revision = suites.revision_rates(suite=suite, span=span)
     mine = request.GET.get("mine") == "1"
     flaky_cases, flaky_total = flaky.flaky_cases(suite_id=suite.pk, limit=500 if mine else 20)
     flaky_owners = owners.case_owners(suite_id=suite.pk, case_ids=[f.case_id for f in flaky_cases])
@@ -77,15 +83,15 @@ def suite_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 charts.pass_rate_over_time(
                     series.points,
                     bucket=series.bucket,
-                    deploys=suites.deploy_markers(suite=suite, since=since),
+                    deploys=suites.deploy_markers(suite=suite, since=span.start, until=span.end),
                 )
             ),
             "revision_chart": charts.figure_json(charts.pass_rate_per_revision(per_revision)),
             "duration_chart": charts.figure_json(
                 charts.run_durations(series.points, bucket=series.bucket)
             ),
-            "slowest": suites.slowest_tests(suite=suite),
-            "failing": suites.most_failing_tests(suite=suite),
+            "slowest": suites.slowest_tests(suite=suite, span=span),
+            "failing": suites.most_failing_tests(suite=suite, span=span),
             "flaky_cases": flaky_cases,
             "flaky_total": flaky_total,
             "flaky_owners": flaky_owners,
@@ -106,7 +112,7 @@ def suite_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def test_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(TestCase.objects.select_related("suite__service"), pk=pk)
-    history = cases.case_history(case=case)
+    history = cases.case_history(case=case, span=request_time_range(request))
     return render(
         request,
         "runs/test_detail.html",
@@ -132,9 +138,12 @@ def revision_detail(request: HttpRequest, pk: int) -> HttpResponse:
     revision = get_object_or_404(
         Revision.objects.select_related("service__current_revision"), pk=pk
     )
+    span = request_time_range(request)
     try:
         runs_page = paginate(
-            request, revisions.revision_runs(revision=revision), per_page=RUNS_PER_PAGE
+            request,
+            within(revisions.revision_runs(revision=revision), span),
+            per_page=RUNS_PER_PAGE,
         )
     except BadInput as exc:
         return bad_request(request, str(exc))
@@ -166,7 +175,9 @@ def revision_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "change_counts": change_counts,
             "rate_definition": RATE_DEFINITION,
             "health": revision_health(revision),
-            "incidents": revision.incidents.select_related("probe")[:20],
+            "incidents": within(
+                revision.incidents.select_related("probe"), span, field="opened_at"
+            )[:20],
             "may_roll_back": may_roll_back,
             "active_deploy": active_deploy(service=revision.service) if may_roll_back else None,
             "verdict": verdict,

@@ -100,7 +100,7 @@ def test_a_bad_request_is_a_styled_400(client):
 def test_an_unexpected_error_is_a_styled_500_and_its_traceback_is_logged_once(
     login, viewer, monkeypatch, caplog
 ):
-    def broken():
+    def broken(**_):
         raise RuntimeError("secret detail of the failure")
 
     monkeypatch.setattr("dashboard.views.service_cards", broken)
@@ -134,7 +134,7 @@ from runs.services.roles import roles_ensure
 viewer = User.objects.create_user("vera-viewer")
 viewer.groups.add(roles_ensure()["Viewer"])
 import dashboard.views
-def broken():
+def broken(**_):
     raise RuntimeError("boom")
 dashboard.views.service_cards = broken
 client = Client(HTTP_HOST="localhost")

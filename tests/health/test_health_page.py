@@ -91,8 +91,8 @@ def test_a_bad_range_is_a_400_with_a_sentence(service, viewer, login):
 
     assert response.status_code == 400
     assert (
-        "The time range &#x27;2w&#x27; is not one the health page offers; "
-        "choose one of 1h, 6h, 24h, 7d, 30d, 90d." in response.content.decode()
+        "“2w” is not a time range: range takes one of 1h, 6h, 24h, 7d, 30d, 90d, "
+        "or give from and to as ISO 8601 dates." in response.content.decode()
     )
 
 
