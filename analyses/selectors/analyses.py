@@ -317,8 +317,3 @@ def analyses_to_link(*, service_id: int, limit: int = TRIAGE_CHOICES) -> list[di
         .order_by("settled", "-created_at")
         .values("pk", "title", "status")[:limit]
     )
-
-
-def analyses_for_deploy(*, deploy_id: int) -> QuerySet[Analysis]:
-    """Analyses drafted from, or linked to, the runs of a deploy: what it set in motion."""
-    return Analysis.objects.filter(run__deploy_id=deploy_id).order_by("-created_at")

@@ -7,7 +7,6 @@ from django import template
 
 from analyses.models import Analysis
 from analyses.selectors.analyses import (
-    analyses_for_deploy,
     analyses_for_run,
     analyses_grouped,
     analyses_to_link,
@@ -33,9 +32,3 @@ def run_analyses(run: TestRun) -> list[Analysis]:
 def linkable_analyses(service_id: int) -> list[dict]:
     """The analyses the triage form offers for a known issue: see analyses_to_link."""
     return analyses_to_link(service_id=service_id)
-
-
-@register.simple_tag
-def deploy_analyses(deploy_id: int) -> list[Analysis]:
-    """The analyses the deploy's runs drafted or are linked to (at most 20)."""
-    return list(analyses_for_deploy(deploy_id=deploy_id)[:20])

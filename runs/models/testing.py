@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 # A result proves its test does something when it failed or took longer than this (in seconds);
 # the reality check flags tests none of whose results ever did.
 TRIVIAL_SECONDS = 0.001
+# How long a page waits for the analyze step after a run fails before it stops polling.
+ANALYSIS_WAIT = timedelta(minutes=5)
 
 
 def case_key_hash(key: str) -> str:
@@ -166,6 +170,14 @@ class TestRun(models.Model):
         """passed / (passed + failed + error); skipped excluded; None when nothing counted."""
         counted = self.passed + self.failed + self.errors
         return self.passed / counted if counted else None
+
+    @property
+    def analysis_pending(self) -> bool:
+        """Finished with failures in the last few minutes and not analyzed yet: its pages keep
+        polling for the analyses the analyze step drafts."""
+        if self.analyzed_at or self.status != self.Status.FAILED or self.finished_at is None:
+            return False
+        return timezone.now() - self.finished_at < ANALYSIS_WAIT
 
     @property
     def progress_percent(self) -> int:
