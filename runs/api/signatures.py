@@ -143,7 +143,7 @@ def triage_put(request: HttpRequest, signature_id: int, payload: TriageIn):
     if signature is None:
         return _no_signature(signature_id)
     try:
-        signature = signature_triage_set(
+        signature_triage_set(
             signature=signature,
             triage=payload.category,
             analysis_id=payload.analysis,
@@ -152,4 +152,4 @@ def triage_put(request: HttpRequest, signature_id: int, payload: TriageIn):
         )
     except TriageError as exc:
         return Status(400, error_body(str(exc), "invalid", field=exc.field))
-    return _out(request, _signature(signature.pk))
+    return _out(request, signature)  # refreshed by the service

@@ -36,7 +36,9 @@ def signature_triage(request: HttpRequest, pk: int) -> HttpResponse:
     signature = get_object_or_404(FailureSignature.objects.select_related("suite__service"), pk=pk)
     form = TriageForm(request.POST)
     if not form.is_valid():
-        problems = "; ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())
+        problems = "; ".join(
+            f"{name}: {' '.join(str(e) for e in errors)}" for name, errors in form.errors.items()
+        )
         return bad_request(request, f"The triage was not saved: {problems}")
     category = form.cleaned_data["category"]
     # The form always sends its analysis list; it only counts for a known issue.

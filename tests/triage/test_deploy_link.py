@@ -48,7 +48,7 @@ def test_the_deploy_page_links_to_the_analysis_its_run_drafted(login, viewer, de
 
 
 def test_while_the_analyze_step_has_not_run_the_page_waits_for_it(login, viewer, deploy_run):
-    deploy, run = deploy_run
+    deploy, _run = deploy_run
 
     page = login(viewer).get(deploy.get_absolute_url()).content.decode()
 
