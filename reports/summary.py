@@ -12,6 +12,7 @@ from reports.selectors.learning import learning_figures
 from reports.selectors.quarantine import quarantine_figure, quarantined_capability_tests
 from reports.selectors.reliability import reliability_figures
 from reports.selectors.testing import pass_rate_daily, test_figures
+from reports.selectors.triage import triage_figure
 from runs.models import Service
 
 
@@ -28,7 +29,11 @@ def summary_build(*, scope: Scope) -> Summary:
             Section(
                 "tests",
                 "Tests",
-                [*test_figures(scope), quarantine_figure(scope, quarantined, capabilities)],
+                [
+                    *test_figures(scope),
+                    quarantine_figure(scope, quarantined, capabilities),
+                    triage_figure(scope),
+                ],
             ),
             Section("delivery", "Delivery", delivery_figures(scope)),
             Section("reliability", "Reliability", reliability_figures(scope)),

@@ -45,6 +45,7 @@ API_ACTIONS: dict[str, tuple[tuple[str, str], str]] = {
     "deploy": (("runs", "trigger_deploy"), "start deploy-and-test"),
     "promote": (("runs", "trigger_deploy"), "promote a revision (despite the gate, with a reason)"),
     "change_test_state": (("runs", "trigger_deploy"), "quarantine, disable or re-activate tests"),
+    "triage": (("runs", "trigger_deploy"), "triage failure signatures"),
 }
 
 

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from runs.views import deploys, loops, release, rollback, states, tokens, uploads
+from runs.views import deploys, loops, release, rollback, states, tokens, triage, uploads
 
 urlpatterns = [
     path("services/<slug:name>/deploy", deploys.deploy_and_test, name="deploy-and-test"),
@@ -17,6 +17,7 @@ urlpatterns = [
     path("runs/<int:pk>/cancel", loops.run_cancel_view, name="run-cancel"),
     path("suites/<int:pk>/upload", uploads.suite_upload, name="suite-upload"),
     path("tests/<int:pk>/state", states.test_state_change, name="test-state-change"),
+    path("signatures/<int:pk>/triage", triage.signature_triage, name="signature-triage"),
     path("account/tokens/", tokens.token_list, name="tokens"),
     path("account/tokens/<int:pk>/revoke", tokens.token_revoke_view, name="token-revoke"),
     path("", include("runs.urls_pages")),

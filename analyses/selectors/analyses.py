@@ -318,8 +318,29 @@ def analysis_detail(*, pk: int) -> Analysis:
     """One analysis with everything its page shows, in a fixed number of queries."""
     return (
         Analysis.objects.select_related(
-            "service", "revision", "run", "signature", "verified_by_run__revision", "created_by"
+            "service",
+            "revision",
+            "run",
+            "signature__triage_analysis",
+            "verified_by_run__revision",
+            "created_by",
         )
         .prefetch_related("whys", "action_items__owner", "events__who", "cases")
         .get(pk=pk)
+    )
+
+
+TRIAGE_CHOICES = 200
+
+
+def analyses_to_link(*, service_id: int, limit: int = TRIAGE_CHOICES) -> list[dict]:
+    """The service's analyses a known issue may link (id, title, status), those not yet verified
+    first, newest first within each."""
+    return list(
+        Analysis.objects.filter(service_id=service_id)
+        .annotate(
+            settled=Case(When(status=Analysis.Status.VERIFIED, then=1), default=0),
+        )
+        .order_by("settled", "-created_at")
+        .values("pk", "title", "status")[:limit]
     )

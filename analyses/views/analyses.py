@@ -26,6 +26,7 @@ from analyses.views.forms import (
 )
 from runs.models import FailureSignature, Service, TestResult, TestRun
 from runs.params import choice_param, int_param
+from runs.selectors.triage import HISTORY_SHOWN, triage_history
 from runs.time_range import request_time_range
 from runs.views.paging import paginate
 
@@ -89,6 +90,17 @@ def analysis_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "analysis": analysis,
         "case_owners": case_owners,
         "test_owners": owners.distinct_owners(case_owners.values()),
+        "triage_history": (
+            triage_history(signature_id=analysis.signature_id, limit=HISTORY_SHOWN)
+            if analysis.signature_id
+            else []
+        ),
+        "link_choices": (
+            selectors.analyses_to_link(service_id=analysis.service_id)
+            if request.user.has_perm("runs.trigger_deploy") and analysis.signature_id
+            else []
+        ),
+        "known_issue_of": list(analysis.known_issue_signatures.select_related("suite")[:50]),
     }
     return render(request, "analyses/analysis_detail.html", context)
 

@@ -9,6 +9,7 @@ from reports.scope import Scope
 from reports.selectors.delivery import FAILING, deploys_with_outcome, gate_overrides, restores
 from reports.selectors.reliability import incidents_in_scope
 from reports.selectors.testing import completed_runs
+from reports.selectors.triage import triage_evidence
 
 MAX_ROWS = 500
 
@@ -46,6 +47,8 @@ def evidence_rows(
         rows = rows.order_by("-created_at")
     elif kind == "restores":
         rows = restores(scope).select_related("suite").order_by("-created_at")
+    elif kind == "triage":
+        rows = triage_evidence(scope)
     elif kind == "incidents":
         rows = incidents_in_scope(scope).select_related("service", "probe").order_by("-opened_at")
     else:

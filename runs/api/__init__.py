@@ -43,7 +43,7 @@ api = NinjaAPI(
         "runs (live runs). Authenticate with `Authorization: Bearer <token>` "
         "(any user may create one on the API tokens page). A token acts with its owner's "
         "current role: every role may read runs, verdicts and test states; uploads, live runs, "
-        "builds, rollbacks and test state changes need the Operator role, "
+        "builds, rollbacks, test state changes and failure triage need the Operator role, "
         "and a token without it gets 403.\n\n"
         "**Errors.** Every error, whatever its status (400, 401, 403, 404, 405, 409, 413, 500), is "
         'JSON of one shape, `ErrorOut`: `{"error": "<one sentence: what was wrong and what to '
@@ -59,7 +59,7 @@ api = NinjaAPI(
 )
 errors_install(api)
 
-from runs.api import builds, live, runs, services, states, verdicts  # noqa: E402  (routers register on the api above)
+from runs.api import builds, live, runs, services, signatures, states, verdicts  # noqa: E402  (routers register on the api above)
 
 # Live runs first: its POST /runs/live must not be read as GET /runs/{run_id} with id "live".
 api.add_router("/runs", live.router)
@@ -69,3 +69,4 @@ api.add_router("/services", services.router)
 api.add_router("/services", states.suites_router)
 api.add_router("/tests", states.tests_router)
 api.add_router("/revisions", verdicts.router)
+api.add_router("/signatures", signatures.router)

@@ -13,6 +13,8 @@ from runs.models.testing import (
     TestResult,
     TestRun,
     TestRunArtifact,
+    Triage,
+    TriageChange,
 )
 from runs.models.tokens import ApiToken
 
@@ -37,5 +39,7 @@ __all__ = [
     "TestRunArtifact",
     "TestState",
     "TestStateChange",
+    "Triage",
+    "TriageChange",
     "Verdict",
 ]

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 # A result proves its test does something when it failed or took longer than this (in seconds);
 # the reality check flags tests none of whose results ever did.
 TRIVIAL_SECONDS = 0.001
+# How long a page waits for the analyze step after a run fails before it stops polling.
+ANALYSIS_WAIT = timedelta(minutes=5)
 
 
 def case_key_hash(key: str) -> str:
@@ -168,6 +172,14 @@ class TestRun(models.Model):
         return self.passed / counted if counted else None
 
     @property
+    def analysis_pending(self) -> bool:
+        """Finished with failures in the last few minutes and not analyzed yet: its pages keep
+        polling for the analyses the analyze step drafts."""
+        if self.analyzed_at or self.status != self.Status.FAILED or self.finished_at is None:
+            return False
+        return timezone.now() - self.finished_at < ANALYSIS_WAIT
+
+    @property
     def progress_percent(self) -> int:
         if not self.progress_total:
             return 0
@@ -229,8 +241,21 @@ class TestCase(models.Model):
         return reverse("test-detail", args=[self.pk])
 
 
+class Triage(models.TextChoices):
+    """What a person decided a failure signature is; it stays with the signature."""
+
+    UNTRIAGED = "untriaged", "Untriaged"
+    PRODUCT_BUG = "product_bug", "Product bug"
+    TEST_BUG = "test_bug", "Test bug"
+    ENVIRONMENT = "environment", "Environment"
+    KNOWN_ISSUE = "known_issue", "Known issue"
+
+
 class FailureSignature(models.Model):
-    """Failures of a suite grouped by their normalized message."""
+    """Failures of a suite grouped by their normalized message, and how a person triaged them.
+
+    The triage is stored here, not per result, so a later run failing the same way shows it at
+    once."""
 
     suite = models.ForeignKey(Suite, on_delete=models.CASCADE, related_name="signatures")
     kind = models.CharField(max_length=8, choices=[("failed", "Failure"), ("error", "Error")])
@@ -239,14 +264,63 @@ class FailureSignature(models.Model):
     example = models.TextField(blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(auto_now=True)
+    triage = models.CharField(
+        max_length=16, choices=Triage.choices, default=Triage.UNTRIAGED, db_default="untriaged"
+    )
+    # A known issue names the analysis that explains it. Referenced by name, never imported:
+    # analyses sits above runs (.importlinter); RESTRICT keeps a known issue from losing it.
+    triage_analysis = models.ForeignKey(
+        "analyses.Analysis",
+        null=True,
+        blank=True,
+        on_delete=models.RESTRICT,
+        related_name="known_issue_signatures",
+    )
+    triage_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    triage_at = models.DateTimeField(null=True, blank=True)
+    triage_comment = models.TextField(blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["suite", "hash"], name="signature_unique_per_suite"),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(triage="known_issue", triage_analysis__isnull=False)
+                    | (~models.Q(triage="known_issue") & models.Q(triage_analysis__isnull=True))
+                ),
+                name="signature_known_issue_has_analysis",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.normalized[:80]
+
+
+class TriageChange(models.Model):
+    """One change of a signature's triage: who set what, when, and why."""
+
+    signature = models.ForeignKey(
+        FailureSignature, on_delete=models.CASCADE, related_name="triage_changes", db_index=False
+    )
+    previous = models.CharField(max_length=16, choices=Triage.choices)
+    triage = models.CharField(max_length=16, choices=Triage.choices)
+    analysis = models.ForeignKey(
+        "analyses.Analysis", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    comment = models.TextField(blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["signature", "-at"], name="triagechange_signature_time")]
+
+    def __str__(self) -> str:
+        return f"{self.signature_id}: {self.previous} → {self.triage} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class TestResult(models.Model):

@@ -130,11 +130,19 @@ def run_comparison(*, run: TestRun, previous: TestRun | None, per_category: int 
 
 
 def signature_groups(*, run: TestRun, limit: int = 20) -> list[dict]:
-    """The run's failures grouped by signature, biggest group first; failures without a signature
-    form one group. One query."""
+    """The run's failures grouped by signature, biggest group first, each with its signature's
+    triage; failures without a signature form one group. One query."""
     return list(
         run.results.filter(outcome__in=FAILING)
-        .values("signature_id", "signature__normalized", "signature__kind")
+        .values(
+            "signature_id",
+            "signature__normalized",
+            "signature__kind",
+            "signature__triage",
+            "signature__triage_analysis_id",
+            "signature__triage_analysis__title",
+            "signature__triage_comment",
+        )
         .annotate(tests=Count("pk"), example=Min("message"))
         .order_by("-tests", "signature_id")[:limit]
     )

@@ -9,6 +9,7 @@ from runs.models import TestRun, TestRunArtifact
 from runs.selectors import owners, reality
 from runs.selectors import runs as run_selectors
 from runs.selectors.rates import OUTCOMES, RATE_DEFINITION
+from runs.selectors.triage import triage_histories
 from runs.views.paging import BadInput, bad_request, paginate, query_without
 
 RESULTS_PER_PAGE = 50
@@ -47,6 +48,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "comparison": run_selectors.run_comparison(run=run, previous=previous),
             "comparison_definition": run_selectors.COMPARISON_DEFINITION,
             "groups": groups,
+            "triage_histories": triage_histories(signature_ids=[g["signature_id"] for g in groups]),
             "owners": owners.owners_of_cases(suite_id=run.suite_id, cases=failing),
             "artifacts": list(run.artifacts.order_by("name").values("pk", "name", "size")),
             "flags": flags,

@@ -60,6 +60,8 @@ def test_the_api_answers_every_generated_request_within_its_schema(api_schema, t
         "POST /api/v1/runs/live",
         "POST /api/v1/runs/{run_id}/results",
         "POST /api/v1/runs/{run_id}/finish",
+        "GET /api/v1/signatures/{signature_id}/triage",
+        "PUT /api/v1/signatures/{signature_id}/triage",
     }
     calls: dict[str, list[int]] = {}
     for operation in operations:

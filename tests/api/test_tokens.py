@@ -117,7 +117,8 @@ def test_at_creation_a_viewer_is_told_the_token_is_read_only(login, viewer):
     assert (
         "May not upload test results, register builds, roll services back to an earlier "
         "revision, start deploy-and-test, promote a revision (despite the gate, with a "
-        "reason) or quarantine, disable or re-activate tests" in new_token
+        "reason), quarantine, disable or re-activate tests or triage failure signatures"
+        in new_token
     )
     assert "needs the Operator role" in new_token
 
@@ -132,7 +133,8 @@ def test_the_tokens_page_says_per_token_what_it_may_do(login, operator):
     assert (
         "May read runs and their results, upload test results, register builds, roll "
         "services back to an earlier revision, start deploy-and-test, promote a revision "
-        "(despite the gate, with a reason) and quarantine, disable or re-activate tests" in page
+        "(despite the gate, with a reason), quarantine, disable or re-activate tests and "
+        "triage failure signatures" in page
     )
     assert "acts with your current role (Operator)" in page
 

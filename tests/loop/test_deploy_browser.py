@@ -53,4 +53,13 @@ def test_operator_clicks_deploy_and_test_and_sees_progress_and_the_result(
         assert any(0 < w < 100 for w in widths), widths
         assert widths[-1] == 100
         assert page.evaluate("window.__notReloaded") is True
+
+        # The analyze step drafts an analysis of the failure; the page links to it, unreloaded.
+        link = page.locator(".deploy-analysis").first
+        link.wait_for(timeout=60_000)
+        assert "drafted from this run" in page.locator(".deploy-analyses").inner_text()
+        assert page.evaluate("window.__notReloaded") is True
+        link.click()
+        page.wait_for_url("**/analyses/*/")
+        assert page.locator("#analysis-status").inner_text() == "Draft"
         assert js_errors == []

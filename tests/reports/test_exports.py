@@ -72,8 +72,9 @@ def test_the_csv_export_has_one_row_per_figure_and_per_capability(client_m):
     assert figures["delivery.lead_time"]["enough_data"] == "yes"
     assert figures["reliability.uptime"]["evidence_url"].startswith("http://testserver/reports/")
     assert [c["label"] for c in capabilities] == ["Everything web"]
-    # 22 pooled figures, plus suites green and the one suite's own rate now and over the period
-    assert len(figures) == 27
+    # 23 pooled figures (failures by triage category among them), plus suites green and the one
+    # suite's own rate now and over the period
+    assert len(figures) == 28
 
 
 def test_the_pdf_export_opens_and_holds_the_figures_and_charts(client_m):
