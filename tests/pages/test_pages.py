@@ -40,8 +40,8 @@ MAX_QUERIES = {
     "overview": 21,
     "service": 18,
     "suite": 23,  # + its quarantined tests, quarantine policy and flaky tests' owners
-    "run": 18,  # + its failures' owner rules
-    "run filtered": 18,
+    "run": 19,  # + its failures' owner rules, the counts on its "only" filter links
+    "run filtered": 19,
     "run progress": 3,
     "test": 12,  # + its state, state history and owner rules
     "revision": 20,  # + its gate verdict
