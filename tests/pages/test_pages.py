@@ -39,7 +39,7 @@ def page_urls(h: dict) -> dict[str, str]:
 MAX_QUERIES = {
     "overview": 21,
     "service": 18,
-    "suite": 23,  # + its quarantined tests, quarantine policy and flaky tests' owners
+    "suite": 25,  # + its quarantined tests, quarantine policy, flaky tests' owners, tree (2)
     "run": 19,  # + its failures' owner rules, the counts on its "only" filter links
     "run filtered": 19,
     "run progress": 3,
