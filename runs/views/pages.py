@@ -12,6 +12,7 @@ from runs.models import Revision, Service, State, Suite, TestCase
 from runs.params import shown
 from runs.selectors import cases, flaky, owners, reality, revisions, states, suite_tree, suites
 from runs.selectors.compare import diff_counts, latest_runs_of, run_counts
+from runs.selectors.compare_picker import compare_picker
 from runs.selectors.gates import promote_needs_reason, revision_release_verdicts
 from runs.selectors.rates import RATE_DEFINITION
 from runs.selectors.rollback import active_deploy, rollback_refusal
@@ -37,6 +38,7 @@ def service_detail(request: HttpRequest, name: str) -> HttpResponse:
             "builds": service.builds.all()[:10],
             "release_choices": Service.ReleasePolicy.choices,
             "incidents": service.incidents.select_related("revision", "probe")[:10],
+            "picker": compare_picker(service_id=service.pk),
         },
     )
 
