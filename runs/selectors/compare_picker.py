@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
@@ -36,7 +37,7 @@ def compare_picker(
     are listed even when older (they may belong to another service). Two queries, three or
     four when a chosen run or revision is older."""
     chosen_runs = runs or ()
-    recent = list(
+    recent: list[Any] = list(
         TestRun.objects.filter(service_id=service_id)
         .annotate(
             position=Window(
