@@ -91,8 +91,9 @@ class Node:
 
     @property
     def open(self) -> bool:
-        """Opened by default: a branch rendered now with a test failing in the latest run."""
-        return self.inline and self.failing > 0
+        """Opened by default: a top-level branch rendered now with a test failing in the latest
+        run (deeper ones stay closed, or a suite failing everywhere would open everything)."""
+        return self.inline and self.failing > 0 and len(self.path) == 1
 
     def add(self, figures: TestFigures, mean: float) -> None:
         self.tests += 1

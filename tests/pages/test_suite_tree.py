@@ -80,7 +80,7 @@ def test_the_packages_view_groups_by_dotted_classname(tree_suite):
     assert figures(auth.children["c:test_logout"]) == (1, 3, 3, 0, 0, 1.0)
 
 
-def test_it_lists_failing_then_flaky_nodes_first_and_opens_failing_ones(tree_suite):
+def test_it_lists_failing_then_flaky_nodes_first_and_opens_failing_top_level_ones(tree_suite):
     root = suite_tree.suite_tree(suite_id=tree_suite.pk, view="suites").root
 
     login_class = root.children["d:tests"].children["d:auth"].children["f:test_login.py"]
@@ -88,6 +88,7 @@ def test_it_lists_failing_then_flaky_nodes_first_and_opens_failing_ones(tree_sui
     assert [leaf.label for leaf in leaves] == ["test_bad", "test_ok"]
     assert [n.label for n in root.shown] == ["tests", "com.acme.BillingTest"]
     assert root.children["d:tests"].open
+    assert not root.children["d:tests"].children["d:auth"].open  # only top-level groups open
     assert not root.children["c:com.acme.BillingTest"].open
 
 
