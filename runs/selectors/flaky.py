@@ -104,13 +104,6 @@ def _sql(*, run_ids: list[int], tail: str) -> str:
     )
 
 
-def flakiness_sql(*, run_ids: list[int], tail: str) -> str:
-    """The flakiness CTEs (per_case: flips, retries and counted results per test) over
-    `run_ids` followed by `tail`, for reads that join them; parameters: run_ids twice, then
-    the tail's."""
-    return _sql(run_ids=run_ids, tail=tail)
-
-
 def flaky_counts_by_service() -> dict[int, int]:
     """Number of flaky tests per service id (services without any are absent). Two queries."""
     run_ids = recent_run_ids()

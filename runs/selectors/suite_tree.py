@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
+from runs.models import TestCase, TestResult, TestRun
 from runs.selectors import flaky
 
 VIEWS = ("suites", "packages")
@@ -21,21 +22,40 @@ INLINE_NODES = 200
 # Children shown under one node (failing and flaky first); the rest are counted, not listed.
 MAX_CHILDREN = 500
 
-# Per test over the window: counted results, passes, failures, time and failing in the latest
-# run, with flips and retries from the flakiness CTEs (the same definition as the flaky card).
+# Per test over the window: counted results, passes, failures, time, failing in the latest run,
+# and flakiness as runs.selectors.flaky defines it (flips between consecutive runs of the same
+# revision, or passes on a retry). Only tests with both passes and failures can flip, so the
+# ordered scan that finds flips reads just those: a stable suite of 20,000 tests sorts few rows.
 _PER_TEST = """
-, agg AS (
+WITH agg AS (
     SELECT res.case_id,
            SUM(CASE WHEN res.outcome = 'passed' THEN 1 ELSE 0 END) AS passed,
            SUM(CASE WHEN res.outcome <> 'skipped' THEN 1 ELSE 0 END) AS counted,
            SUM(CASE WHEN res.outcome <> 'skipped' THEN res.duration ELSE 0 END) AS duration,
            MAX(CASE WHEN res.run_id = %s AND res.outcome IN ('failed', 'error')
-                    THEN 1 ELSE 0 END) AS failing
+                    THEN 1 ELSE 0 END) AS failing,
+           SUM(CASE WHEN res.flaky AND res.outcome <> 'skipped' THEN 1 ELSE 0 END) AS retries
     FROM {result} res WHERE res.run_id IN ({run_ids}) GROUP BY res.case_id
+),
+seq AS (
+    SELECT res.case_id,
+           COALESCE(rr.revision_id, 0) * 2
+               + CASE WHEN res.outcome = 'passed' THEN 1 ELSE 0 END AS state,
+           LAG(COALESCE(rr.revision_id, 0) * 2
+               + CASE WHEN res.outcome = 'passed' THEN 1 ELSE 0 END)
+               OVER (PARTITION BY res.case_id ORDER BY res.run_id) AS prev_state
+    FROM {result} res JOIN {run} rr ON rr.id = res.run_id
+    WHERE res.run_id IN ({run_ids}) AND res.outcome <> 'skipped'
+      AND res.case_id IN (SELECT case_id FROM agg WHERE passed > 0 AND passed < counted)
+),
+flips AS (
+    SELECT case_id,
+           SUM(CASE WHEN prev_state = state + 1 - 2 * (state %% 2) THEN 1 ELSE 0 END) AS flips
+    FROM seq GROUP BY case_id
 )
 SELECT a.case_id, c.name, c.key, c.file, c.classname, a.passed, a.counted, a.duration,
-       a.failing, COALESCE(p.flips, 0) + COALESCE(p.retries, 0)
-FROM agg a JOIN {case} c ON c.id = a.case_id LEFT JOIN per_case p ON p.case_id = a.case_id
+       a.failing, a.retries + COALESCE(f.flips, 0)
+FROM agg a JOIN {case} c ON c.id = a.case_id LEFT JOIN flips f ON f.case_id = a.case_id
 """
 
 
@@ -126,9 +146,14 @@ def tree_figures(*, suite_id: int) -> tuple[list[TestFigures], list[int]]:
     run_ids = flaky.recent_run_ids(suite_id=suite_id)
     if not run_ids:
         return [], []
-    sql = flaky.flakiness_sql(run_ids=run_ids, tail=_PER_TEST)
+    sql = _PER_TEST.format(
+        result=TestResult._meta.db_table,
+        run=TestRun._meta.db_table,
+        case=TestCase._meta.db_table,
+        run_ids=", ".join(["%s"] * len(run_ids)),
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*run_ids, *run_ids, run_ids[0], *run_ids])
+        cursor.execute(sql, [run_ids[0], *run_ids, *run_ids])
         rows = cursor.fetchall()
     return [
         TestFigures(
@@ -194,23 +219,39 @@ def build_tree(tests: list[TestFigures], *, view: str) -> Node:
     over the tests under it."""
     branch = _suites_branch if view == "suites" else _packages_branch
     root = Node(key="", label="", kind="root")
+    parents: dict[tuple[str, str, str], Node] = {}  # tests of one file and class share a branch
     for test in tests:
-        mean = test.duration / test.counted if test.counted else 0.0
-        node = root
-        node.add(test, mean)
-        for kind, label in branch(test):
-            key = f"{kind[0]}:{label}"
-            child = node.children.get(key)
-            if child is None:
-                child = node.children[key] = Node(key=key, label=label, kind=kind)
-                child.path = (*node.path, key)
-            child.add(test, mean)
-            node = child
+        where = (test.file, test.classname, "" if test.file else _scope(test))
+        node = parents.get(where)
+        if node is None:
+            node = root
+            for kind, label in branch(test):
+                key = f"{kind[0]}:{label}"
+                child = node.children.get(key)
+                if child is None:
+                    child = node.children[key] = Node(key=key, label=label, kind=kind)
+                    child.path = (*node.path, key)
+                node = child
+            parents[where] = node
         leaf = Node(key=f"t:{test.case_id}", label=test.name, kind="test", case_id=test.case_id)
         leaf.path = (*node.path, leaf.key)
-        leaf.add(test, mean)
+        leaf.add(test, test.duration / test.counted if test.counted else 0.0)
         node.children[leaf.key] = leaf
+    _sum(root)
     return root
+
+
+def _sum(node: Node) -> None:
+    """Each branch's figures: the sums of its children's (post-order)."""
+    for child in node.children.values():
+        if not child.is_leaf:
+            _sum(child)
+        node.tests += child.tests
+        node.passed += child.passed
+        node.counted += child.counted
+        node.flaky += child.flaky
+        node.failing += child.failing
+        node.duration += child.duration
 
 
 def layout(node: Node, *, budget: int = INLINE_NODES) -> None:

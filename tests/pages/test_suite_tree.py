@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from runs.selectors import suite_tree
+from runs.selectors import flaky, suite_tree
 from tests.factories import CaseFactory
-from tests.pages.conftest import make_run
+from tests.pages.conftest import build_history, make_run
 
 pytestmark = pytest.mark.django_db
 
@@ -196,3 +196,14 @@ def test_the_tree_makes_as_many_queries_at_any_size(
             {"tree": "packages", "path": list(branch.path)},
         )
         assert response.status_code == 200
+
+
+def test_its_flaky_tests_are_the_flaky_cards(db):
+    h = build_history(runs=9, tests=6)  # test 0 flips within revisions, test 1 broke: no flips
+    suite = h["suite"]
+    listed, _ = flaky.flaky_cases(suite_id=suite.pk, limit=100)
+
+    root = suite_tree.suite_tree(suite_id=suite.pk, view="suites").root
+    leaves = [n for n in shown_nodes(root) if n.is_leaf]
+
+    assert {n.case_id for n in leaves if n.flaky} == {f.case_id for f in listed} != set()

@@ -12,6 +12,14 @@ from tests.pages.test_suite_tree import wide_suite
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+def open_down_to(page, details) -> None:
+    """Click open the closed branches around `details`, outermost first."""
+    while not details.locator(":scope > summary").is_visible():
+        page.locator("#suite-tree details:not([open])", has=details).first.locator(
+            ":scope > summary"
+        ).click()
+
+
 def test_tree_branches_open_by_mouse_and_keyboard_and_a_leaf_leads_to_its_test(
     browser_login, viewer, live_server, suite, at, js_errors
 ):
@@ -21,6 +29,8 @@ def test_tree_branches_open_by_mouse_and_keyboard_and_a_leaf_leads_to_its_test(
     lazy = page.locator("#suite-tree details[hx-get]")
     first, second = lazy.nth(0), lazy.nth(1)
     assert first.get_attribute("open") is None
+    open_down_to(page, first)
+    open_down_to(page, second)
 
     first.locator(":scope > summary").click()
     leaves = first.locator(":scope > ul.tree-children a.tree-label")
