@@ -14,8 +14,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def open_down_to(page, details) -> None:
     """Click open the closed branches around `details`, outermost first."""
+    url = details.get_attribute("hx-get")
     while not details.locator(":scope > summary").is_visible():
-        page.locator("#suite-tree details:not([open])", has=details).first.locator(
+        closed = page.locator("#suite-tree details:not([open])")
+        closed.filter(has=page.locator(f'details[hx-get="{url}"]')).first.locator(
             ":scope > summary"
         ).click()
 
