@@ -6,6 +6,7 @@ urlpatterns = [
     path("services/<slug:name>/", pages.service_detail, name="service-detail"),
     path("revisions/<int:pk>/", pages.revision_detail, name="revision-detail"),
     path("suites/<int:pk>/", pages.suite_detail, name="suite-detail"),
+    path("suites/<int:pk>/tree", pages.suite_tree_branch, name="suite-tree-branch"),
     path("runs/<int:pk>/", run_pages.run_detail, name="run-detail"),
     path("runs/<int:pk>/progress", run_pages.run_progress, name="run-progress"),
     path(

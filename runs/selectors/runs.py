@@ -30,6 +30,13 @@ COMPARISON_DEFINITION = (
     "flaky = passed only on a retry in this run."
 )
 CATEGORIES = ("new", "still", "fixed", "flaky")
+# The run page's "only" filters, with the same definitions as the comparison above.
+ONLY = ("new", "flaky")
+ONLY_DEFINITION = (
+    "Flaky only = results that passed only on a retry in this run. New failures only = failing "
+    "(failed or error) in this run but not in the previous finished run of the suite; with no "
+    "previous run, every failure is new."
+)
 
 
 class BadFilter(ValueError):
@@ -40,25 +47,79 @@ def run_get(*, pk: int) -> TestRun:
     return TestRun.objects.select_related("suite", "service", "revision", "deploy").get(pk=pk)
 
 
-def run_results(*, run: TestRun, outcome: str = "", search: str = "") -> QuerySet[TestResult]:
-    """The run's results, failures first, then passed, then skipped; filtered by outcome and by a
-    piece of the test's name. Raises BadFilter for an unknown outcome."""
+def _before(previous: TestRun | None) -> Subquery | Value:
+    """The test's outcome in `previous` (NULL when absent), per result row."""
+    if previous is None:
+        return Value(None, output_field=CharField())
+    return Subquery(
+        TestResult.objects.filter(run_id=previous.pk, case_id=OuterRef("case_id")).values(
+            "outcome"
+        )[:1]
+    )
+
+
+def _new_failure(before_field: str = "before") -> Q:
+    return (
+        Q(outcome__in=FAILING)
+        & Q(flaky=False)
+        & (Q(**{f"{before_field}__isnull": True}) | ~Q(**{f"{before_field}__in": FAILING}))
+    )
+
+
+def _filtered(
+    *, run: TestRun, outcome: str, search: str, previous: TestRun | None
+) -> QuerySet[TestResult]:
     if outcome and outcome not in OUTCOMES:
         raise BadFilter(
             f"“{outcome}” is not an outcome; use one of {', '.join(OUTCOMES)}, or none for all."
         )
-    results = run.results.select_related("case")
+    results = run.results.annotate(before=_before(previous))
     if outcome:
         results = results.filter(outcome=outcome)
     if search:
         results = results.filter(Q(case__name__icontains=search) | Q(case__key__icontains=search))
+    return results
+
+
+def run_results(
+    *,
+    run: TestRun,
+    outcome: str = "",
+    search: str = "",
+    only: str = "",
+    previous: TestRun | None = None,
+) -> QuerySet[TestResult]:
+    """The run's results, failures first, then passed, then skipped; filtered by outcome, by a
+    piece of the test's name, and to new failures (versus `previous`) or flaky results only.
+    Raises BadFilter for an unknown outcome or `only`."""
+    if only and only not in ONLY:
+        raise BadFilter(
+            f"“{only}” is not a filter; use only=new (new failures) or only=flaky, or none for all."
+        )
+    results = _filtered(run=run, outcome=outcome, search=search, previous=previous)
+    if only == "flaky":
+        results = results.filter(flaky=True)
+    elif only == "new":
+        results = results.filter(_new_failure())
     rank = Case(
         When(outcome__in=FAILING, then=Value(0)),
         When(outcome="passed", then=Value(1)),
         default=Value(2),
         output_field=IntegerField(),
     )
-    return results.annotate(rank=rank).order_by("rank", "case__key")
+    return results.select_related("case").annotate(rank=rank).order_by("rank", "case__key")
+
+
+def only_counts(
+    *, run: TestRun, outcome: str = "", search: str = "", previous: TestRun | None = None
+) -> dict[str, int]:
+    """How many of the results the outcome and search filters keep are in each `only` filter,
+    and in all. One query."""
+    return _filtered(run=run, outcome=outcome, search=search, previous=previous).aggregate(
+        all=Count("pk"),
+        new=Count("pk", filter=_new_failure()),
+        flaky=Count("pk", filter=Q(flaky=True)),
+    )
 
 
 def previous_run(*, run: TestRun) -> TestRun | None:

@@ -15,11 +15,22 @@ from runs.selectors.compare import (
     run_counts,
     sides_of,
 )
+from runs.selectors.compare_picker import compare_picker
 from runs.selectors.rates import RATE_DEFINITION
 from runs.views.paging import BadInput, bad_request, paginate, query_without
 
 DIFF_PER_PAGE = 50
 USAGE = "Give two runs (?runs=12,15) or two revisions (?revisions=3,4) to compare."
+
+
+def _joined(request: HttpRequest, param: str) -> str | None:
+    """The param's value; given twice (the picker's two selects), both joined by a comma."""
+    values = request.GET.getlist(param)
+    if not values:
+        return None
+    if len(values) > 1 and not all(v.strip() for v in values):
+        raise BadInput("Pick one for A and one for B, then compare.", name=param)
+    return ",".join(values)
 
 
 def _two_ids(raw: str, noun: str) -> tuple[int, int]:
@@ -39,7 +50,7 @@ def _two_ids(raw: str, noun: str) -> tuple[int, int]:
 
 
 def _sides(request: HttpRequest) -> tuple[str, TestRun | Revision, TestRun | Revision, Sides]:
-    runs_raw, revisions_raw = request.GET.get("runs"), request.GET.get("revisions")
+    runs_raw, revisions_raw = _joined(request, "runs"), _joined(request, "revisions")
     if (runs_raw is None) == (revisions_raw is None):
         raise BadInput(USAGE)
     if runs_raw is not None:
@@ -79,5 +90,10 @@ def compare(request: HttpRequest) -> HttpResponse:
             "rows": page.object_list,
             "page_query": query_without(request, "page"),
             "rate_definition": RATE_DEFINITION,
+            "picker": compare_picker(
+                service_id=a.service_id,
+                runs=(a.pk, b.pk) if kind == "runs" else None,
+                revisions=(a.pk, b.pk) if kind == "revisions" else None,
+            ),
         },
     )

@@ -9,8 +9,10 @@ from django.shortcuts import get_object_or_404, render
 from runs import charts
 from runs.health_seam import revision_health, service_health_states
 from runs.models import Revision, Service, State, Suite, TestCase
-from runs.selectors import cases, flaky, owners, reality, revisions, states, suites
+from runs.params import shown
+from runs.selectors import cases, flaky, owners, reality, revisions, states, suite_tree, suites
 from runs.selectors.compare import diff_counts, latest_runs_of, run_counts
+from runs.selectors.compare_picker import compare_picker
 from runs.selectors.gates import promote_needs_reason, revision_release_verdicts
 from runs.selectors.rates import RATE_DEFINITION
 from runs.selectors.rollback import active_deploy, rollback_refusal
@@ -40,14 +42,27 @@ def service_detail(request: HttpRequest, name: str) -> HttpResponse:
             "incidents": within(
                 service.incidents.select_related("revision", "probe"), span, field="opened_at"
             )[:10],
+            "picker": compare_picker(service_id=service.pk),
         },
     )
+
+
+def _tree_view(request: HttpRequest) -> str:
+    view = request.GET.get("tree", "") or "suites"
+    if view not in suite_tree.VIEWS:
+        raise BadInput(
+            f"{shown(view)} is not a view of the suite tree; use tree=suites (by file) "
+            "or tree=packages (by classname).",
+            name="tree",
+        )
+    return view
 
 
 def suite_detail(request: HttpRequest, pk: int) -> HttpResponse:
     suite = get_object_or_404(Suite.objects.select_related("service"), pk=pk)
     span = request_time_range(request)
     try:
+        tree_view = _tree_view(request)
         runs_page = paginate(
             request,
             within(suite.runs.select_related("suite", "revision"), span).order_by(
@@ -106,7 +121,30 @@ def suite_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "recent_runs": suites.RECENT_RUNS,
             "flaky_definition": flaky.FLAKY_DEFINITION.format(n=settings.FLAKY_WINDOW),
             "rate_definition": RATE_DEFINITION,
+            "tree": suite_tree.suite_tree(suite_id=suite.pk, view=tree_view),
+            "tree_query": query_without(request, "tree", "page"),
         },
+    )
+
+
+def suite_tree_branch(request: HttpRequest, pk: int) -> HttpResponse:
+    """The children of one branch of the suite tree, for the page to load when it is opened."""
+    suite = get_object_or_404(Suite, pk=pk)
+    try:
+        view = _tree_view(request)
+        path = request.GET.getlist("path")
+        tree = suite_tree.suite_tree(suite_id=suite.pk, view=view)
+        node = tree.find(path)
+        if node is None or node.is_leaf or not path:
+            raise BadInput(
+                "That branch is not in the tree of this suite (any more); reload the suite page.",
+                name="path",
+            )
+    except BadInput as exc:
+        return bad_request(request, str(exc))
+    suite_tree.layout(node)
+    return render(
+        request, "runs/_suite_tree_children.html", {"suite": suite, "tree": tree, "node": node}
     )
 
 

@@ -35,8 +35,9 @@ def paginate(request: HttpRequest, items: QuerySet, *, per_page: int, param: str
     return paginator.page(number)
 
 
-def query_without(request: HttpRequest, param: str) -> str:
-    """The current query string without `param`, for building page links."""
+def query_without(request: HttpRequest, *params: str) -> str:
+    """The current query string without `params`, for building page and filter links."""
     query = request.GET.copy()
-    query.pop(param, None)
+    for param in params:
+        query.pop(param, None)
     return query.urlencode()

@@ -25,12 +25,15 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = _run(pk)
     outcome = request.GET.get("outcome", "")
     search = request.GET.get("q", "").strip()[:200]
+    only = request.GET.get("only", "")
+    previous = run_selectors.previous_run(run=run)
     try:
-        results = run_selectors.run_results(run=run, outcome=outcome, search=search)
+        results = run_selectors.run_results(
+            run=run, outcome=outcome, search=search, only=only, previous=previous
+        )
         page = paginate(request, results, per_page=RESULTS_PER_PAGE)
     except (BadInput, run_selectors.BadFilter) as exc:
         return bad_request(request, str(exc))
-    previous = run_selectors.previous_run(run=run)
     flags, trivial = reality.run_flags(run=run)
     groups = run_selectors.signature_groups(run=run)
     failing = [r.case for r in page.object_list if r.outcome in ("failed", "error")]
@@ -45,6 +48,12 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "outcome": outcome,
             "outcomes": OUTCOMES,
             "search": search,
+            "only": only,
+            "only_counts": run_selectors.only_counts(
+                run=run, outcome=outcome, search=search, previous=previous
+            ),
+            "only_definition": run_selectors.ONLY_DEFINITION,
+            "query_without_only": query_without(request, "only", "page"),
             "comparison": run_selectors.run_comparison(run=run, previous=previous),
             "comparison_definition": run_selectors.COMPARISON_DEFINITION,
             "groups": groups,

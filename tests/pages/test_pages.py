@@ -38,15 +38,15 @@ def page_urls(h: dict) -> dict[str, str]:
 # runs to judge tests (how long its history is, and the figures behind each flagged test).
 MAX_QUERIES = {
     "overview": 21,
-    "service": 18,
-    "suite": 23,  # + its quarantined tests, quarantine policy and flaky tests' owners
-    "run": 18,  # + its failures' owner rules
-    "run filtered": 18,
+    "service": 20,  # + the compare picker's runs and revisions
+    "suite": 25,  # + its quarantined tests, quarantine policy, flaky tests' owners, tree (2)
+    "run": 19,  # + its failures' owner rules, the counts on its "only" filter links
+    "run filtered": 19,
     "run progress": 3,
     "test": 12,  # + its state, state history and owner rules
     "revision": 20,  # + its gate verdict
-    "compare runs": 12,
-    "compare revisions": 11,
+    "compare runs": 14,  # + the compare picker's runs and revisions
+    "compare revisions": 13,
 }
 
 
