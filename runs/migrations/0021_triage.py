@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('analyses', '0002_content_types_from_runs'),
-        ('runs', '0019_owner_rules'),
+        ('runs', '0020_search'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
