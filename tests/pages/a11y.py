@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from axe_playwright_python.base import AXE_SCRIPT
 
+__all__ = ["AXE_SCRIPT", "BLOCKING", "axe_violations", "describe"]
+
 BLOCKING = ("serious", "critical")
 
 
