@@ -82,6 +82,15 @@ class WhyForm(forms.Form):
 WhyFormSet = forms.formset_factory(WhyForm, extra=1, can_order=True, can_delete=True)
 
 
+ITEM_COLUMNS = {
+    "what": "What",
+    "owner": "Owner",
+    "due_date": "Due",
+    "status": "Status",
+    "link": "Link (commit, build, revision)",
+}
+
+
 class ActionItemForm(forms.ModelForm):
     class Meta:
         model = ActionItem
@@ -94,6 +103,10 @@ class ActionItemForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # In the edit table each field sits under its column header, without a <label> of its
+        # own: the header's words name it for screen readers.
+        for name, label in ITEM_COLUMNS.items():
+            self.fields[name].widget.attrs.setdefault("aria-label", label)
         cast(forms.ModelChoiceField, self.fields["owner"]).queryset = (
             get_user_model().objects.filter(is_active=True).order_by("username")
         )
