@@ -66,6 +66,9 @@ PAGES: dict[str, str | None] = {
     "evidence incidents": "reports:evidence",
     "tokens": "tokens",
     "upload": "suite-upload",
+    "search": "search",
+    "search tests": "search",
+    "evidence triage": "reports:evidence",
 }
 
 # Named URLs that are not pages a person opens, and why. Django's admin is left out on purpose.
@@ -93,6 +96,10 @@ NOT_PAGES: dict[str, str] = {
     "analyze-result": "POST only",
     "analyze-signature": "POST only",
     "analyze-run": "POST only",
+    "signature-triage": "POST only",
+    "search-typeahead": "htmx fragment of the header's search box",
+    "search-failure": "a redirect to the newest run (or the suite) of a failure signature",
+    "suite-tree-branch": "htmx fragment of the suite page's tree",
 }
 # The API (namespace "api") answers JSON; its docs page is django-ninja's Swagger UI, not ours.
 NOT_PAGE_NAMESPACES = ("admin", "api")
@@ -266,4 +273,7 @@ def seed_world() -> dict[str, str]:
         "evidence incidents": "/reports/evidence/incidents",
         "tokens": "/account/tokens/",
         "upload": f"/suites/{suite.pk}/upload",
+        "search": "/search?q=checkout",
+        "search tests": "/search?q=checkout&kind=tests",
+        "evidence triage": "/reports/evidence/triage",
     }
