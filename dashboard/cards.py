@@ -35,6 +35,7 @@ def cards_decorate(cards: list[ServiceCard]) -> None:
                 [at for _, at, _ in card.by_run],
                 [r for _, _, r in card.by_run],
                 name="pass rate per run",
+                run_ids=[pk for pk, _, _ in card.by_run],
             )
         )
         card.health = states.get(card.service.pk)
