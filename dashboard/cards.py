@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.utils import timezone
 
 from analyses.selectors.analyses import analysis_counts_by_service
@@ -9,7 +11,7 @@ from health.ranges import range_parse
 from health.selectors.latency import latency_series
 from health.selectors.states import service_health_states
 from runs import charts
-from runs.selectors.overview import ServiceCard
+from runs.selectors.overview import TREND_DAYS, ServiceCard
 
 LATENCY_RANGE = "24h"
 
@@ -27,7 +29,10 @@ def cards_decorate(cards: list[ServiceCard]) -> None:
     for card in cards:
         card.day_chart = charts.figure_json(
             charts.sparkline(
-                [d for d, _ in card.by_day], [r for _, r in card.by_day], name="pass rate per day"
+                [d for d, _ in card.by_day],
+                [r for _, r in card.by_day],
+                name="pass rate per day",
+                x_range=(now - timedelta(days=TREND_DAYS), now),
             )
         )
         card.run_chart = charts.figure_json(
@@ -47,7 +52,11 @@ def cards_decorate(cards: list[ServiceCard]) -> None:
         )
         card.latency_chart = (
             charts.figure_json(
-                charts.latency_sparkline([t for t, _ in points], [p for _, p in points])
+                charts.latency_sparkline(
+                    [t for t, _ in points],
+                    [p for _, p in points],
+                    x_range=(now - time_range.span, now),
+                )
             )
             if points
             else None

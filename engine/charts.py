@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from plotly.io.json import to_json_plotly
@@ -84,6 +84,45 @@ def date_axis(*, x_range: XRange = None, small: bool = False, days: bool = False
     return axis
 
 
+def spark_axis(times: Sequence[datetime | date], *, x_range: XRange = None) -> dict:
+    """The time axis of a sparkline: two unrotated labels, at the two ends of the range (the
+    data's, or ``x_range``), so they cannot meet at any card width; the hover has the exact time."""
+    axis = date_axis(small=True)
+    axis.pop("tickformatstops", None)
+    span = x_range or _extent(times)
+    if span is None:
+        return axis
+    lo, hi = span
+    if hi - lo < timedelta(hours=1):
+        lo, hi = lo - timedelta(minutes=30), hi + timedelta(minutes=30)
+    ends = [_iso(lo), _iso(hi)]
+    axis.update(
+        range=ends,
+        autorange=False,
+        tickmode="array",
+        tickvals=ends,
+        ticktext=[_tick(lo, hi - lo), _tick(hi, hi - lo)],
+    )
+    return axis
+
+
+def _as_datetime(value: datetime | date) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+
+def _extent(times: Sequence[datetime | date]) -> tuple[datetime, datetime] | None:
+    if not times:
+        return None
+    moments = [_as_datetime(t) for t in times]
+    return min(moments), max(moments)
+
+
+def _tick(at: datetime, span: timedelta) -> str:
+    return f"{at:%H:%M}" if span <= timedelta(days=1) else f"{at:%b} {at.day}"
+
+
 def value_axis(unit: str, *, small: bool = False, title: str = "") -> dict:
     """A y axis in ``%`` (0 to 100), ``ms`` or ``s``; the unit is on each tick, not rotated."""
     axis: dict[str, Any] = {
@@ -93,16 +132,15 @@ def value_axis(unit: str, *, small: bool = False, title: str = "") -> dict:
         "nticks": 3 if small else 6,
         "title": {"text": "" if small else title},
     }
+    # a sparkline's card names the unit; its ticks stay short enough for a 100 px chart
+    suffix = "" if small else {"%": " %", "ms": " ms", "s": " s"}.get(unit, "")
+    axis["ticksuffix"] = suffix
     if unit == "%":
-        axis.update(range=[0, 103], ticksuffix=" %", tickvals=[0, 50, 100] if small else None)
-        if not small:
-            axis["tickvals"] = [0, 25, 50, 75, 100]
-    elif unit == "ms":
-        axis.update(ticksuffix=" ms", rangemode="tozero", separatethousands=True)
-    elif unit == "s":
-        axis.update(ticksuffix=" s", rangemode="tozero")
+        axis.update(range=[0, 103], tickvals=[0, 50, 100] if small else [0, 25, 50, 75, 100])
     else:
-        axis.update(rangemode="tozero")
+        axis.update(rangemode="tozero", separatethousands=True)
+        if small:
+            axis.update(tickformat="~s", nticks=3)
     return axis
 
 
@@ -120,7 +158,10 @@ def layout(
     result: dict[str, Any] = {
         "height": height,
         "autosize": True,
-        "margin": {"l": 8, "r": 8, "t": 6, "b": 6} if small else {"l": 8, "r": 12, "t": 8, "b": 8},
+        # small charts: room for a 4-character tick (automargin gives up at card widths)
+        "margin": {"l": 34, "r": 22, "t": 6, "b": 6}
+        if small
+        else {"l": 8, "r": 12, "t": 8, "b": 8},
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "rgba(0,0,0,0)",
         "font": {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 11},
@@ -157,11 +198,12 @@ class Deploy:
 
 
 def deploy_trace(
-    deploys: Sequence[Deploy], *, span: tuple[datetime, datetime] | None = None, slots: int = 60
+    deploys: Sequence[Deploy], *, span: tuple[datetime, datetime] | None = None, slots: int = 30
 ) -> dict | None:
     """Deploys as triangles on the time axis, on an overlay axis ``y2`` (add ``DEPLOY_AXIS`` to
     the layout). Deploys within 1/``slots`` of the span of each other become one marker whose
-    hover lists them and whose click opens the newest, so markers never overlap."""
+    hover lists them and whose click opens the newest, so markers never overlap: 30 slots
+    leave a 9 px marker room on a phone-wide (300 px) plot."""
     if not deploys:
         return None
     ordered = sorted(deploys, key=lambda d: d.time)
@@ -183,14 +225,14 @@ def deploy_trace(
         colours.append(DEPLOY["failed"] if failed else DEPLOY["succeeded"])
     return {
         "type": "scatter",
-        "x": [_iso(g[-1].time) for g in groups],
+        "x": [_iso(g[0].time) for g in groups],  # a group's start: starts are a slot apart
         "y": [0] * len(groups),
         "yaxis": "y2",
         "name": "deploys",
         "mode": "markers",
         "cliponaxis": False,
         "showlegend": False,
-        "marker": {"symbol": "triangle-up", "size": 10, "color": colours},
+        "marker": {"symbol": "triangle-up", "size": 9, "color": colours},
         "text": texts,
         "customdata": [[g[-1].url] for g in groups],
         "hovertemplate": "%{text}<extra></extra>",

@@ -27,6 +27,10 @@ _STRIP_COLORS = {
 }
 
 
+# Revisions with a legend entry (and a colour) of their own; older ones share one grey entry.
+LEGEND_REVISIONS = 6
+
+
 def _revision_url(revision_id: int | None) -> str:
     return f"/revisions/{revision_id}/" if revision_id else ""
 
@@ -44,8 +48,11 @@ def latency_figure(
     triangles on the time axis. A click on a line opens its revision."""
     traces = []
     labels = c.short_labels([item.revision_name for item in series])
+    # the newest revisions get a colour and a legend entry each; older ones share one grey entry
+    older = max(0, len(series) - LEGEND_REVISIONS)
     for index, item in enumerate(series):
-        color = c.SERIES[index % len(c.SERIES)]
+        is_old = index < older
+        color = c.NEUTRAL if is_old else c.SERIES[(index - older) % len(c.SERIES)]
         times = [p.time for p in item.points]
         full = chart_text(item.revision_name)
         url = _revision_url(getattr(item, "revision_id", None))
@@ -55,11 +62,12 @@ def latency_figure(
                     "type": "scatter",
                     "x": times,
                     "y": [round(getattr(p, name), 1) for p in item.points],
-                    "name": chart_text(labels[index]),
-                    "legendgroup": f"revision-{index}",
-                    "showlegend": name == "p95",
+                    "name": f"{older} older revisions" if is_old else chart_text(labels[index]),
+                    "legendgroup": "older" if is_old else f"revision-{index}",
+                    "showlegend": name == "p95" and (not is_old or index == 0),
                     "mode": "lines+markers" if len(times) < 3 else "lines",
                     "line": {"color": color, "dash": dash, "width": width},
+                    "opacity": 0.6 if is_old else 1,
                     "customdata": [[url, full]] * len(times),
                     "hovertemplate": f"%{{customdata[1]}} {name}: %{{y:,.0f}} ms<extra></extra>",
                 }

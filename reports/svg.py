@@ -16,17 +16,19 @@ from html import escape
 from engine.charts import LINE, OUTCOME
 from reports.figures import DeploySeries, Point
 
-WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 26, 28  # plot area insets: ticks left, legend on top
-LABEL_SLOT = 72  # the width one date label needs ("Nov 30" at 10 px, with a gap)
-FONT = 'font-size="10" fill="currentColor"'
+# A narrow viewBox, so text stays legible on a phone; max-width keeps it from growing on a wide
+# screen (the chart scales, text with it).
+WIDTH, HEIGHT = 480, 200
+LEFT, RIGHT, TOP, BOTTOM = 40, 12, 26, 28  # plot area insets: ticks left, legend on top
+LABEL_SLOT = 60  # the width one date label needs ("Nov 30" at 11 px, with a gap)
+FONT = 'font-size="11" fill="currentColor"'
 
 
 def _frame(title: str, body: str) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'preserveAspectRatio="xMinYMin meet" role="img" aria-label="{escape(title)}" '
-        'class="chart-svg" style="width:100%;height:auto">'
+        'class="chart-svg" style="width:100%;max-width:720px;height:auto">'
         f"<title>{escape(title)}</title>{body}</svg>"
     )
 
@@ -91,7 +93,7 @@ def _legend(items: list[tuple[str, str]]) -> str:
             f'<rect x="{x:.0f}" y="6" width="10" height="10" rx="2" fill="{colour}"/>'
             f'<text x="{x + 14:.0f}" y="15" {FONT} class="legend">{escape(label)}</text>'
         )
-        x += 24 + 6.2 * len(label)
+        x += 26 + 6.8 * len(label)
     return "".join(parts)
 
 

@@ -59,6 +59,7 @@ def sparkline(
         "mode": "lines+markers",
         "line": {"color": c.LINE, "width": 1.5},
         "marker": {"size": 4},
+        "cliponaxis": False,
         "customdata": [[_run_url(r)] for r in (run_ids or [None] * len(xs))],
         "hovertemplate": (
             "%{x}<br>%{y:.1f} % passed" + ("" if days else "<br>click to open the run")
@@ -70,7 +71,7 @@ def sparkline(
         c.layout(
             height=height,
             small=True,
-            xaxis=c.date_axis(x_range=x_range, small=True, days=days),
+            xaxis=c.spark_axis(list(xs), x_range=x_range),
             yaxis=c.value_axis("%", small=True),
         ),
     )
@@ -97,6 +98,7 @@ def latency_sparkline(
         "y": [round(v, 1) for v in values],
         "name": "p95 latency",
         "mode": "lines+markers" if len(times) < 3 else "lines",
+        "cliponaxis": False,
         "line": {"color": c.OUTCOME["flaky"], "width": 1.5, "shape": "spline", "smoothing": 0.6},
         "hovertemplate": "%{x}<br>p95 %{y:,.0f} ms (median of the bucket)<extra></extra>",
     }
@@ -105,7 +107,7 @@ def latency_sparkline(
         c.layout(
             height=height,
             small=True,
-            xaxis=c.date_axis(x_range=x_range, small=True),
+            xaxis=c.spark_axis(times, x_range=x_range),
             yaxis=c.value_axis("ms", small=True),
         ),
     )
