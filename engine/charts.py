@@ -71,6 +71,12 @@ def date_axis(*, x_range: XRange = None, small: bool = False, days: bool = False
         "showgrid": not small,
         "hoverformat": DAY_HOVER if days else DATE_HOVER,
         "nticks": 3 if small else 8,
+        # a crosshair across the plot at the pointer, as Grafana draws one
+        "showspikes": not small,
+        "spikemode": "across",
+        "spikesnap": "cursor",
+        "spikethickness": 1,
+        "spikedash": "dot",
     }
     if small:
         # short ticks that cannot collide: day and month, or the hour within a day
@@ -200,10 +206,10 @@ class Deploy:
 def deploy_trace(
     deploys: Sequence[Deploy], *, span: tuple[datetime, datetime] | None = None, slots: int = 30
 ) -> dict | None:
-    """Deploys as triangles on the time axis, on an overlay axis ``y2`` (add ``DEPLOY_AXIS`` to
-    the layout). Deploys within 1/``slots`` of the span of each other become one marker whose
-    hover lists them and whose click opens the newest, so markers never overlap: 30 slots
-    leave a 9 px marker room on a phone-wide (300 px) plot."""
+    """Deploys as triangles on the time axis, on the axis ``y2`` (see `add_deploys`).
+    Deploys within 1/``slots`` of the span of each other become one marker whose hover lists
+    them and whose click opens the newest, so markers never overlap: 30 slots leave a 9 px
+    marker room on a phone-wide (300 px) plot."""
     if not deploys:
         return None
     ordered = sorted(deploys, key=lambda d: d.time)
@@ -226,7 +232,7 @@ def deploy_trace(
     return {
         "type": "scatter",
         "x": [_iso(g[0].time) for g in groups],  # a group's start: starts are a slot apart
-        "y": [0] * len(groups),
+        "y": [0.5] * len(groups),
         "yaxis": "y2",
         "name": "deploys",
         "mode": "markers",
@@ -239,13 +245,22 @@ def deploy_trace(
     }
 
 
-# The overlay axis the deploy markers sit on: 0 is the bottom of the plot.
-DEPLOY_AXIS = {
-    "overlaying": "y",
-    "range": [0, 1],
-    "fixedrange": True,
-    "visible": False,
-}
+def add_deploys(data: list[dict], layout_: dict, trace: dict | None) -> None:
+    """Put the deploy markers in a strip along the time axis, under the plot: a subplot of its
+    own (its x axis matches the plot's), so hovering or clicking the plot finds the plot's
+    points and the strip finds deploys."""
+    if not trace:
+        return
+    data.append({**trace, "xaxis": "x2"})
+    layout_["yaxis"]["domain"] = [0.12, 1]
+    layout_["xaxis"].update(anchor="free", position=0)
+    layout_["xaxis2"] = {"matches": "x", "anchor": "y2", "visible": False}
+    layout_["yaxis2"] = {
+        "domain": [0, 0.08],
+        "range": [0, 1],
+        "fixedrange": True,
+        "visible": False,
+    }
 
 
 def short_labels(names: Sequence[str], *, limit: int = 14) -> list[str]:

@@ -80,11 +80,8 @@ def latency_figure(
         legend=True,
         xaxis=c.date_axis(x_range=span),
         yaxis=c.value_axis("ms", title="latency"),
-        hovermode="x unified",
     )
-    if marker_trace:
-        traces.append(marker_trace)
-        layout["yaxis2"] = dict(c.DEPLOY_AXIS)
+    c.add_deploys(traces, layout, marker_trace)
     return c.figure(traces, layout)
 
 

@@ -185,9 +185,7 @@ def pass_rate_over_time(
         xaxis=c.date_axis(x_range=x_range, days=bucket != "run"),
         yaxis=c.value_axis("%", title="pass rate"),
     )
-    if marker:
-        data.append(marker)
-        lay["yaxis2"] = dict(c.DEPLOY_AXIS)
+    c.add_deploys(data, lay, marker)
     return c.figure(data, lay)
 
 

@@ -7,8 +7,12 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
 
+from runs.models import Suite
 from tests.charts.geometry import assert_reads, shot
+from tests.conftest import PASSWORD
 from tests.factories import chart_history
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -88,9 +92,9 @@ def test_a_chart_follows_its_cards_width(browser_login, viewer, live_server, js_
     _drawn(page, "chart-pass-rate")
     wide = page.locator("#chart-pass-rate .main-svg").first.bounding_box()
 
-    page.set_viewport_size({"width": 600, "height": 900})
+    page.set_viewport_size({"width": 420, "height": 900})
     page.wait_for_function(
-        "document.querySelector('#chart-pass-rate .main-svg').getBoundingClientRect().width < 600"
+        "document.querySelector('#chart-pass-rate .main-svg').getBoundingClientRect().width < 420"
     )
 
     narrow = page.locator("#chart-pass-rate .main-svg").first.bounding_box()
@@ -107,7 +111,12 @@ def test_a_click_on_a_point_opens_its_run(browser_login, viewer, live_server, js
     _open(page, live_server, "/suites/{suite}/", h)
     _drawn(page, "chart-pass-rate")
 
-    page.locator("#chart-pass-rate .scatterlayer .trace:first-child .point").last.click(force=True)
+    point = page.locator(
+        "#chart-pass-rate .subplot.xy .scatterlayer .trace:first-child .point"
+    ).last
+    box = point.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 
     page.wait_for_url(f"**/runs/{h['runs'][-1].pk}/")
     assert js_errors == []
@@ -199,4 +208,47 @@ def test_charts_take_the_dark_themes_colours(browser_login, viewer, live_server,
         "document.querySelector('#chart-pass-rate .xtick text').style.fill === 'rgb(150, 160, 170)'"
     )
     assert tick.is_visible()
+    assert js_errors == []
+
+
+def test_a_click_on_a_deploy_marker_opens_the_deploy(browser_login, viewer, live_server, js_errors):
+    h = chart_history(10)
+    page = browser_login(viewer)
+    _open(page, live_server, "/suites/{suite}/", h)
+    _drawn(page, "chart-pass-rate")
+
+    marker = page.locator("#chart-pass-rate .subplot.x2y2 .scatterlayer .point").last
+    box = marker.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+    page.wait_for_url("**/deploys/*/")
+    assert js_errors == []
+
+
+@pytest.mark.matrix
+def test_every_chart_reads_on_the_seeded_demo(browser_login, live_server, js_errors):
+    call_command("seed_demo", password=PASSWORD, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    page = browser_login(get_user_model().objects.get(username="admin"))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    for chart in page.locator(".trend-pair .chart").all():
+        chart.locator(".main-svg").first.wait_for()
+        assert_reads(page, f"#{chart.get_attribute('id')}")
+    shot(page, "demo-overview")
+    for suite in Suite.objects.select_related("service"):
+        page.goto(f"{live_server.url}/suites/{suite.pk}/")
+        for chart_id in ("chart-pass-rate", "chart-per-revision", "chart-durations"):
+            if page.locator(f"#{chart_id}").count():
+                _drawn(page, chart_id)
+                assert_reads(page, f"#{chart_id}")
+        shot(page, f"demo-suite-{suite.service.name}")
+        page.goto(f"{live_server.url}/services/{suite.service.name}/health/")
+        for chart_id in ("latency-chart", "uptime-chart"):
+            _drawn(page, chart_id)
+            assert_reads(page, f"#{chart_id}")
+        shot(page, f"demo-health-{suite.service.name}")
+    page.goto(f"{live_server.url}/reports/summary")
+    for index in range(page.locator(".chart-box").count()):
+        assert_reads(page, f".chart-box >> nth={index}")
+    shot(page, "demo-summary")
     assert js_errors == []

@@ -171,7 +171,7 @@ def test_deploys_are_markers_on_the_axis_never_rotated_text():
     figure = latency_figure([], deploys, start=T0, end=T0 + timedelta(days=1))
     assert "annotations" not in figure["layout"] and "shapes" not in figure["layout"]
     markers = figure["data"][-1]
-    assert markers["yaxis"] == "y2" and markers["y"] == [0, 0]  # two within a slot: one marker
+    assert markers["yaxis"] == "y2" and markers["y"] == [0.5, 0.5]  # two within a slot: one marker
     assert markers["text"][0].startswith("2 deploys") and "r1 (failed)" in markers["text"][0]
     assert markers["marker"]["color"][0] == c.OUTCOME["failed"]
     assert markers["customdata"] == [["/deploys/1/"], ["/deploys/600/"]]
