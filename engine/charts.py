@@ -17,6 +17,7 @@ Conventions:
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -147,6 +148,24 @@ def value_axis(unit: str, *, small: bool = False, title: str = "") -> dict:
         axis.update(rangemode="tozero", separatethousands=True)
         if small:
             axis.update(tickformat="~s", nticks=3)
+    return axis
+
+
+def percent_axis(values: Iterable[float | None], *, small: bool = False, title: str = "") -> dict:
+    """A pass-rate axis that shows the differences: 0-100 % unless every value is at least
+    50 %, then from a round floor just under the lowest value, so 96 % and 100 % look different
+    (the floor is the first tick, and every bar and point has its exact value in the hover)."""
+    axis = value_axis("%", small=small, title=title)
+    known = [v for v in values if v is not None]
+    low = min(known, default=0)
+    if low < 50 or low >= 100:
+        return axis
+    floor = max(0, 5 * math.floor((low - 2) / 5))
+    step = (100 - floor) / (2 if small else 4)
+    axis.update(
+        range=[floor, 100 + step / 8],
+        tickvals=[round(floor + i * step, 1) for i in range(5 if not small else 3)],
+    )
     return axis
 
 

@@ -161,11 +161,12 @@ def pass_rate_over_time(
     """Pass rate per run (or per day/week) with a triangle on the time axis for each deploy; a
     click on a run's point opens the run."""
     per_run = bucket == "run"
+    rates = c.percent([p.pass_rate for p in points])
     data = [
         {
             "type": "scatter",
             "x": [p.at for p in points],
-            "y": c.percent([p.pass_rate for p in points]),
+            "y": rates,
             "name": f"pass rate per {bucket}",
             "mode": "lines+markers" if len(points) <= 60 else "lines",
             "line": {"color": c.LINE, "width": 1.5},
@@ -183,7 +184,7 @@ def pass_rate_over_time(
     lay = c.layout(
         height=height,
         xaxis=c.date_axis(x_range=x_range, days=bucket != "run"),
-        yaxis=c.value_axis("%", title="pass rate"),
+        yaxis=c.percent_axis(rates, title="pass rate"),
     )
     c.add_deploys(data, lay, marker)
     return c.figure(data, lay)
@@ -232,7 +233,7 @@ def pass_rate_per_revision(rows: Sequence[dict], *, height: int = 240) -> dict:
     }
     return c.figure(
         [trace],
-        c.layout(height=height, xaxis=xaxis, yaxis=c.value_axis("%", title="pass rate")),
+        c.layout(height=height, xaxis=xaxis, yaxis=c.percent_axis(rates, title="pass rate")),
     )
 
 

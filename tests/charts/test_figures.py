@@ -213,3 +213,14 @@ def test_a_summary_without_deploys_says_so():
 def test_summary_text_takes_the_pages_colour():
     markup = svg.line_chart("Pass rate", [Point(date(2026, 11, d), 0.9) for d in range(1, 4)])
     assert 'fill="currentColor"' in markup and "#667085" not in markup
+
+
+def test_a_pass_rate_axis_starts_under_the_lowest_value_when_all_are_high():
+    rows = [
+        {"revision_id": i, "revision__name": f"r{i}", "rate": rate, "runs": 1}
+        for i, rate in enumerate([1.0, 0.96, 0.99])
+    ]
+    axis = charts.pass_rate_per_revision(rows)["layout"]["yaxis"]
+    assert axis["range"][0] == 90 and axis["tickvals"][0] == 90
+    low = [{"revision_id": 1, "revision__name": "r", "rate": 0.3, "runs": 1}]
+    assert charts.pass_rate_per_revision(low)["layout"]["yaxis"]["range"] == [0, 103]
