@@ -127,7 +127,8 @@ def _extent(times: Sequence[datetime | date]) -> tuple[datetime, datetime] | Non
 
 
 def _tick(at: datetime, span: timedelta) -> str:
-    return f"{at:%H:%M}" if span <= timedelta(days=1) else f"{at:%b} {at.day}"
+    # a day apart, two "17:05" would read alike: past 20 hours the ends are days
+    return f"{at:%H:%M}" if span < timedelta(hours=20) else f"{at:%b} {at.day}"
 
 
 def value_axis(unit: str, *, small: bool = False, title: str = "") -> dict:

@@ -207,10 +207,13 @@ def pass_rate_per_revision(rows: Sequence[dict], *, height: int = 240) -> dict:
             return c.OUTCOME["passed"]
         return c.OUTCOME["flaky"] if v >= 90 else c.OUTCOME["failed"]
 
+    yaxis = c.percent_axis(rates, title="pass rate")
+    floor = yaxis["range"][0]  # bars stand on the axis floor, not below the plot
     trace = {
         "type": "bar",
         "x": [chart_text(s) for s in c.short_labels(names)],
-        "y": rates,
+        "y": [None if v is None else round(v - floor, 2) for v in rates],
+        "base": floor,
         "name": "pass rate per revision",
         "marker": {"color": [colour(v) for v in rates]},
         "text": [None if v is None else f"{v:.0f}%" for v in rates],
@@ -218,23 +221,20 @@ def pass_rate_per_revision(rows: Sequence[dict], *, height: int = 240) -> dict:
         "insidetextanchor": "end",
         "textfont": {"color": "#ffffff", "size": 10},
         "customdata": [
-            [_revision_url(r.get("revision_id")), chart_text(r["revision__name"]), r["runs"]]
-            for r in rows
+            [_revision_url(r.get("revision_id")), chart_text(r["revision__name"]), r["runs"], v]
+            for r, v in zip(rows, rates, strict=True)
         ],
-        "hovertemplate": "%{customdata[1]}<br>%{y:.1f} % passed over %{customdata[2]} runs"
-        "<extra></extra>",
+        "hovertemplate": "%{customdata[1]}<br>%{customdata[3]:.1f} % passed over "
+        "%{customdata[2]} runs<extra></extra>",
     }
     xaxis = {
         "type": "category",
         "tickangle": 0,
         "automargin": True,
-        # at most about 12 labels fit a card unrotated; past that, the hover names the bar
+        # past about 12 bars the labels would crowd a card; the hover names each bar
         "showticklabels": len(rows) <= 12,
     }
-    return c.figure(
-        [trace],
-        c.layout(height=height, xaxis=xaxis, yaxis=c.percent_axis(rates, title="pass rate")),
-    )
+    return c.figure([trace], c.layout(height=height, xaxis=xaxis, yaxis=yaxis))
 
 
 def run_durations(

@@ -49,6 +49,19 @@
     return out;
   }
 
+  // Unrotated tick labels never overlap: at most one label per LABEL_PX of the chart's width
+  // (a two-line date label, "00:00 / Nov 30, 2026", is about 80 px at 11 px).
+  var LABEL_PX = 110;
+  function fitTicks(layout, width) {
+    Object.keys(layout).forEach(function (key) {
+      var axis = layout[key];
+      if (!/^xaxis\d*$/.test(key) || !axis || axis.tickmode === "array") return;
+      var room = Math.max(2, Math.floor((width - 60) / LABEL_PX));
+      axis.nticks = Math.min(axis.nticks || room, room);
+    });
+    return layout;
+  }
+
   function pointUrl(point) {
     var data = point && point.customdata;
     var url = Array.isArray(data) ? data[0] : data;
@@ -91,7 +104,7 @@
 
   function plot(el, fig) {
     el._stageloopFigure = fig;
-    var promise = Plotly.react(el, fig.data || [], themed(fig.layout), CONFIG);
+    var promise = Plotly.react(el, fig.data || [], fitTicks(themed(fig.layout), el.clientWidth), CONFIG);
     if (!el.dataset.drawn) {
       el.dataset.drawn = "1";
       drawn.push(el);
@@ -105,7 +118,8 @@
         new ResizeObserver(function () {
           if (el.clientWidth !== width && el.isConnected) {
             width = el.clientWidth;
-            Plotly.Plots.resize(el);
+            var f = el._stageloopFigure;
+            Plotly.react(el, f.data || [], fitTicks(themed(f.layout), width), CONFIG);
           }
         }).observe(el);
       }
@@ -130,7 +144,8 @@
   function redrawAll() {
     drawn = drawn.filter(function (el) { return el.isConnected; });
     drawn.forEach(function (el) {
-      Plotly.react(el, el._stageloopFigure.data || [], themed(el._stageloopFigure.layout), CONFIG);
+      var f = el._stageloopFigure;
+      Plotly.react(el, f.data || [], fitTicks(themed(f.layout), el.clientWidth), CONFIG);
     });
   }
 

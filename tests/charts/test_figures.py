@@ -224,3 +224,8 @@ def test_a_pass_rate_axis_starts_under_the_lowest_value_when_all_are_high():
     assert axis["range"][0] == 90 and axis["tickvals"][0] == 90
     low = [{"revision_id": 1, "revision__name": "r", "rate": 0.3, "runs": 1}]
     assert charts.pass_rate_per_revision(low)["layout"]["yaxis"]["range"] == [0, 103]
+
+
+def test_a_days_sparkline_names_the_days_at_its_ends():
+    axis = charts.latency_sparkline([T0], [1.0], x_range=(T0, T0 + timedelta(hours=24)))
+    assert axis["layout"]["xaxis"]["ticktext"] == ["Nov 1", "Nov 2"]
