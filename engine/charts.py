@@ -17,7 +17,6 @@ Conventions:
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -161,11 +160,11 @@ def percent_axis(values: Iterable[float | None], *, small: bool = False, title: 
     low = min(known, default=0)
     if low < 50 or low >= 100:
         return axis
-    floor = max(0, 5 * math.floor((low - 2) / 5))
-    step = (100 - floor) / (2 if small else 4)
+    parts = 2 if small else 4
+    step = next(s for s in (1, 2, 5, 10, 20, 25) if 100 - parts * s <= low - 1)
+    floor = 100 - parts * step
     axis.update(
-        range=[floor, 100 + step / 8],
-        tickvals=[round(floor + i * step, 1) for i in range(5 if not small else 3)],
+        range=[floor, 100 + step / 4], tickvals=[floor + i * step for i in range(parts + 1)]
     )
     return axis
 

@@ -221,7 +221,7 @@ def test_a_pass_rate_axis_starts_under_the_lowest_value_when_all_are_high():
         for i, rate in enumerate([1.0, 0.96, 0.99])
     ]
     axis = charts.pass_rate_per_revision(rows)["layout"]["yaxis"]
-    assert axis["range"][0] == 90 and axis["tickvals"][0] == 90
+    assert axis["range"][0] == 92 and axis["tickvals"] == [92, 94, 96, 98, 100]
     low = [{"revision_id": 1, "revision__name": "r", "rate": 0.3, "runs": 1}]
     assert charts.pass_rate_per_revision(low)["layout"]["yaxis"]["range"] == [0, 103]
 
