@@ -197,11 +197,12 @@ def test_charts_take_the_dark_themes_colours(browser_login, viewer, live_server,
     _open(page, live_server, "/suites/{suite}/", h)
     _drawn(page, "chart-pass-rate")
 
+    # what the dark theme's stylesheet does when the system turns dark
     page.evaluate(
         "document.documentElement.style.setProperty('--fg', 'rgb(230, 231, 235)');"
         "document.documentElement.style.setProperty('--muted', 'rgb(150, 160, 170)');"
-        "window.stageloopCharts.redraw()"
     )
+    page.emulate_media(color_scheme="dark")
 
     tick = page.locator("#chart-pass-rate .xtick text").first
     page.wait_for_function(
