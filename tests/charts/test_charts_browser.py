@@ -48,7 +48,11 @@ def _check_pages(page, live_server, h: dict, label: str) -> dict:
     return found
 
 
-@pytest.mark.parametrize("points", [1, 10, 1000])
+@pytest.mark.parametrize(
+    "points",
+    # ten points in every pass; one and a thousand (about 25 s each) in the matrix pass
+    [pytest.param(1, marks=pytest.mark.matrix), 10, pytest.param(1000, marks=pytest.mark.matrix)],
+)
 def test_every_chart_reads_at_1_10_and_1000_points(
     points, browser_login, manager, live_server, js_errors
 ):
