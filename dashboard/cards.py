@@ -26,6 +26,7 @@ def cards_decorate(cards: list[ServiceCard], *, app_range: TimeRange) -> None:
                 [d for d, _, _ in card.by_day],
                 [r for _, r, _ in card.by_day],
                 name="pass rate per day",
+                x_range=(app_range.start, app_range.end),
             )
         )
         card.run_chart = charts.figure_json(
@@ -33,6 +34,7 @@ def cards_decorate(cards: list[ServiceCard], *, app_range: TimeRange) -> None:
                 [at for _, at, _ in card.by_run],
                 [r for _, _, r in card.by_run],
                 name="pass rate per run",
+                run_ids=[pk for pk, _, _ in card.by_run],
             )
         )
         card.health = states.get(card.service.pk)
@@ -46,7 +48,11 @@ def cards_decorate(cards: list[ServiceCard], *, app_range: TimeRange) -> None:
         )
         card.latency_chart = (
             charts.figure_json(
-                charts.latency_sparkline([t for t, _ in points], [p for _, p in points])
+                charts.latency_sparkline(
+                    [t for t, _ in points],
+                    [p for _, p in points],
+                    x_range=(app_range.start, app_range.end),
+                )
             )
             if points
             else None

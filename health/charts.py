@@ -13,28 +13,26 @@ from datetime import date, datetime
 
 from django.utils.safestring import SafeString, mark_safe
 
+from engine import charts as c
+from engine.charts import chart_text
 from health.selectors import DeployMarker, LatencySeries, UptimeDay
-from runs.charts import chart_text
 
 Figure = dict
 
-_COLORS = ("#1f5fbf", "#1a7f37", "#b26a00", "#7c3aed", "#c62828", "#0e7490", "#a21caf")
-_PERCENTILES = (("p50", "dot", 1.2), ("p95", "solid", 2.2), ("p99", "dash", 1.2))
-_DEPLOY_COLORS = {"succeeded": "#1a7f37", "failed": "#c62828"}
-_STRIP_COLORS = {"up": "#1a7f37", "partial": "#b26a00", "downish": "#c62828", "none": "#d0d5dd"}
+_STRIP_COLORS = {
+    "up": c.OUTCOME["passed"],
+    "partial": c.OUTCOME["flaky"],
+    "downish": c.OUTCOME["failed"],
+    "none": c.NEUTRAL,
+}
 
 
-def _layout(**extra) -> dict:
-    return {
-        "margin": {"l": 56, "r": 16, "t": 28, "b": 40},
-        "height": 320,
-        "paper_bgcolor": "#ffffff",
-        "plot_bgcolor": "#ffffff",
-        "font": {"family": "system-ui, sans-serif", "size": 12},
-        "legend": {"orientation": "h", "y": -0.18},
-        "hovermode": "x unified",
-        **extra,
-    }
+# Revisions with a legend entry (and a colour) of their own; older ones share one grey entry.
+LEGEND_REVISIONS = 6
+
+
+def _revision_url(revision_id: int | None) -> str:
+    return f"/revisions/{revision_id}/" if revision_id else ""
 
 
 def latency_figure(
@@ -43,82 +41,67 @@ def latency_figure(
     *,
     start: datetime,
     end: datetime,
+    x_range: c.XRange = None,
 ) -> Figure:
-    """p50 (dotted), p95 (solid) and p99 (dashed) latency per revision, one colour per revision,
-    with a vertical dotted line and a label at each deploy."""
+    """p50, p95 and p99 latency per revision: one colour and one legend entry per revision (the
+    percentiles are line styles, c.PERCENTILE_KEY, explained once under the chart), deploys as
+    triangles on the time axis. A click on a line opens its revision."""
     traces = []
+    labels = c.short_labels([item.revision_name for item in series])
+    # the newest revisions get a colour and a legend entry each; older ones share one grey entry
+    older = max(0, len(series) - LEGEND_REVISIONS)
     for index, item in enumerate(series):
-        color = _COLORS[index % len(_COLORS)]
+        is_old = index < older
+        color = c.NEUTRAL if is_old else c.SERIES[(index - older) % len(c.SERIES)]
         times = [p.time for p in item.points]
-        label = chart_text(item.revision_name)
-        for name, dash, width in _PERCENTILES:
+        full = chart_text(item.revision_name)
+        url = _revision_url(getattr(item, "revision_id", None))
+        for name, (dash, width) in c.PERCENTILE_STYLES.items():
             traces.append(
                 {
                     "type": "scatter",
                     "x": times,
                     "y": [round(getattr(p, name), 1) for p in item.points],
-                    "name": f"{label} {name}",
-                    "legendgroup": label,
+                    "name": f"{older} older revisions" if is_old else chart_text(labels[index]),
+                    "legendgroup": "older" if is_old else f"revision-{index}",
+                    "showlegend": name == "p95" and (not is_old or index == 0),
                     "mode": "lines+markers" if len(times) < 3 else "lines",
                     "line": {"color": color, "dash": dash, "width": width},
-                    "text": [label] * len(times),
-                    "hovertemplate": f"%{{text}} {name}: %{{y:.0f}} ms<extra></extra>",
+                    "opacity": 0.6 if is_old else 1,
+                    "customdata": [[url, full]] * len(times),
+                    "hovertemplate": f"%{{customdata[1]}} {name}: %{{y:,.0f}} ms<extra></extra>",
                 }
             )
-    shapes, annotations = [], []
-    for deploy in deploys:
-        color = _DEPLOY_COLORS.get(deploy.status, "#667085")
-        shapes.append(
-            {
-                "type": "line",
-                "x0": deploy.time,
-                "x1": deploy.time,
-                "y0": 0,
-                "y1": 1,
-                "yref": "paper",
-                "line": {"color": color, "width": 1, "dash": "dot"},
-            }
-        )
-        annotations.append(
-            {
-                "x": deploy.time,
-                "y": 1,
-                "yref": "paper",
-                "text": f"deploy {chart_text(deploy.label)}",
-                "showarrow": False,
-                "textangle": -90,
-                "xanchor": "right",
-                "yanchor": "top",
-                "font": {"size": 10, "color": color},
-            }
-        )
-    layout = _layout(
-        yaxis={"title": {"text": "latency (ms)"}, "rangemode": "tozero"},
-        xaxis={"range": [start, end], "type": "date"},
-        shapes=shapes,
-        annotations=annotations,
+    markers = [c.Deploy(time=d.time, label=d.label, status=d.status, url=d.url) for d in deploys]
+    span = x_range or (start, end)
+    marker_trace = c.deploy_trace(markers, span=span)
+    layout = c.layout(
+        height=320,
+        legend=True,
+        xaxis=c.date_axis(x_range=span),
+        yaxis=c.value_axis("ms", title="latency"),
     )
-    return {"data": traces, "layout": layout}
+    c.add_deploys(traces, layout, marker_trace)
+    return c.figure(traces, layout)
 
 
-def uptime_figure(days: Sequence[UptimeDay]) -> Figure:
+def uptime_figure(days: Sequence[UptimeDay], *, x_range: c.XRange = None) -> Figure:
     """Uptime per day as bars (percent), coloured like the strip; days without checks are empty."""
     bars = {
         "type": "bar",
         "x": [d.day for d in days],
         "y": [round(d.uptime * 100, 3) if d.uptime is not None else None for d in days],
         "marker": {"color": [_STRIP_COLORS[d.css] for d in days]},
-        "customdata": [d.checks for d in days],
-        "hovertemplate": "%{x}: %{y:.2f} % of %{customdata} checks<extra></extra>",
+        "customdata": [["", d.checks] for d in days],
+        "hovertemplate": "%{x}: %{y:.2f} % of %{customdata[1]} checks<extra></extra>",
         "name": "uptime",
     }
-    layout = _layout(
+    layout = c.layout(
         height=220,
-        showlegend=False,
-        yaxis={"title": {"text": "uptime (%)"}, "range": [0, 100]},
-        xaxis={"type": "date"},
+        xaxis=c.date_axis(x_range=x_range, days=True),
+        yaxis=c.value_axis("%", title="uptime"),
     )
-    return {"data": [bars], "layout": layout}
+    return c.figure([bars], layout)
 
 
 def _default(value: object) -> str:

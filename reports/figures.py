@@ -82,6 +82,19 @@ class Point:
 
 
 @dataclass(frozen=True)
+class DeployBucket:
+    start: date  # first day of the day or week
+    succeeded: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class DeploySeries:
+    bucket: str  # "day" or "week"
+    buckets: list[DeployBucket]
+
+
+@dataclass(frozen=True)
 class Summary:
     start: date
     end: date
@@ -91,7 +104,7 @@ class Summary:
     capabilities: list[CapabilityStatus]
     risks: list[Risk]
     pass_rate_daily: list[Point]
-    deploys_weekly: list[Point]
+    deploys: DeploySeries
     query: str  # the query string that reproduces it
     demo_services: list[str] = field(default_factory=list)  # seeded services in the scope
     quarantined: list[QuarantinedTest] = field(default_factory=list)  # covering a capability

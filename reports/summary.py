@@ -7,7 +7,7 @@ from django.utils import timezone
 from reports.figures import Section, Summary
 from reports.scope import Scope
 from reports.selectors.capabilities import capability_statuses, risks
-from reports.selectors.delivery import delivery_figures, deploys_weekly
+from reports.selectors.delivery import delivery_figures, deploys_over_time
 from reports.selectors.learning import learning_figures
 from reports.selectors.quarantine import quarantine_figure, quarantined_capability_tests
 from reports.selectors.reliability import reliability_figures
@@ -42,7 +42,7 @@ def summary_build(*, scope: Scope) -> Summary:
         capabilities=capabilities,
         risks=risks(capabilities),
         pass_rate_daily=pass_rate_daily(scope),
-        deploys_weekly=deploys_weekly(scope),
+        deploys=deploys_over_time(scope),
         query=scope.query(),
         quarantined=quarantined,
         demo_services=list(

@@ -40,7 +40,9 @@ def _context(request: HttpRequest, scope: Scope) -> dict:
     summary = summary_build(scope=scope)
     charts = {
         "pass_rate": mark_safe(svg.line_chart("Pass rate per day", summary.pass_rate_daily)),  # noqa: S308 - built from escaped text
-        "deploys": mark_safe(svg.bar_chart("Deploys per week", summary.deploys_weekly, "deploys")),  # noqa: S308
+        "deploys": mark_safe(  # noqa: S308 - built from escaped text
+            svg.deploys_chart(f"Deploys per {summary.deploys.bucket}", summary.deploys)
+        ),
     }
     return {"summary": summary, "scope": scope, "charts": charts, "services": Service.objects.all()}
 

@@ -3,6 +3,8 @@ read against the bands stored in DeliveryBand."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db.models import (
     Count,
     DurationField,
@@ -14,9 +16,9 @@ from django.db.models import (
     Subquery,
     Window,
 )
-from django.db.models.functions import Coalesce, Lag, TruncWeek
+from django.db.models.functions import Coalesce, Lag, TruncDate, TruncWeek
 
-from reports.figures import Figure, Point
+from reports.figures import DeployBucket, DeploySeries, Figure
 from reports.models import DeliveryBand
 from reports.numbers import (
     MIN_DAYS_FREQUENCY,
@@ -34,6 +36,8 @@ from reports.selectors.testing import COMPLETED
 from runs.models import Deploy, TestRun
 
 FAILING = (TestRun.Status.FAILED, TestRun.Status.ERROR)
+# The deploys chart counts per day up to this many days in the period, per week beyond.
+DAILY_UP_TO = 45
 
 
 def deploys_in_scope(scope: Scope):
@@ -317,15 +321,36 @@ def _lead_time(scope: Scope, bands, url: str) -> Figure:
     )
 
 
-def deploys_weekly(scope: Scope) -> list[Point]:
-    rows = (
-        deploys_in_scope(scope)
-        .annotate(week=TruncWeek("created_at"))
-        .values("week")
-        .annotate(n=Count("pk"))
-        .order_by("week")
+def deploys_over_time(scope: Scope) -> DeploySeries:
+    """Deploys of the period that succeeded and that failed per day (per week past
+    DAILY_UP_TO days), every bucket of the period present, empty ones as zeros. One query."""
+    daily = scope.days <= DAILY_UP_TO
+    trunc = TruncDate("created_at") if daily else TruncWeek("created_at")
+    deploys = scope.filter(
+        Deploy.objects.filter(
+            status__in=(Deploy.Status.SUCCEEDED, Deploy.Status.FAILED),
+            created_at__gte=scope.start_dt,
+            created_at__lt=scope.end_dt,
+        ).exclude(trigger__in=[Deploy.Trigger.ROLLBACK, Deploy.Trigger.PROMOTE])
     )
-    return [
-        Point(x=r["week"].date() if hasattr(r["week"], "date") else r["week"], y=r["n"])
+    rows = (
+        deploys.annotate(bucket=trunc)
+        .values("bucket")
+        .annotate(
+            ok=Count("pk", filter=Q(status=Deploy.Status.SUCCEEDED)),
+            bad=Count("pk", filter=Q(status=Deploy.Status.FAILED)),
+        )
+        .order_by("bucket")
+    )
+    counts = {
+        (r["bucket"].date() if hasattr(r["bucket"], "date") else r["bucket"]): (r["ok"], r["bad"])
         for r in rows
-    ]
+    }
+    step = timedelta(days=1 if daily else 7)
+    first = scope.start if daily else scope.start - timedelta(days=scope.start.weekday())
+    buckets, day = [], first
+    while day <= scope.end:
+        ok, bad = counts.get(day, (0, 0))
+        buckets.append(DeployBucket(start=day, succeeded=ok, failed=bad))
+        day += step
+    return DeploySeries(bucket="day" if daily else "week", buckets=buckets)

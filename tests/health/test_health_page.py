@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -71,8 +72,12 @@ def test_it_renders_every_range_for_a_viewer_in_bounded_queries(
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="latency-chart"' in html
-    assert "web-00001-old p95" in html and "web-00002-new p95" in html
-    assert "deploy web-00002-new" in html
+    figure = json.loads(response.context["latency_json"])
+    legend = [t["name"] for t in figure["data"] if t.get("showlegend", True)]
+    assert legend == ["00001-old", "00002-new"]  # one entry per revision, shared prefix dropped
+    assert "web-00002-new" in [t["customdata"][0][1] for t in figure["data"][:6]][3]
+    deploys = [t for t in figure["data"] if t["name"] == "deploys"]
+    assert "web-00002-new" in deploys[0]["text"][-1]
     assert "How the state is decided" in html
     assert 'data-health-state="' in html
 

@@ -86,8 +86,9 @@ def test_the_pdf_export_opens_and_holds_the_figures_and_charts(client_m):
     assert "Business-value summary" in text
     assert "93.6 %" in text and "66.6 % (4 of 6)" in text and "Everything web" in text
     # The SVG charts' axis labels made it into the PDF: the charts were drawn.
-    assert "pass rate 100% 2030-03-02 2030-03-27" in text
-    assert "deploys 2 2030-02-25 2030-03-25" in text
+    assert "0 % 50 % 100 % Mar 2 " in text and "pass rate per day" in text
+    # deploys per day over the whole period (28 days), succeeded and failed stacked
+    assert "Mar 1 Mar 5 Mar 9" in text and "succeeded failed" in text
 
 
 @pytest.mark.parametrize(
