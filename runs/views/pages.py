@@ -99,11 +99,14 @@ def suite_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     series.points,
                     bucket=series.bucket,
                     deploys=suites.deploy_markers(suite=suite, since=span.start, until=span.end),
+                    x_range=(span.start, span.end),
                 )
             ),
             "revision_chart": charts.figure_json(charts.pass_rate_per_revision(per_revision)),
             "duration_chart": charts.figure_json(
-                charts.run_durations(series.points, bucket=series.bucket)
+                charts.run_durations(
+                    series.points, bucket=series.bucket, x_range=(span.start, span.end)
+                )
             ),
             "slowest": suites.slowest_tests(suite=suite, span=span),
             "failing": suites.most_failing_tests(suite=suite, span=span),
@@ -150,7 +153,8 @@ def suite_tree_branch(request: HttpRequest, pk: int) -> HttpResponse:
 
 def test_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(TestCase.objects.select_related("suite__service"), pk=pk)
-    history = cases.case_history(case=case, span=request_time_range(request))
+    span = request_time_range(request)
+    history = cases.case_history(case=case, span=span)
     return render(
         request,
         "runs/test_detail.html",
@@ -159,7 +163,9 @@ def test_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "strip": history[-cases.STRIP_LENGTH :],
             "latest": history[-1] if history else None,
             "history_count": len(history),
-            "duration_chart": charts.figure_json(charts.case_durations(history)),
+            "duration_chart": charts.figure_json(
+                charts.case_durations(history, x_range=(span.start, span.end))
+            ),
             "flakiness": flaky.case_flakiness(case_id=case.pk),
             "broken": cases.broken_since(case=case),
             "analyses": cases.case_analyses(case=case),
