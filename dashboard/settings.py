@@ -220,6 +220,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(hours=1),
         "options": {"expires": 3000},
     },
+    "attachments-prune": {
+        "task": "runs.tasks.attachments_prune",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
+    },
     "runs-sweep": {
         "task": "runs.tasks.runs_sweep",
         "schedule": timedelta(seconds=SWEEP_INTERVAL),

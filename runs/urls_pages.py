@@ -1,6 +1,6 @@
 from django.urls import path
 
-from runs.views import compare, pages, run_pages
+from runs.views import attachments, compare, pages, run_pages
 
 urlpatterns = [
     path("services/<slug:name>/", pages.service_detail, name="service-detail"),
@@ -14,5 +14,6 @@ urlpatterns = [
         name="run-artifact",
     ),
     path("tests/<int:pk>/", pages.test_detail, name="test-detail"),
+    path("attachments/<int:pk>", attachments.attachment_download, name="attachment-download"),
     path("compare", compare.compare, name="compare"),
 ]

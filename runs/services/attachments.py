@@ -25,12 +25,14 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import transaction
 
 from dashboard.upload_limits import human_size
 from engine.junit import ParsedCase
@@ -212,7 +214,7 @@ def _unpack(
                     if info.is_dir():
                         continue
                     mode = info.external_attr >> 16
-                    if mode and not stat.S_ISREG(mode):
+                    if stat.S_IFMT(mode) and not stat.S_ISREG(mode):
                         warnings.append(
                             f"{archive.name}: {info.filename!r} is not a regular file; skipped."
                         )
@@ -324,6 +326,8 @@ def attachment_read(folder: Folder | None, ref: str, *, report_dir: str = "") ->
         real = Path(os.path.realpath(candidate))
         if real != root and root not in real.parents:
             outside = True
+            continue
+        if not os.path.lexists(real):
             continue
         found = _read_inside(ref, real, where)
         if found.data is not None:
@@ -457,3 +461,23 @@ def stored_files_remove(names: Sequence[str]) -> None:
     for name in names:
         with suppress(OSError):
             default_storage.delete(name)
+
+
+def attachments_prune(*, now: datetime, batch: int = 500) -> int:
+    """Delete the attachments of runs older than STAGELOOP_ATTACHMENT_RETENTION_DAYS (their
+    files go when each deletion commits, see runs.stored_files); return how many."""
+    days = settings.ATTACHMENT_RETENTION_DAYS
+    if not days:
+        return 0
+    cutoff = now - timedelta(days=days)
+    deleted = 0
+    while True:
+        ids = list(
+            TestAttachment.objects.filter(run__created_at__lt=cutoff).values_list("pk", flat=True)[
+                :batch
+            ]
+        )
+        if not ids:
+            return deleted
+        with transaction.atomic():
+            deleted += TestAttachment.objects.filter(pk__in=ids).delete()[0]

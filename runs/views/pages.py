@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from runs import charts
 from runs.health_seam import revision_health, service_health_states
 from runs.models import Revision, Service, State, Suite, TestCase
-from runs.selectors import cases, flaky, owners, reality, revisions, states, suites
+from runs.selectors import cases, flaky, owners, reality, results, revisions, states, suites
 from runs.selectors.compare import diff_counts, latest_runs_of, run_counts
 from runs.selectors.gates import promote_needs_reason, revision_release_verdicts
 from runs.selectors.rates import RATE_DEFINITION
@@ -106,6 +106,12 @@ def suite_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def test_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(TestCase.objects.select_related("suite__service"), pk=pk)
+    raw_run = request.GET.get("run", "")
+    if raw_run and not (raw_run.isascii() and raw_run.isdigit() and len(raw_run) < 19):
+        return bad_request(request, f"run must be a run's number, not {raw_run[:40]!r}.")
+    result = results.case_result(case=case, run_id=int(raw_run) if raw_run else None)
+    if raw_run and result is None:
+        return bad_request(request, f"This test has no result in run #{raw_run}.")
     history = cases.case_history(case=case)
     return render(
         request,
@@ -124,6 +130,8 @@ def test_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "test_state": states.case_state(case=case),
             "state_history": states.state_history(case_id=case.pk),
             "states": State.choices,
+            "result": result,
+            "attachments": results.result_attachments(result=result) if result else [],
         },
     )
 
