@@ -34,7 +34,6 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from dashboard.upload_limits import human_size
 from engine.junit import ParsedCase
 from runs.models import TestAttachment, TestResult, TestRun
 
@@ -50,6 +49,14 @@ _IMAGE_MAGIC = (
     (b"GIF89a", "image/gif"),
 )
 SAFE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+def human_size(n: int) -> str:
+    """Like dashboard.upload_limits.human_size (runs may not import dashboard)."""
+    for unit, size in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n} bytes"
 
 
 class ArchiveRefused(ValueError):
@@ -228,20 +235,20 @@ def _unpack(
             return
         buffer.seek(0)
         with tarfile.open(fileobj=buffer, mode="r:*") as tarred:
-            for member in tarred:
-                if member.isdir():
+            for entry in tarred:
+                if entry.isdir():
                     continue
-                if not member.isfile():
+                if not entry.isfile():
                     warnings.append(
-                        f"{archive.name}: {member.name!r} is a link or device, not a regular "
+                        f"{archive.name}: {entry.name!r} is a link or device, not a regular "
                         "file; skipped."
                     )
                     continue
-                handle = tarred.extractfile(member)
+                handle = tarred.extractfile(entry)
                 if handle is None:
                     continue
                 with handle:
-                    found = _write_member(archive, member.name, handle, into, budget, warnings)
+                    found = _write_member(archive, entry.name, handle, into, budget, warnings)
                 if found:
                     yield found
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, RuntimeError) as exc:
