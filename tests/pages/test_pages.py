@@ -43,7 +43,7 @@ MAX_QUERIES = {
     "run": 18,  # + its failures' owner rules
     "run filtered": 18,
     "run progress": 3,
-    "test": 12,  # + its state, state history and owner rules
+    "test": 14,  # + its state, state history, owner rules, the result shown and its attachments
     "revision": 20,  # + its gate verdict
     "compare runs": 12,
     "compare revisions": 11,
