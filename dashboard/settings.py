@@ -222,6 +222,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(hours=1),
         "options": {"expires": 3000},
     },
+    "attachments-prune": {
+        "task": "runs.tasks.attachments_prune",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
+    },
     "runs-sweep": {
         "task": "runs.tasks.runs_sweep",
         "schedule": timedelta(seconds=SWEEP_INTERVAL),
@@ -238,6 +243,17 @@ INGEST_MAX_BYTES = env_int("STAGELOOP_INGEST_MAX_BYTES", 50 * 1024 * 1024, minim
 UPLOAD_MAX_BYTES = env_int(
     "STAGELOOP_UPLOAD_MAX_BYTES", 4 * INGEST_MAX_BYTES + 1024 * 1024, minimum=1024
 )
+# Attachments (files a report names, from an uploaded archive, extra uploaded files or the
+# runner's output folder): one file, all of one run's, and what an uploaded archive may unpack to.
+ATTACHMENT_MAX_BYTES = env_int("STAGELOOP_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+ATTACHMENTS_RUN_MAX_BYTES = env_int(
+    "STAGELOOP_ATTACHMENTS_RUN_MAX_BYTES", 100 * 1024 * 1024, minimum=1
+)
+ATTACHMENTS_RUN_MAX_FILES = env_int("STAGELOOP_ATTACHMENTS_RUN_MAX_FILES", 1000, minimum=1)
+ARCHIVE_MAX_BYTES = env_int("STAGELOOP_ARCHIVE_MAX_BYTES", 4 * UPLOAD_MAX_BYTES, minimum=1024)
+ARCHIVE_MAX_FILES = env_int("STAGELOOP_ARCHIVE_MAX_FILES", 10_000, minimum=1)
+# Attachments of runs older than this are deleted (files too) by the hourly prune; 0 keeps them.
+ATTACHMENT_RETENTION_DAYS = env_int("STAGELOOP_ATTACHMENT_RETENTION_DAYS", 90, minimum=0)
 # A JSON (non-file) request body: large enough for the test-state lookup's 20,000 tests with
 # long names (runs/api/states.py); over it the answer is 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024

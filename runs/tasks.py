@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
+from django.utils import timezone
 
 from runs.services import enqueue
+from runs.services.attachments import attachments_prune as prune
 from runs.services.pipeline import deploy_and_test_execute
 from runs.services.rollback import rollback_execute
 from runs.services.sweeper import runs_sweep as sweep
@@ -39,3 +41,11 @@ def rollback(deploy_id: int) -> None:
 def runs_sweep() -> None:
     """Periodic: mark deploys and runs of dead workers lost; re-enqueue forgotten deploys."""
     sweep()
+
+
+@shared_task(
+    **TASK_OPTIONS, name="runs.tasks.attachments_prune", time_limit=600, soft_time_limit=540
+)
+def attachments_prune() -> int:
+    """Periodic (hourly): delete attachments past STAGELOOP_ATTACHMENT_RETENTION_DAYS."""
+    return prune(now=timezone.now())

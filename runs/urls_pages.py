@@ -1,6 +1,6 @@
 from django.urls import path
 
-from runs.views import compare, pages, run_pages, search
+from runs.views import attachments, compare, pages, run_pages, search
 
 urlpatterns = [
     path("services/<slug:name>/", pages.service_detail, name="service-detail"),
@@ -15,6 +15,7 @@ urlpatterns = [
         name="run-artifact",
     ),
     path("tests/<int:pk>/", pages.test_detail, name="test-detail"),
+    path("attachments/<int:pk>", attachments.attachment_download, name="attachment-download"),
     path("compare", compare.compare, name="compare"),
     path("search", search.search_page, name="search"),
     path("search/typeahead", search.search_typeahead, name="search-typeahead"),

@@ -27,7 +27,13 @@ class ParsedCase:
     - ``message``: one display line, ANSI removed: the ``message`` attribute, else the first
       non-blank line of the text, else the ``type``; for a flaky pass, why it flaked.
     - ``details``: every failure/error/skip text, raw, joined by a blank line.
-    - ``output``: the case's system-out then system-err, raw.
+    - ``output``: the case's system-out (every attempt's, in order), raw.
+    - ``error_output``: the case's system-err (every attempt's, in order), raw.
+    - ``attachments``: paths named by ``[[ATTACHMENT|path]]`` lines in its output and by
+      ``attachment`` properties (``attachment``, ``attachment_1``, ``attachment:name``...),
+      as written: the importer resolves them inside the upload.
+    - ``attempt_log``: one :class:`dict` per attempt (outcome, message, details, duration or
+      None, output) when the test ran more than once; empty otherwise.
     """
 
     key: str
@@ -40,10 +46,12 @@ class ParsedCase:
     message: str = ""
     details: str = ""
     output: str = ""
+    error_output: str = ""
     attempts: int = 1
     flaky: bool = False
     properties: dict[str, str] = field(default_factory=dict)
     attachments: list[str] = field(default_factory=list)
+    attempt_log: list[dict] = field(default_factory=list)
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -255,8 +256,11 @@ class _Parser:
     ) -> None:
         details: list[str] = []
         output: list[str] = []
-        flaky_attempts = 0
-        reruns = 0
+        errors: list[str] = []
+        own_details: list[str] = []
+        own_message = ""
+        flaky_log: list[dict] = []
+        rerun_log: list[dict] = []
         last_rerun = ""
         for child in elem:
             tag = child.tag
@@ -275,57 +279,95 @@ class _Parser:
                         or display_message(text)
                         or display_message(child.get("type") or "")
                     )
+                    own_message = case.message
                 if text.strip() or message.strip():
                     details.append(text if text.strip() else message)
+                    own_details.append(details[-1])
             elif tag in _FLAKY_KINDS or tag in _RERUN_KINDS:
                 if tag in _FLAKY_KINDS:
-                    flaky_attempts += 1
+                    flaky_log.append(self._read_attempt(child, fix, details, case, _FLAKY_KINDS))
                 else:
-                    reruns += 1
+                    rerun_log.append(self._read_attempt(child, fix, details, case, _RERUN_KINDS))
                     last_rerun = _RERUN_KINDS[tag]
-                self._read_attempt(child, fix, details, output, case)
             elif tag == "system-out" or tag == "system-err":
                 if child.text:
-                    output.append(fix(child.text))
+                    (output if tag == "system-out" else errors).append(fix(child.text))
             elif tag == "properties":
-                _read_properties(child, case.properties, fix)
-        if reruns and case.outcome != SKIPPED:
+                _read_properties(child, case.properties, fix, case.attachments)
+        if flaky_log or rerun_log:
+            # The case's own verdict is the last try of a flaky test (Surefire writes the
+            # failed tries as flaky*) and the first of a rerun one (later tries are rerun*).
+            own = _attempt(
+                outcome=case.outcome,
+                message=own_message,
+                details="\n\n".join(own_details),
+                duration=None if rerun_log else case.duration,
+                output="\n".join(output),
+                error_output="\n".join(errors),
+            )
+            case.attempt_log = [*flaky_log, own, *rerun_log]
+            for attempt in (*flaky_log, *rerun_log):
+                if attempt["output"]:
+                    output.append(attempt["output"])
+                if attempt["error_output"]:
+                    errors.append(attempt["error_output"])
+        if rerun_log and case.outcome != SKIPPED:
             # Surefire writes the first failure as <failure> and later ones as rerun*.
             case.outcome = last_rerun
-        if flaky_attempts and case.outcome == PASSED:
+        if flaky_log and case.outcome == PASSED:
             case.flaky = True
-        case.attempts = 1 + flaky_attempts + reruns
+        case.attempts = 1 + len(flaky_log) + len(rerun_log)
         if details:
             case.details = "\n\n".join(details)
         if output:
             case.output = "\n".join(output)
-            case.attachments = attachments_in(case.output)
+            case.attachments.extend(attachments_in(case.output))
+        if errors:
+            case.error_output = "\n".join(errors)
+            case.attachments.extend(attachments_in(case.error_output))
 
     @staticmethod
     def _read_attempt(
         attempt: etree._Element,
         fix: Callable[[str], str],
         details: list[str],
-        output: list[str],
         case: ParsedCase,
-    ) -> None:
+        kinds: dict[str, str],
+    ) -> dict:
         """Read a Surefire flaky*/rerun* element: message, stackTrace and its own output."""
         message = fix(attempt.get("message") or "")
         trace = ""
+        out: list[str] = []
+        err: list[str] = []
         for part in attempt:
             if part.tag == "stackTrace":
                 trace = fix(part.text or "")
             elif (part.tag == "system-out" or part.tag == "system-err") and part.text:
-                output.append(fix(part.text))
+                (out if part.tag == "system-out" else err).append(fix(part.text))
         trace = trace or fix(attempt.text or "")
+        shown = (
+            display_message(message)
+            or display_message(trace)
+            or display_message(attempt.get("type") or "")
+        )
         if not case.message:
-            case.message = (
-                display_message(message)
-                or display_message(trace)
-                or display_message(attempt.get("type") or "")
-            )
-        if trace.strip() or message.strip():
-            details.append(trace if trace.strip() else message)
+            case.message = shown
+        text = trace if trace.strip() else message
+        if text.strip():
+            details.append(text)
+        time = attempt.get("time")
+        try:
+            duration: float | None = float(time) if time is not None else None
+        except ValueError:
+            duration = None
+        return _attempt(
+            outcome=kinds[str(attempt.tag)],
+            message=shown,
+            details=text,
+            duration=duration,
+            output="\n".join(out),
+            error_output="\n".join(err),
+        )
 
     def _fold(self, case: ParsedCase) -> None:
         """Add a case, folding a repeat of an earlier test into it when it is a rerun.
@@ -404,11 +446,79 @@ class _Parser:
         )
 
 
-def _read_properties(node: etree._Element, into: dict[str, str], fix: Callable[[str], str]) -> None:
+def _read_properties(
+    node: etree._Element,
+    into: dict[str, str],
+    fix: Callable[[str], str],
+    attachments: list[str] | None = None,
+) -> None:
     for prop in node:
         if prop.tag == "property" and (name := prop.get("name")):
             value = prop.get("value")
             into[name] = fix(value if value is not None else (prop.text or ""))
+            if attachments is not None and is_attachment_property(name) and into[name].strip():
+                attachments.append(into[name].strip())
+
+
+# Property names that name a file: Testmo's "attachment" (repeatable), Bitrise's
+# "attachment_1", "attachment_2"..., and the "attachment:<label>" / "attachment.<label>" forms.
+_ATTACHMENT_PROPERTY = re.compile(r"attachments?(?:[_:.\-].*)?", re.IGNORECASE | re.DOTALL)
+
+
+def is_attachment_property(name: str) -> bool:
+    """Does a <property name=...> name an attached file?"""
+    return _ATTACHMENT_PROPERTY.fullmatch(name.strip()) is not None
+
+
+# An attempt's texts are kept whole in the result's details and output; the log keeps this much.
+ATTEMPT_TEXT_MAX = 20_000
+
+
+def _cut(text: str) -> str:
+    if len(text) <= ATTEMPT_TEXT_MAX:
+        return text
+    return (
+        text[:ATTEMPT_TEXT_MAX] + "\n… (cut here: the result's details and output hold all of it)"
+    )
+
+
+def _attempt(
+    *,
+    outcome: str,
+    message: str,
+    details: str,
+    duration: float | None,
+    output: str,
+    error_output: str,
+) -> dict:
+    return {
+        "outcome": outcome,
+        "message": message,
+        "details": _cut(details),
+        "duration": duration,
+        "output": _cut(output),
+        "error_output": _cut(error_output),
+    }
+
+
+def attempt_of(case: ParsedCase) -> dict:
+    """A case that ran once, as one entry of an attempt log."""
+    return _attempt(
+        outcome=case.outcome,
+        message=case.message,
+        details=case.details,
+        duration=case.duration,
+        output=case.output,
+        error_output=case.error_output,
+    )
+
+
+def attempts_join(earlier: ParsedCase, later: ParsedCase) -> list[dict]:
+    """The attempt log of `later` run again after `earlier`."""
+    return [
+        *(earlier.attempt_log or [attempt_of(earlier)]),
+        *(later.attempt_log or [attempt_of(later)]),
+    ]
 
 
 def _scope(suite: str, classname: str, file: str) -> str:
@@ -458,6 +568,7 @@ def _cap_key(key: str) -> str:
 
 def _merge_rerun(earlier: ParsedCase, rerun: ParsedCase) -> None:
     """Fold a rerun into the result it repeats: last outcome, summed time, all attempts."""
+    earlier.attempt_log = attempts_join(earlier, rerun)
     if rerun.outcome == PASSED and earlier.outcome in (FAILED, ERROR):
         earlier.flaky = True
     earlier.flaky = earlier.flaky or rerun.flaky
@@ -467,5 +578,8 @@ def _merge_rerun(earlier: ParsedCase, rerun: ParsedCase) -> None:
     earlier.message = rerun.message or earlier.message
     earlier.details = "\n\n".join(part for part in (earlier.details, rerun.details) if part)
     earlier.output = "\n".join(part for part in (earlier.output, rerun.output) if part)
+    earlier.error_output = "\n".join(
+        part for part in (earlier.error_output, rerun.error_output) if part
+    )
     earlier.properties.update(rerun.properties)
     earlier.attachments.extend(rerun.attachments)

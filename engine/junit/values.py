@@ -54,10 +54,12 @@ def display_message(text: str) -> str:
 
 
 def attachments_in(text: str) -> list[str]:
-    """Return the paths of ``[[ATTACHMENT|path]]`` markers in ``text``, in order."""
+    """Return the paths of ``[[ATTACHMENT|path]]`` markers in ``text``, in order (a marker may
+    carry metadata after a second ``|``, as ``[[ATTACHMENT|shot.png|{"type": "image"}]]``)."""
     if _ATTACHMENT_MARK not in text:
         return []
-    return [path.strip() for path in _ATTACHMENT.findall(text)]
+    paths = (found.split("|", 1)[0].strip() for found in _ATTACHMENT.findall(text))
+    return [path for path in paths if path]
 
 
 def parse_seconds(value: str | None) -> tuple[float, str | None]:

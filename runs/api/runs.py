@@ -92,6 +92,9 @@ def upload_run(
     can give it a command later) and the revision (status ready, with `commit`).
     A refused upload creates nothing: no run, no suite, no revision.
     The same files for the same suite and revision return the first run (200, `created` false).
+    `files` may also hold a .zip or .tar.gz of reports with the files they attach, and extra
+    files next to the reports: a report's `[[ATTACHMENT|path]]` lines and `attachment`
+    properties are read from inside the upload only (a path outside it is recorded as a note).
     Needs the Operator role.
     """
     require_action(request, "upload")

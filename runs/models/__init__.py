@@ -9,6 +9,7 @@ from runs.models.states import QuarantinePolicy, State, TestState, TestStateChan
 from runs.models.testing import (
     FailureSignature,
     Suite,
+    TestAttachment,
     TestCase,
     TestResult,
     TestRun,
@@ -33,6 +34,7 @@ __all__ = [
     "Service",
     "State",
     "Suite",
+    "TestAttachment",
     "TestCase",
     "TestResult",
     "TestRun",

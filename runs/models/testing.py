@@ -352,7 +352,12 @@ class TestResult(models.Model):
     duration = models.FloatField(default=0)
     message = models.TextField(blank=True)
     details = models.TextField(blank=True)
-    output = models.TextField(blank=True)
+    output = models.TextField(blank=True, help_text="The test's system-out.")
+    # Not among the COPY columns that other writers (live runs, the history seeder) use: the
+    # database defaults fill them, and the importer names them (bulk.IMPORT_COLUMNS).
+    error_output = models.TextField(blank=True, default="", db_default="")
+    # One entry per attempt when the test ran more than once (engine.junit ParsedCase).
+    attempt_log = models.JSONField(null=True, blank=True, db_default=None)
     attempts = models.PositiveSmallIntegerField(default=1)
     flaky = models.BooleanField(default=False)
     # A failure of a test quarantined at import time. Not among the importer's COPY columns:
@@ -386,3 +391,32 @@ class TestResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} in run {self.run_id}: {self.outcome}"
+
+
+class TestAttachment(models.Model):
+    """A file a test's report names (``[[ATTACHMENT|path]]`` or an attachment property), kept
+    with its result; or, with an empty ``file``, the ``note`` saying why it was not read."""
+
+    __test__ = False
+
+    run = models.ForeignKey(TestRun, on_delete=models.CASCADE, related_name="attachments")
+    # Deleting a run deletes its attachments through `run`; results are deleted in bulk (no
+    # per-row cascade, see TestResult), so this link neither cascades nor is a constraint.
+    result = models.ForeignKey(
+        TestResult,
+        on_delete=models.DO_NOTHING,
+        related_name="attachments",
+        db_constraint=False,
+    )
+    name = models.CharField(max_length=500, help_text="The path as the report wrote it.")
+    file = models.FileField(upload_to="attachments/%Y/%m/", blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    content_type = models.CharField(max_length=100, blank=True)
+    note = models.TextField(blank=True, help_text="Why the file was not read; empty when it was.")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_image(self) -> bool:
+        return bool(self.file) and self.content_type.startswith("image/")

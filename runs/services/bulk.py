@@ -19,6 +19,9 @@ RESULT_COLUMNS = (
     "flaky",
     "signature_id",
 )
+# The importer's columns: these and the ones only a JUnit report fills (the database defaults
+# fill them for the other writers).
+IMPORT_COLUMNS = (*RESULT_COLUMNS, "error_output", "attempt_log")
 
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": "\ufffd"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -16,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from engine.junit import ERROR, FAILED, JUnitError, ParsedCase, parse_report
+from engine.junit.parser import attempts_join
 from runs.lifecycle.runs import run_lifecycle
 from runs.models import (
     FailureSignature,
@@ -27,7 +29,14 @@ from runs.models import (
     TestRunArtifact,
 )
 from runs.models.testing import case_key_hash, is_real
-from runs.services.bulk import RESULT_COLUMNS, copy_lines, copy_text, is_postgres, rows_insert
+from runs.services.attachments import (
+    ArchiveRefused,
+    Folder,
+    attachments_store,
+    stored_files_remove,
+    upload_unpack,
+)
+from runs.services.bulk import IMPORT_COLUMNS, copy_lines, copy_text, is_postgres, rows_insert
 from runs.services.enqueue import run_analyze_enqueue
 from runs.services.ingest_cases import KnownCases, cases_upsert
 from runs.services.reality import cases_mark_real
@@ -80,7 +89,8 @@ def reports_parse(files: Sequence[ReportFile]) -> tuple[list[ParsedCase], dict]:
         raise IngestError("No report file was given.", field="files")
     limit = settings.INGEST_MAX_BYTES
     merged: dict[str, ParsedCase] = {}
-    facts: dict = {"started_at": None, "duration": 0.0, "warnings": []}
+    # origin: id(case) -> the name of the report it came from (where its attachments resolve).
+    facts: dict = {"started_at": None, "duration": 0.0, "warnings": [], "origin": {}}
     for upload in files:
         if len(upload.data) > limit:
             raise IngestError(
@@ -108,10 +118,13 @@ def reports_parse(files: Sequence[ReportFile]) -> tuple[list[ParsedCase], dict]:
             earlier = merged.get(case.key)
             if earlier is not None:
                 # The same test in two files of one upload: a rerun, like the parser's own folding.
+                case.attempt_log = attempts_join(earlier, case)
                 case.attempts += earlier.attempts
                 case.duration += earlier.duration
                 case.flaky = case.flaky or (earlier.outcome != case.outcome)
+                case.attachments = [*earlier.attachments, *case.attachments]
             merged[case.key] = case
+            facts["origin"][id(case)] = upload.name
     return list(merged.values()), facts
 
 
@@ -126,6 +139,7 @@ def run_import(
     run: TestRun | None = None,
     analyze: bool = True,
     end_error: str = "",
+    folder: Folder | None = None,
     _retried: bool = False,
 ) -> ImportResult:
     """Import reports into a new run of `suite` (or into `run`, for the suite runner).
@@ -134,15 +148,70 @@ def run_import(
     deploy pipeline passes False and runs that step itself. With `end_error` (the runner's
     timeout, say) the run ends in error with that text whatever its results say.
 
+    `files` may hold archives (.zip, .tar.gz) of reports with the files they attach, and extra
+    files the reports attach; `folder` is the runner's output folder, where the reports'
+    attachments are read from instead (runs.services.attachments).
+
     All-or-nothing: a bad file raises IngestError and nothing is written. The same files for
     the same suite and revision return the run they made the first time (created=False).
     """
+    try:
+        with upload_unpack(files) as unpacked:
+            return _import(
+                suite=suite,
+                files=files,
+                reports=[ReportFile(name=r.name, data=r.data) for r in unpacked.reports],
+                kept=[ReportFile(name=r.name, data=r.data) for r in unpacked.kept],
+                folder=folder or unpacked.folder,
+                unpack_warnings=unpacked.warnings,
+                revision=revision,
+                trigger=trigger,
+                user=user,
+                started_at=started_at,
+                run=run,
+                analyze=analyze,
+                end_error=end_error,
+                _retried=_retried,
+            )
+    except ArchiveRefused as exc:
+        raise IngestError(str(exc), file=str(exc).split(":", 1)[0]) from None
+
+
+def _import(
+    *,
+    suite: Suite,
+    files: Sequence[ReportFile],
+    reports: list[ReportFile],
+    kept: list[ReportFile],
+    folder: Folder | None,
+    unpack_warnings: list[str],
+    revision: Revision | None,
+    trigger: str,
+    user,
+    started_at: datetime | None,
+    run: TestRun | None,
+    analyze: bool,
+    end_error: str,
+    _retried: bool,
+) -> ImportResult:
+    if files and not reports:
+        raise IngestError(
+            "No JUnit report is among the uploaded files: send the report XML (plain or .gz), "
+            "or an archive holding it (its reports end in .xml or .xml.gz).",
+            field="files",
+        )
     # The suite's known test cases are read on a second connection while this thread parses.
     known = KnownCases(suite_id=suite.pk)
     try:
-        cases, facts = reports_parse(files)
+        cases, facts = reports_parse(reports)
     finally:
         prefetched = known.result()
+    facts["warnings"][:0] = unpack_warnings
+    facts["folder"] = folder
+    if folder is not None:
+        facts["report_dirs"] = {
+            key: folder.report_dirs.get(name, "") for key, name in facts["origin"].items()
+        }
     content_hash = ""
     if run is None:
         content_hash = hashlib.sha256(
@@ -157,6 +226,7 @@ def run_import(
     # rescanning the parsed cases held here, as it did in the parser (see parse_report).
     collecting = gc.isenabled()
     gc.disable()
+    stored: list[str] = []
     try:
         with transaction.atomic():
             run = _write(
@@ -169,13 +239,17 @@ def run_import(
                 started_at=started_at,
                 run=run,
                 content_hash=content_hash,
-                files=files,
+                files=kept,
                 prefetched=prefetched,
                 end_error=end_error,
+                stored=stored,
             )
             if analyze:  # its outbox message commits with the run, or neither does
                 run_analyze_enqueue(run_id=run.pk)
-    except IntegrityError:
+    except BaseException as exc:
+        stored_files_remove(stored)  # the rows were rolled back: their files go too
+        if not isinstance(exc, IntegrityError):
+            raise
         existing = TestRun.objects.filter(suite=suite, content_hash=content_hash).first()
         if content_hash and existing:  # the same upload won a race with this one
             return ImportResult(run=existing, created=False, warnings=existing.warnings)
@@ -192,6 +266,7 @@ def run_import(
             run=run,
             analyze=analyze,
             end_error=end_error,
+            folder=folder,
             _retried=True,
         )
     finally:
@@ -214,6 +289,7 @@ def _write(
     files,
     prefetched,
     end_error="",
+    stored=None,
 ):
     now = timezone.now()
     counts = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
@@ -281,14 +357,26 @@ def _write(
             if case_ids[h] in known.plain and is_real(c.outcome, c.duration)
         ]
     )
+    stored = stored if stored is not None else []
+    attachments_store(
+        run=run,
+        cases=cases,
+        case_ids={id(c): case_ids[h] for c, h in zip(cases, hashes, strict=True) if c.attachments},
+        folder=facts.get("folder"),
+        report_dirs=facts.get("report_dirs", {}),
+        stored=stored,
+        warnings=facts["warnings"],
+    )
+    if len(facts["warnings"]) != len(run.warnings):
+        run.warnings = facts["warnings"][:200]
+        TestRun.objects.filter(pk=run.pk).update(warnings=run.warnings)
     for upload in files:
-        TestRunArtifact.objects.create(
-            run=run,
-            name=upload.name,
-            file=ContentFile(upload.data, name=upload.name),
-            size=len(upload.data),
-            sha256=upload.sha256,
+        artifact = TestRunArtifact(
+            run=run, name=upload.name, size=len(upload.data), sha256=upload.sha256
         )
+        artifact.file.save(upload.name, ContentFile(upload.data), save=False)
+        stored.append(artifact.file.name)
+        artifact.save()
     return run
 
 
@@ -297,20 +385,22 @@ def _results_insert(*, run_id, cases, hashes, case_ids, signature_ids) -> None:
     table = TestResult._meta.db_table
     if is_postgres():
         text, sig, null = copy_text, signature_ids.get, "\\N"
+        dumps = json.dumps
         copy_lines(
             table,
-            RESULT_COLUMNS,
+            IMPORT_COLUMNS,
             (
                 f"{run_id}\t{case_ids[h]}\t{c.outcome}\t{c.duration!r}\t{text(c.message)}\t"
                 f"{text(c.details)}\t{text(c.output)}\t{min(c.attempts, 32767)}\t"
-                f"{'t' if c.flaky else 'f'}\t{sig(id(c)) or null}\n"
+                f"{'t' if c.flaky else 'f'}\t{sig(id(c)) or null}\t{text(c.error_output)}\t"
+                f"{text(dumps(c.attempt_log)) if c.attempt_log else null}\n"
                 for c, h in zip(cases, hashes, strict=True)
             ),
         )
         return
     rows_insert(
         table,
-        RESULT_COLUMNS,
+        IMPORT_COLUMNS,
         (
             (
                 run_id,
@@ -323,6 +413,8 @@ def _results_insert(*, run_id, cases, hashes, case_ids, signature_ids) -> None:
                 min(c.attempts, 32767),
                 c.flaky,
                 signature_ids.get(id(c)),
+                c.error_output,
+                json.dumps(c.attempt_log) if c.attempt_log else None,
             )
             for c, h in zip(cases, hashes, strict=True)
         ),

@@ -14,6 +14,7 @@ from django.utils import timezone
 from engine.runner import SuiteStartError, suite_execute
 from runs.lifecycle.runs import run_lifecycle
 from runs.models import Revision, TestRun
+from runs.services.attachments import Folder
 from runs.services.ingest import IngestError, ReportFile, run_import
 from runs.services.leases import lease_fields
 from runs.services.logbuffer import LogBuffer
@@ -122,33 +123,42 @@ def run_execute(run: TestRun, revision: Revision) -> TestRun:
     # sweeper removes it (and stops the suite's process group, recorded by on_start).
     scratch = tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{run.pk}-")
     TestRun.objects.filter(pk=run.pk).update(scratch_dir=scratch)
+    # The suite's own output folder: files its report attaches are read from here, and only here.
+    env["STAGELOOP_OUTPUT_DIR"] = scratch
     try:
-        junit = Path(scratch) / "junit.xml"
-        try:
-            result = suite_execute(
-                command=list(suite.command),
-                cwd=suite.working_dir or ".",
-                env=env,
-                junit_path=junit,
-                events_path=Path(scratch) / "events.jsonl",
-                run_timeout=run.timeout_seconds or suite.timeout_seconds,
-                test_timeout=suite.test_timeout_seconds,
-                on_output=log.write,
-                on_event=_Progress(run),
-                should_cancel=_CancelCheck(run),
-                on_start=_Started(run),
-            )
-        except (SuiteStartError, ValueError) as exc:
-            log.flush()
-            run_end(run, TestRun.Status.ERROR, f"The suite could not start: {exc}")
-            return run
-        log.flush()
-        TestRun.objects.filter(pk=run.pk).update(finished_at=timezone.now())
-        if result.cancelled:
-            return run  # the run row already says cancelled, by whom and when
-        report = result.junit_path.read_bytes() if result.junit_path else b""
+        return _run_and_import(run, revision, env=env, scratch=scratch, log=log)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run_and_import(
+    run: TestRun, revision: Revision, *, env: dict[str, str], scratch: str, log: LogBuffer
+) -> TestRun:
+    suite = run.suite
+    junit = Path(scratch) / "junit.xml"
+    try:
+        result = suite_execute(
+            command=list(suite.command),
+            cwd=suite.working_dir or ".",
+            env=env,
+            junit_path=junit,
+            events_path=Path(scratch) / "events.jsonl",
+            run_timeout=run.timeout_seconds or suite.timeout_seconds,
+            test_timeout=suite.test_timeout_seconds,
+            on_output=log.write,
+            on_event=_Progress(run),
+            should_cancel=_CancelCheck(run),
+            on_start=_Started(run),
+        )
+    except (SuiteStartError, ValueError) as exc:
+        log.flush()
+        run_end(run, TestRun.Status.ERROR, f"The suite could not start: {exc}")
+        return run
+    log.flush()
+    TestRun.objects.filter(pk=run.pk).update(finished_at=timezone.now())
+    if result.cancelled:
+        return run  # the run row already says cancelled, by whom and when
+    report = result.junit_path.read_bytes() if result.junit_path else b""
     if not report:
         run_end(
             run,
@@ -168,6 +178,7 @@ def run_execute(run: TestRun, revision: Revision) -> TestRun:
             suite=suite,
             revision=revision,
             files=[ReportFile("junit.xml", report)],
+            folder=Folder(root=Path(scratch).resolve(), where="suite's output folder"),
             run=run,
             analyze=False,
             end_error=timed_out,

@@ -10,7 +10,17 @@ from runs import charts
 from runs.health_seam import revision_health, service_health_states
 from runs.models import Revision, Service, State, Suite, TestCase
 from runs.params import shown
-from runs.selectors import cases, flaky, owners, reality, revisions, states, suite_tree, suites
+from runs.selectors import (
+    cases,
+    flaky,
+    owners,
+    reality,
+    results,
+    revisions,
+    states,
+    suite_tree,
+    suites,
+)
 from runs.selectors.compare import diff_counts, latest_runs_of, run_counts
 from runs.selectors.compare_picker import compare_picker
 from runs.selectors.gates import promote_needs_reason, revision_release_verdicts
@@ -153,6 +163,12 @@ def suite_tree_branch(request: HttpRequest, pk: int) -> HttpResponse:
 
 def test_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(TestCase.objects.select_related("suite__service"), pk=pk)
+    raw_run = request.GET.get("run", "")
+    if raw_run and not (raw_run.isascii() and raw_run.isdigit() and len(raw_run) < 19):
+        return bad_request(request, f"run must be a run's number, not {raw_run[:40]!r}.")
+    result = results.case_result(case=case, run_id=int(raw_run) if raw_run else None)
+    if raw_run and result is None:
+        return bad_request(request, f"This test has no result in run #{raw_run}.")
     span = request_time_range(request)
     history = cases.case_history(case=case, span=span)
     return render(
@@ -174,6 +190,8 @@ def test_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "test_state": states.case_state(case=case),
             "state_history": states.state_history(case_id=case.pk),
             "states": State.choices,
+            "result": result,
+            "attachments": results.result_attachments(result=result) if result else [],
         },
     )
 

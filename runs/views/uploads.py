@@ -20,7 +20,7 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 class MultipleFileField(forms.FileField):
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".xml,.gz,text/xml"}))
+        kwargs.setdefault("widget", MultipleFileInput())
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):
@@ -35,7 +35,7 @@ class MultipleFileField(forms.FileField):
 class UploadForm(forms.Form):
     # The form metaclass moves declared fields into base_fields: Form.files stays the uploads.
     files = MultipleFileField(  # type: ignore[assignment]  # a field named like Form.files
-        label="JUnit XML files (plain or .gz)",
+        label="JUnit XML files (plain or .gz), or a .zip / .tar.gz of them with their attachments",
         error_messages={"required": "Choose at least one JUnit XML report to upload."},
     )
     revision = forms.ModelChoiceField(

@@ -189,3 +189,35 @@ def test_usage_errors_exit_64_and_help_lists_the_exit_codes(stageloop):
     assert helped.returncode == 0
     for line in ("0   success", "4   the server refused", "5   no token", "6   the server could"):
         assert line in helped.stdout
+
+
+def test_upload_with_attachments_packs_the_files_the_report_names_from_its_folder(
+    stageloop, tmp_path
+):
+    from runs.models import TestAttachment
+    from tests.attachment_files import png, report
+
+    results = tmp_path / "results"
+    (results / "shots").mkdir(parents=True)
+    (results / "shots" / "a.png").write_bytes(png())
+    (tmp_path / "secret.txt").write_text("stays on this machine")
+    (results / "junit.xml").write_bytes(report("shots/a.png", "../secret.txt"))
+
+    done = stageloop(
+        "upload",
+        str(results / "junit.xml"),
+        "--attachments",
+        "--service",
+        "payments",
+        "--suite",
+        "e2e",
+        "--create",
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "../secret.txt is outside the report's folder; not sent." in done.stderr
+    run = TestRun.objects.get()
+    image, secret = TestAttachment.objects.filter(run=run).order_by("pk")
+    assert (image.name, image.content_type) == ("shots/a.png", "image/png")
+    assert secret.note == "attachment '../secret.txt' is outside the upload; not read."
+    assert [a.name for a in run.artifacts.all()] == ["reports.tar.gz"]

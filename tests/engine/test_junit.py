@@ -221,7 +221,7 @@ def test_it_marks_a_surefire_flaky_failure_passed_on_rerun_as_flaky() -> None:
     assert (case.outcome, case.flaky, case.attempts, case.duration) == ("passed", True, 2, 0.683)
     assert case.message == "Expected: <false>"
     assert "MicrosoftTeamsCrudTest.java:58" in case.details
-    assert case.output == "Some error output here"
+    assert case.error_output == "Some error output here"
 
 
 def test_it_keeps_testng_data_provider_invocations_as_distinct_results() -> None:
@@ -510,7 +510,8 @@ def test_it_keeps_case_and_suite_output_apart() -> None:
         "<system-err>suite after</system-err></testsuite>"
     )
 
-    assert parsed.cases[0].output == "<b>out</b> & more\nerr line"
+    assert parsed.cases[0].output == "<b>out</b> & more"
+    assert parsed.cases[0].error_output == "err line"
     assert parsed.output == "suite before\nsuite after"
     assert parsed.properties == {"env": "staging"}
 

@@ -63,6 +63,7 @@ HOSTILE = {
         "line",
     ),
     "empty.xml": (b"", "empty"),
-    "binary.png": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "not"),
+    # A binary file named like a report (an image next to a report is an attachment).
+    "binary.xml": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "not"),
     "not-junit.xml": ((JUNIT / "not-junit.xml").read_bytes(), "root element is <suites>"),
 }

@@ -184,3 +184,54 @@ def test_the_openapi_schema_and_offline_docs_are_served(client):
     assert "/api/v1/builds" in schema["paths"]
     assert "cdn" not in docs.lower()
     assert "/static/ninja/swagger-ui-bundle.js" in docs
+
+
+def test_an_archive_of_the_report_with_its_screenshot_uploads_through_the_api(suite, token):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from runs.models import TestAttachment
+    from tests.attachment_files import png, report, zip_of
+
+    archive = zip_of({"junit.xml": report("shots/a.png"), "shots/a.png": png()})
+    response = _post(token, [SimpleUploadedFile("results.zip", archive)])
+
+    assert response.status_code == 201, response.json()
+    (attachment,) = TestAttachment.objects.filter(run_id=response.json()["id"])
+    assert (attachment.name, attachment.content_type) == ("shots/a.png", "image/png")
+
+
+def test_extra_files_next_to_the_report_upload_through_the_api(suite, token):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from runs.models import TestAttachment
+    from tests.attachment_files import png, report
+
+    response = _post(
+        token,
+        [
+            SimpleUploadedFile("junit.xml", report("out/a.png", "/etc/passwd")),
+            SimpleUploadedFile("a.png", png()),
+        ],
+    )
+
+    assert response.status_code == 201, response.json()
+    stored, refused = TestAttachment.objects.filter(run_id=response.json()["id"]).order_by("pk")
+    assert stored.content_type == "image/png"
+    assert refused.note == "attachment '/etc/passwd' is outside the upload; not read."
+
+
+def test_an_archive_over_the_limit_is_a_400_naming_it_and_stores_nothing(suite, token, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.attachment_files import report, zip_of
+
+    settings.ARCHIVE_MAX_BYTES = 4096
+    before = table_sizes()
+    archive = zip_of({"junit.xml": report(), "zeros.bin": bytes(1 << 20)})
+
+    response = _post(token, [SimpleUploadedFile("bomb.zip", archive)])
+
+    assert response.status_code == 400
+    assert "bomb.zip: zeros.bin: the upload unpacks to more than 4 KB" in response.json()["error"]
+    assert response.json()["file"] == "bomb.zip"
+    assert table_sizes() == before

@@ -226,3 +226,20 @@ def test_in_the_browser_a_chosen_revision_is_recorded_and_a_bad_file_is_explaine
     assert TestRun.objects.count() == 1
     # Chromium reports the refused upload's 400 status on the console; nothing else may fail.
     assert [e for e in js_errors if "status of 400" not in e] == []
+
+
+def test_the_upload_form_takes_an_archive_with_its_attachments(login, operator, suite):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from runs.models import TestAttachment
+    from tests.attachment_files import png, report, targz_of
+
+    archive = targz_of({"junit.xml": report("shots/a.png"), "shots/a.png": png()})
+    response = login(operator).post(
+        f"/suites/{suite.pk}/upload", {"files": [SimpleUploadedFile("results.tar.gz", archive)]}
+    )
+
+    run = TestRun.objects.get()
+    assert response.status_code == 302
+    (attachment,) = TestAttachment.objects.filter(run=run)
+    assert attachment.content_type == "image/png" and attachment.size > 0

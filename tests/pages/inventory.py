@@ -100,6 +100,7 @@ NOT_PAGES: dict[str, str] = {
     "search-typeahead": "htmx fragment of the header's search box",
     "search-failure": "a redirect to the newest run (or the suite) of a failure signature",
     "suite-tree-branch": "htmx fragment of the suite page's tree",
+    "attachment-download": "a file download",
 }
 # The API (namespace "api") answers JSON; its docs page is django-ninja's Swagger UI, not ours.
 NOT_PAGE_NAMESPACES = ("admin", "api")

@@ -43,7 +43,7 @@ MAX_QUERIES = {
     "run": 19,  # + its failures' owner rules, the counts on its "only" filter links
     "run filtered": 19,
     "run progress": 3,
-    "test": 12,  # + its state, state history and owner rules
+    "test": 14,  # + its state, state history, owner rules, the result shown and its attachments
     "revision": 20,  # + its gate verdict
     "compare runs": 14,  # + the compare picker's runs and revisions
     "compare revisions": 13,

@@ -30,6 +30,7 @@ from stageloop.api import (
     say,
     settings_from,
 )
+from stageloop.pack import pack
 
 EXIT_CODES = f"""\
 exit codes:
@@ -87,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     upload.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    upload.add_argument(
+        "--attachments",
+        action="store_true",
+        help="also send the files the reports attach ([[ATTACHMENT|path]] lines, attachment "
+        "properties) from each report's folder, packed with the reports in one .tar.gz",
+    )
     _run_fields(upload)
 
     run = commands.add_parser(
@@ -202,6 +209,13 @@ def _upload(args: argparse.Namespace, files: list[Path]) -> dict[str, Any]:
         data["commit"] = args.commit
     if args.create:
         data["create"] = "true"
+    if getattr(args, "attachments", False):
+        with tempfile.TemporaryDirectory(prefix="stageloop-pack-") as scratch:
+            packed, skipped = pack(files, Path(scratch) / "reports.tar.gz")
+            for sentence in skipped:
+                say(f"warning: {sentence}")
+            with _api(args, progress=True) as api:
+                return api.upload("/runs", [packed], data)
     with _api(args, progress=True) as api:
         return api.upload("/runs", files, data)
 
