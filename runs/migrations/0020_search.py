@@ -46,10 +46,21 @@ SQLITE_FTS = [
 ]
 
 
+class PostgresTrigramExtension(TrigramExtension):
+    """pg_trgm on PostgreSQL only: Django's CreateExtension skips other databases going forwards
+    but asks pg_extension going backwards, which SQLite does not have."""
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
 def _sqlite_has_fts5_trigram(schema_editor) -> bool:
     with schema_editor.connection.cursor() as cursor:
         try:
-            cursor.execute("CREATE VIRTUAL TABLE temp.search_probe USING fts5(x, tokenize='trigram')")
+            cursor.execute(
+                "CREATE VIRTUAL TABLE temp.search_probe USING fts5(x, tokenize='trigram')"
+            )
         except Exception:  # noqa: BLE001 (any failure means: no FTS5 trigram here)
             return False
         cursor.execute("DROP TABLE temp.search_probe")
@@ -87,6 +98,6 @@ class Migration(migrations.Migration):
 
     operations = [
         # CreateExtension does nothing on other databases.
-        TrigramExtension(),
+        PostgresTrigramExtension(),
         migrations.RunPython(indexes_create, indexes_drop),
     ]
