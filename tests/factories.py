@@ -90,7 +90,7 @@ def chart_history(points: int, *, service_name: str = "demo-checkout", per_revis
     from django.utils import timezone
 
     from health import histogram
-    from health.models import Probe, ProbeRollupMinute
+    from health.models import Probe, ProbeRollupHour, ProbeRollupMinute
 
     now = timezone.now().replace(second=0, microsecond=0)
     service = ServiceFactory(name=service_name)
@@ -155,7 +155,7 @@ def chart_history(points: int, *, service_name: str = "demo-checkout", per_revis
         ]
     )
     probe = Probe.objects.create(service=service, name="healthz", path="/healthz")
-    ProbeRollupMinute.objects.bulk_create(
+    minutes = ProbeRollupMinute.objects.bulk_create(
         [
             ProbeRollupMinute(
                 probe=probe,
@@ -173,6 +173,29 @@ def chart_history(points: int, *, service_name: str = "demo-checkout", per_revis
             for n, run in enumerate(runs)
         ]
     )
+    # The hour rollups the recorder writes beside the minutes (ranges over 24 h read them).
+    hours: dict[tuple, ProbeRollupHour] = {}
+    for m in minutes:
+        key = (m.revision_id, m.bucket_start.replace(minute=0))
+        hour = hours.setdefault(
+            key,
+            ProbeRollupHour(
+                probe=probe,
+                revision_id=m.revision_id,
+                bucket_start=key[1],
+                count=0,
+                ok_count=0,
+                latency_sum=0.0,
+                latency_min=m.latency_min,
+                latency_max=m.latency_max,
+                histogram=histogram.empty(),
+            ),
+        )
+        hour.count += m.count
+        hour.ok_count += m.ok_count
+        hour.latency_sum += m.latency_sum
+        hour.histogram = histogram.merge(hour.histogram, m.histogram)
+    ProbeRollupHour.objects.bulk_create(hours.values())
     service.current_revision = revisions[-1]
     service.save(update_fields=["current_revision"])
     return {
