@@ -125,7 +125,8 @@ def test_a_new_token_is_copied_with_one_click(
     assert page.locator("#token-secret").get_attribute("readonly") is not None
     page.click("#copy-token")
 
-    assert page.locator("#copy-status").inner_text() == "Copied"
+    # The Clipboard API answers asynchronously: wait for the confirmation, then read it back.
+    page.wait_for_function("document.querySelector('#copy-status').textContent === 'Copied'")
     assert page.evaluate("navigator.clipboard.readText()") == secret
     assert js_errors == []
 
