@@ -43,7 +43,8 @@ def latency_series(*, service_id: int, time_range: TimeRange, end: datetime) -> 
     Histograms of every probe of the service are merged in SQL per (step, revision); percentiles
     are read from the merged histograms (error bounded by ``histogram.MAX_RELATIVE_ERROR``).
     Minute rollups answer ranges up to 24 h, hour rollups longer ones. Series come in the order
-    their revision first appears. Two queries, whatever the amount of data.
+    their revision first appears (oldest first within a step). Two queries, whatever the amount
+    of data.
     """
     # Start on a step boundary so the first point covers a whole step, not a sliver of one.
     first = (end - time_range.span).timestamp()
@@ -62,7 +63,11 @@ def latency_series(*, service_id: int, time_range: TimeRange, end: datetime) -> 
         )
     )
     series: dict[int | None, LatencySeries] = {}
-    for (epoch, revision_id), hist in sorted(merged.items(), key=lambda kv: kv[0][0]):
+    # Two revisions first seen in the same step come oldest first (ids grow with age), so the
+    # legend's order does not depend on the order the database grouped them in.
+    for (epoch, revision_id), hist in sorted(
+        merged.items(), key=lambda kv: (kv[0][0], kv[0][1] is not None, kv[0][1] or 0)
+    ):
         if revision_id not in series:
             series[revision_id] = LatencySeries(
                 revision_id=revision_id,
