@@ -104,10 +104,11 @@ def ensure_search_rows(*, suites: int, tests: int, signatures: int, revisions: i
         cursor.execute(
             f"""
             INSERT INTO runs_failuresignature (suite_id, kind, hash, normalized, example,
-                                               first_seen_at, last_seen_at)
+                                               first_seen_at, last_seen_at, triage_comment)
             SELECT s.id, CASE WHEN i %% 5 = 0 THEN 'error' ELSE 'failed' END,
                    left(md5(s.id || ':' || i) || md5(i || ':' || s.id), 40),
-                   m.normalized, replace(m.normalized, '<N>', (i * 7 %% 1000)::text), now(), now()
+                   m.normalized, replace(m.normalized, '<N>', (i * 7 %% 1000)::text),
+                   now(), now(), ''
             FROM runs_suite s
             CROSS JOIN generate_series(1, %s) i
             CROSS JOIN LATERAL (SELECT (ARRAY[

@@ -87,11 +87,12 @@ def seed(tests: int) -> None:
         cursor.execute(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %s) "
             "INSERT INTO runs_failuresignature (suite_id, kind, hash, normalized, example, "
-            "first_seen_at, last_seen_at) SELECT (SELECT min(id) FROM runs_suite) + i %% 100, "
+            "first_seen_at, last_seen_at, triage_comment) "
+            "SELECT (SELECT min(id) FROM runs_suite) + i %% 100, "
             "'failed', substr(hex(randomblob(20)), 1, 40), "
             "'TimeoutError: page did not load within <N> ms (step ' || i || ')', "
             "'TimeoutError: page did not load within 3000 ms (step ' || i || ')', "
-            "datetime('now'), datetime('now') FROM n",
+            "datetime('now'), datetime('now'), '' FROM n",
             [tests // 10],
         )
         cursor.execute(
