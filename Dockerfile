@@ -13,7 +13,9 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 COPY . .
-RUN DEBUG=1 python manage.py collectstatic --no-input --verbosity 0
+# Production settings (DEBUG=0) write the hashed names and the manifest the web server needs;
+# the key only lets the settings load for this step, the container gets its own.
+RUN DEBUG=0 SECRET_KEY=collectstatic-build-step-only python manage.py collectstatic --no-input --verbosity 0
 USER stageloop
 EXPOSE 8000
 ENV STAGELOOP_BIND=0.0.0.0:8000

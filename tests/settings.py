@@ -19,3 +19,10 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 # locked") when a live server, a worker thread and the test write together.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
+
+# Pages render without a collectstatic step, whatever DEBUG says; the production storage (hashed
+# names from the manifest) is tested on its own in tests/static/.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}

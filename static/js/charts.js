@@ -5,7 +5,9 @@
 // - each chart follows its card's width (ResizeObserver), never a fixed pixel width;
 // - a click on a point opens the URL in its customdata (first item);
 // - a zoom on a date axis opens the same page with from=/to= (ISO 8601 UTC), range and page
-//   removed: the page's time range; a double-click (autorange) does nothing special.
+//   removed: the page's time range; a double-click (autorange) does nothing special;
+// - once every figure of the loaded page is drawn, <html data-charts-drawn="1"> and the
+//   performance mark "charts-drawn" say so (bench/browser.py and the browser tests wait for it).
 (function () {
   "use strict";
 
@@ -128,16 +130,26 @@
   }
 
   function draw(root) {
-    if (typeof Plotly === "undefined") return;
+    var drawing = [];
+    if (typeof Plotly === "undefined") return drawing;
     root.querySelectorAll('script[type="application/json"][data-chart]').forEach(function (tag) {
       var target = document.getElementById(tag.dataset.chart);
       if (!target || target.dataset.drawn) return;
-      plot(target, JSON.parse(tag.textContent));
+      drawing.push(plot(target, JSON.parse(tag.textContent)));
     });
     root.querySelectorAll("[data-figure]").forEach(function (target) {
       var source = document.getElementById(target.dataset.figure);
       if (!source || target.dataset.drawn) return;
-      plot(target, JSON.parse(source.textContent));
+      drawing.push(plot(target, JSON.parse(source.textContent)));
+    });
+    return drawing;
+  }
+
+  function drawPage() {
+    if (typeof Plotly === "undefined") return;  // no signal: the bundle did not load
+    Promise.all(draw(document)).then(function () {
+      document.documentElement.dataset.chartsDrawn = "1";
+      if (window.performance && performance.mark) performance.mark("charts-drawn");
     });
   }
 
@@ -156,9 +168,9 @@
   window.stageloopCharts = { redraw: redrawAll };
 
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () { draw(document); });
+    document.addEventListener("DOMContentLoaded", drawPage);
   } else {
-    draw(document);
+    drawPage();
   }
   document.addEventListener("htmx:afterSwap", function (event) { draw(event.target); });
 })();
