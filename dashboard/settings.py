@@ -148,16 +148,16 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-# Production serves the names collectstatic hashed (staticfiles.json), which WhiteNoise marks
-# immutable for ten years; an unhashed name gets max-age 60. A file missing from the manifest
-# raises (no unhashed fallback), and the web server refuses to start without a manifest
-# (dashboard/static_manifest.py). Development serves the files as they are, no collectstatic.
+# Production links the names collectstatic hashed (staticfiles.json), which WhiteNoise serves
+# as immutable for ten years; a plain name gets max-age 60. A name missing from the manifest is
+# linked plain and logged, never a failed page (dashboard/static_files.py). Development serves
+# the source files as they are, without collectstatic.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
         if DEVELOPMENT
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "dashboard.static_files.StaticFilesStorage"
     },
 }
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))

@@ -5,6 +5,6 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 application = get_wsgi_application()
 
-from dashboard.static_manifest import static_manifest_require  # noqa: E402  (after setup)
+from dashboard.static_files import static_manifest_check  # noqa: E402  (needs the app registry)
 
-static_manifest_require()
+static_manifest_check()
