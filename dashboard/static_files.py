@@ -11,7 +11,7 @@ from django.apps import apps
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
 from django.core.files.storage import Storage
-from whitenoise.storage import CompressedManifestStaticFilesStorage
+from whitenoise.storage import CompressedManifestStaticFilesStorage  # type: ignore[import-untyped]
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def static_manifest_check(storage: Storage | None = None) -> str | None:
         problem = f"Static files are not collected: {location} is missing. {COLLECT}"
     else:
         listed = storage.load_manifest()[0]
-        ignore = apps.get_app_config("staticfiles").ignore_patterns  # type: ignore[attr-defined]
+        ignore = apps.get_app_config("staticfiles").ignore_patterns
         missing = sorted(
             path
             for finder in finders.get_finders()
