@@ -77,8 +77,8 @@ def page_urls() -> dict[str, str]:
         "reports summary": "/reports/summary",
         "analyses": "/analyses/",
         "action items": "/action-items/",
-        "health, big service": "/services/big-monolith/health/",
-        "health, long history": "/services/seeded-web/health/",
+        "health big-monolith": "/services/big-monolith/health/",
+        "health seeded-web": "/services/seeded-web/health/",
     }
 
 
@@ -129,7 +129,7 @@ def main() -> None:
     from django.test import Client
 
     from runs.models import TestResult
-    from runs.roles import VIEWER
+    from runs.roles import MANAGER, VIEWER
     from runs.services.roles import roles_ensure
 
     ensure_history(args.scale)
@@ -137,7 +137,7 @@ def main() -> None:
     if args.seed_only:
         return
     user, _ = get_user_model().objects.get_or_create(username="bench-viewer")
-    user.groups.add(roles_ensure()[VIEWER])
+    user.groups.add(roles_ensure()[VIEWER], roles_ensure()[MANAGER])  # Managers read reports
     client = Client()
     client.force_login(user)
     load = os.getloadavg()
