@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from analyses.selectors.analyses import analysis_counts_by_service
 from health.ranges import health_range
-from health.selectors.latency import latency_series
+from health.selectors.latency import latency_p95_by_service
 from health.selectors.states import service_health_states
 from runs import charts
 from runs.selectors.overview import ServiceCard
@@ -14,12 +14,15 @@ from runs.time_range import TimeRange
 def cards_decorate(cards: list[ServiceCard], *, app_range: TimeRange) -> None:
     """Attach to each card its charts, health state, p95 latency trend and analysis counts.
 
-    A fixed number of queries for the health states and counts, plus two per service for the
-    latency trend (read from rollups, so independent of how many probe results exist).
+    A fixed number of queries, whatever the number of services, probe results or analyses
+    (the latency trends are read from rollups, for every service at once).
     """
     states = service_health_states([c.service.pk for c in cards])
     counts = analysis_counts_by_service()
     time_range = health_range(app_range)
+    latency = latency_p95_by_service(
+        service_ids=[c.service.pk for c in cards], time_range=time_range, end=app_range.end
+    )
     for card in cards:
         card.day_chart = charts.figure_json(
             charts.sparkline(
@@ -39,13 +42,7 @@ def cards_decorate(cards: list[ServiceCard], *, app_range: TimeRange) -> None:
         )
         card.health = states.get(card.service.pk)
         card.analyses = counts.get(card.service.pk, {"open_analyses": 0, "overdue_action_items": 0})
-        points = sorted(
-            (point.time, point.p95)
-            for series in latency_series(
-                service_id=card.service.pk, time_range=time_range, end=app_range.end
-            )
-            for point in series.points
-        )
+        points = latency.get(card.service.pk, [])
         card.latency_chart = (
             charts.figure_json(
                 charts.latency_sparkline(

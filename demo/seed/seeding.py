@@ -12,6 +12,7 @@ from typing import Any
 
 from runs.models import FailureSignature, Revision, Service, Suite, TestCase
 from runs.models.testing import case_key_hash
+from runs.services.read_models import flake_window_rebuild
 from runs.services.reality import cases_reality_refresh
 from runs.signatures import failure_signature
 
@@ -84,6 +85,7 @@ def history_finish(*, suite: Suite, serving: Revision | None) -> None:
     """Mark which tests were ever real, and leave ``serving`` (if any) as the service's current
     revision with all traffic."""
     cases_reality_refresh(suite_id=suite.pk)
+    flake_window_rebuild(suite_id=suite.pk)
     if serving is not None:
         Revision.objects.filter(pk=serving.pk).update(
             status=Revision.Status.READY, traffic_percent=100

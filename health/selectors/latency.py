@@ -84,3 +84,27 @@ def latency_series(*, service_id: int, time_range: TimeRange, end: datetime) -> 
             )
         )
     return list(series.values())
+
+
+def latency_p95_by_service(
+    *, service_ids: list[int], time_range: TimeRange, end: datetime
+) -> dict[int, list[tuple[datetime, float]]]:
+    """Per service id: the (time, p95) points of latency_series, every revision's together,
+    oldest first; for the overview's sparklines. One query, whatever the number of services."""
+    if not service_ids:
+        return {}
+    first = (end - time_range.span).timestamp()
+    start = datetime.fromtimestamp(first - first % time_range.step_seconds, tz=UTC)
+    merged = histograms_by(
+        table=rollup_table(time_range),
+        groups=["p.service_id", epoch_bucket(time_range.step_seconds), "r.revision_id"],
+        where=f"p.service_id IN ({', '.join(['%s'] * len(service_ids))})",
+        params=service_ids,
+        start=start,
+        end=end,
+    )
+    points: dict[int, list[tuple[datetime, float]]] = {}
+    for (service_id, epoch, _), hist in merged.items():
+        at = datetime.fromtimestamp(int(epoch), tz=UTC)
+        points.setdefault(int(service_id), []).append((at, histogram.percentile(hist, 0.95) or 0.0))
+    return {service_id: sorted(found) for service_id, found in points.items()}

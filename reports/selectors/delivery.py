@@ -6,14 +6,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db.models import (
+    Case,
     Count,
     DurationField,
     Exists,
     ExpressionWrapper,
     F,
+    Min,
     OuterRef,
     Q,
+    RowRange,
     Subquery,
+    When,
     Window,
 )
 from django.db.models.functions import Coalesce, Lag, TruncDate, TruncWeek
@@ -225,31 +229,43 @@ def _short(key, label, text, n, url, definition) -> Figure:
 
 def restores(scope: Scope, *, restored_only: bool = False):
     """Failure episodes that began in the period: the first failing run of a suite after a green
-    one (or its first run), with the time of the next green run of that suite (None: still red)."""
-    previous = Window(
-        Lag("status"), partition_by=[F("suite_id")], order_by=[F("created_at"), F("pk")]
-    )
-    next_green = Subquery(
+    one (or its first run), with the time of the next green run of that suite (None: still red).
+
+    Only the period's runs are read: window functions give each run its predecessor and the next
+    green run after it; the suite's last run before the period is one index probe."""
+    order = [F("created_at"), F("pk")]
+    previous = Window(Lag("status"), partition_by=[F("suite_id")], order_by=order)
+    before_period = Subquery(
         TestRun.objects.filter(
-            suite=OuterRef("suite"),
-            status=TestRun.Status.PASSED,
-            created_at__gt=OuterRef("created_at"),
-            created_at__lt=scope.end_dt,
+            suite=OuterRef("suite"), status__in=COMPLETED, created_at__lt=scope.start_dt
         )
-        .order_by("created_at")
-        .values("created_at")[:1]
+        .order_by("-created_at", "-pk")
+        .values("status")[:1]
     )
-    runs = scope.filter(TestRun.objects.filter(status__in=COMPLETED, created_at__lt=scope.end_dt))
-    # Every condition sits under an OR with the window, so the database applies it after LAG has
-    # seen every run of the suite (Django puts window conditions in an outer query).
-    episode = Q(status__in=FAILING, created_at__gte=scope.start_dt)
+    # The earliest green run after this one: a running minimum, newest first (linear, where a
+    # frame of the following rows would be quadratic).
+    next_green = Window(
+        Min(Case(When(status=TestRun.Status.PASSED, then=F("created_at")))),
+        partition_by=[F("suite_id")],
+        order_by=[F("created_at").desc(), F("pk").desc()],
+        frame=RowRange(start=None, end=-1),
+    )
+    runs = scope.filter(
+        TestRun.objects.filter(
+            status__in=COMPLETED, created_at__gte=scope.start_dt, created_at__lt=scope.end_dt
+        )
+    )
+    episode = Q(status__in=FAILING)
     if restored_only:
         episode &= Q(restored_at__isnull=False)
+    first_ever = Q(previous_status__isnull=True, before_period__isnull=True)
+    after_green = Q(previous_status__isnull=True, before_period=TestRun.Status.PASSED)
     return (
-        runs.annotate(previous_status=previous, restored_at=next_green)
+        runs.annotate(previous_status=previous, before_period=before_period, restored_at=next_green)
         .annotate(restore=ExpressionWrapper(F("restored_at") - F("created_at"), DurationField()))
         .filter(
-            (episode & Q(previous_status__isnull=True))
+            (episode & first_ever)
+            | (episode & after_green)
             | (episode & Q(previous_status=TestRun.Status.PASSED))
         )
     )

@@ -4,6 +4,7 @@ from runs.models.gates import GatePolicy, Verdict
 from runs.models.loops import Loop, LoopIteration
 from runs.models.outbox import Outbox
 from runs.models.owners import OwnerRule
+from runs.models.read_models import CaseFlakeWindow
 from runs.models.services import Build, Deploy, Revision, Service
 from runs.models.states import QuarantinePolicy, State, TestState, TestStateChange
 from runs.models.testing import (
@@ -22,6 +23,7 @@ from runs.models.tokens import ApiToken
 __all__ = [
     "ApiToken",
     "Build",
+    "CaseFlakeWindow",
     "Deploy",
     "FailureSignature",
     "GatePolicy",

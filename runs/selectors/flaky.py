@@ -12,10 +12,10 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Window
+from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
 
-from runs.models import TestCase, TestResult, TestRun
+from runs.models import CaseFlakeWindow, TestCase, TestResult, TestRun
 
 FLAKY_DEFINITION = (
     "Flaky = over the last {n} runs, the outcome flipped between two runs of the same revision, "
@@ -37,12 +37,14 @@ WITH seq AS (
                OVER (PARTITION BY res.case_id ORDER BY res.run_id) AS prev_state
     FROM {result} res JOIN {run} rr ON rr.id = res.run_id
     WHERE res.run_id IN ({run_ids}) AND rr.id IN ({run_ids}) AND res.outcome <> 'skipped'
+          {cases}
 ),
 per_case AS (
     SELECT suite_id, service_id, case_id,
            SUM(CASE WHEN prev_state = state + 1 - 2 * (state %% 2) THEN 1 ELSE 0 END) AS flips,
            SUM(retried) AS retries,
-           COUNT(*) AS seen
+           COUNT(*) AS seen,
+           SUM(1 - state %% 2) AS failures
     FROM seq GROUP BY suite_id, service_id, case_id
 )
 """
@@ -82,47 +84,48 @@ class FlakyCase:
     seen: int
 
 
-_BY_SERVICE = """
-SELECT service_id, COUNT(*) FROM per_case
-WHERE flips > 0 OR retries > 0 GROUP BY service_id
-"""
-_TOP_OF_SUITE = """
-SELECT p.case_id, c.name, c.key, p.flips, p.retries, p.seen, COUNT(*) OVER ()
-FROM per_case p JOIN {case} c ON c.id = p.case_id
-WHERE p.flips > 0 OR p.retries > 0
-ORDER BY p.flips + p.retries DESC, p.case_id LIMIT %s
-"""
-
-
-def _sql(*, run_ids: list[int], tail: str) -> str:
+def _sql(*, run_ids: list[int], tail: str, cases: str = "") -> str:
     """The flakiness CTEs over `run_ids` followed by `tail`, with table names from the models."""
     return (_FLAKY_SQL + tail).format(
         run=TestRun._meta.db_table,
         result=TestResult._meta.db_table,
         case=TestCase._meta.db_table,
         run_ids=", ".join(["%s"] * len(run_ids)),
+        cases=f"AND res.case_id IN ({cases})" if cases else "",
     )
 
 
+def flaky_per_case_sql(*, run_ids: list[int], cases: str = "") -> str:
+    """`WITH seq AS (...), per_case AS (...)`: per test of `run_ids` (those of the subquery
+    `cases` only, when given), its flips, retries, counted results and failures. The parameters
+    are `run_ids` twice, then those of `cases`; the caller appends the statement using it."""
+    return _sql(run_ids=run_ids, tail="", cases=cases)
+
+
 def flaky_counts_by_service() -> dict[int, int]:
-    """Number of flaky tests per service id (services without any are absent). Two queries."""
-    run_ids = recent_run_ids()
-    if not run_ids:
-        return {}
-    with connection.cursor() as cursor:
-        cursor.execute(_sql(run_ids=run_ids, tail=_BY_SERVICE), [*run_ids, *run_ids])
-        return dict(cursor.fetchall())
+    """Number of flaky tests per service id (services without any are absent). One query, over
+    the read model the importer keeps (runs.services.read_models)."""
+    rows = (
+        CaseFlakeWindow.objects.filter(Q(flips__gt=0) | Q(retries__gt=0))
+        .values("service_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("service_id", "n")
+    )
+    return dict(rows)
 
 
 def flaky_cases(*, suite_id: int, limit: int = 20) -> tuple[list[FlakyCase], int]:
     """The flakiest tests of a suite (most flips and retries first) and how many are flaky.
-    Two queries."""
-    run_ids = recent_run_ids(suite_id=suite_id)
-    if not run_ids:
-        return [], 0
-    with connection.cursor() as cursor:
-        cursor.execute(_sql(run_ids=run_ids, tail=_TOP_OF_SUITE), [*run_ids, *run_ids, limit])
-        rows = cursor.fetchall()
+    One query, over the read model the importer keeps (runs.services.read_models)."""
+    rows = list(
+        CaseFlakeWindow.objects.filter(Q(flips__gt=0) | Q(retries__gt=0), suite_id=suite_id)
+        .annotate(total=Window(Count("pk")))
+        .order_by((F("flips") + F("retries")).desc(), "case_id")
+        .values_list("case_id", "case__name", "case__key", "flips", "retries", "seen", "total")[
+            :limit
+        ]
+    )
     total = rows[0][6] if rows else 0
     return [FlakyCase(*row[:6]) for row in rows], total
 

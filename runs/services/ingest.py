@@ -39,6 +39,7 @@ from runs.services.attachments import (
 from runs.services.bulk import IMPORT_COLUMNS, copy_lines, copy_text, is_postgres, rows_insert
 from runs.services.enqueue import run_analyze_enqueue
 from runs.services.ingest_cases import KnownCases, cases_upsert
+from runs.services.read_models import flake_window_update
 from runs.services.reality import cases_mark_real
 from runs.services.states import run_quarantine_mark
 from runs.signatures import failure_signature
@@ -347,6 +348,7 @@ def _write(
     _results_insert(
         run_id=run.pk, cases=cases, hashes=hashes, case_ids=case_ids, signature_ids=signature_ids
     )
+    flake_window_update(run=run)  # the flaky-window read model (runs.services.read_models)
     if failing:  # the snapshot of quarantined failures, taken with the states of import time
         run.quarantined_failures = run_quarantine_mark(run_id=run.pk, suite_id=suite.pk)
     # Only tests that existed before this report and were not yet known real can change.

@@ -33,6 +33,7 @@ from runs.services.ingest import (
     upload_target_resolve,
 )
 from runs.services.leases import is_live_holder, live_lease_fields
+from runs.services.read_models import flake_window_update
 from runs.services.reality import cases_mark_real
 from runs.services.states import run_quarantine_mark
 
@@ -410,4 +411,5 @@ def _streamed_end(*, run: TestRun, error: str, now) -> None:
         progress_total=counts["total"],
         **counts,
     )
+    flake_window_update(run=run)
     run_analyze_enqueue(run_id=run.pk)

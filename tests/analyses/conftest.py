@@ -48,8 +48,16 @@ class History:
         revision = revision or self.revision()
         self._clock += timedelta(minutes=5)
         failing = any(o in ("failed", "error") for o in outcomes.values())
+        every = [outcomes.get(i, "passed") for i in range(len(self.cases))]
         run = RunFactory(
-            suite=self.suite, revision=revision, status="failed" if failing else "passed"
+            suite=self.suite,
+            revision=revision,
+            status="failed" if failing else "passed",
+            total=len(every),  # the counts the importer keeps
+            passed=every.count("passed"),
+            failed=every.count("failed"),
+            errors=every.count("error"),
+            skipped=every.count("skipped"),
         )
         type(run).objects.filter(pk=run.pk).update(created_at=self._clock)
         run.refresh_from_db()

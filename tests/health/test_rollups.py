@@ -14,6 +14,7 @@ from health import histogram
 from health.models import ProbeResult, ProbeRollupHour, ProbeRollupMinute
 from health.ranges import RANGES
 from health.selectors import latency_series
+from health.selectors.latency import latency_p95_by_service
 from health.services import probe_results_record
 from tests.factories import RevisionFactory, ServiceFactory
 from tests.health.helpers import T0, make_probe, outcome, seconds
@@ -145,3 +146,42 @@ def test_concurrent_recorders_of_one_bucket_lose_no_counts():
     assert minute.count == 100
     assert sum(minute.histogram) == 100
     assert ProbeRollupHour.objects.get(probe=probe).count == 100
+
+
+@pytest.mark.django_db
+def test_the_overview_reads_every_services_p95_points_in_one_query(
+    django_assert_max_num_queries,
+):
+    # given two services with probes on two revisions each, and one without probes
+    rng = random.Random(11)
+    services = [ServiceFactory(), ServiceFactory(), ServiceFactory()]
+    for service in services[:2]:
+        for revision in (RevisionFactory(service=service), RevisionFactory(service=service)):
+            service.current_revision = revision
+            service.save()
+            probe = make_probe(service)
+            probe_results_record(
+                outcomes=[
+                    outcome(probe, at=T0 + seconds(s), latency_ms=rng.lognormvariate(3, 0.7))
+                    for s in range(0, 300, 7)
+                ]
+            )
+
+    # when the overview reads them all at once
+    with django_assert_max_num_queries(1):
+        found = latency_p95_by_service(
+            service_ids=[s.pk for s in services], time_range=RANGES["1h"], end=T0 + seconds(3600)
+        )
+
+    # then each service's points are those of its latency series, every revision together
+    for service in services:
+        expected = sorted(
+            (point.time, point.p95)
+            for series in latency_series(
+                service_id=service.pk, time_range=RANGES["1h"], end=T0 + seconds(3600)
+            )
+            for point in series.points
+        )
+        assert found.get(service.pk, []) == expected
+    assert len(found) == 2
+    assert latency_p95_by_service(service_ids=[], time_range=RANGES["1h"], end=T0) == {}

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from runs.models import Deploy, FailureSignature, Revision, Suite, TestCase, TestResult, TestRun
 from runs.selectors.rates import FAILING
+from runs.services.read_models import flake_window_update
 from runs.services.reality import cases_reality_refresh
 from tests.factories import CaseFactory, RevisionFactory, SuiteFactory
 
@@ -70,6 +71,7 @@ def make_run(
         ]
     )
     cases_reality_refresh(suite_id=suite.pk)  # what the importer keeps for imported runs
+    flake_window_update(run=run)
     return run
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -139,3 +139,30 @@ def test_fractions_and_points_are_truncated_too():
 def test_the_summary_takes_a_fixed_number_of_queries(known, django_assert_max_num_queries):
     with django_assert_max_num_queries(25):
         _summary(known)
+
+
+def test_a_failure_episode_begun_before_the_period_is_not_counted_again(db):
+    from reports.selectors.delivery import restores
+    from tests.factories import SuiteFactory
+
+    from .conftest import make_run
+
+    def february(run, day):
+        return set_time(run, created_at=datetime(2030, 2, day, 12, tzinfo=UTC))
+
+    red_before, green_before = SuiteFactory(), SuiteFactory()
+    february(make_run(red_before, 1, 10, 0), 26)
+    february(make_run(red_before, 1, 9, 1), 27)  # the episode began before the period
+    still_red = make_run(red_before, 1, 9, 1)
+    make_run(red_before, 3, 10, 0)
+    february(make_run(green_before, 1, 10, 0), 27)
+    new_episode = make_run(green_before, 2, 9, 1)  # after a green run before the period
+    make_run(green_before, 2, 9, 0, errors=1, hour=13)  # the same episode
+    make_run(green_before, 4, 10, 0)
+    services = (red_before.service, green_before.service)
+
+    found = list(restores(Scope(start=START, end=END, services=services)).order_by("pk"))
+
+    assert [r.pk for r in found] == [new_episode.pk]
+    assert found[0].restore.days == 2
+    assert still_red.pk not in [r.pk for r in found]

@@ -1,0 +1,99 @@
+"""Read models written at ingest time, so that no page scans results.
+
+`flake_window_update` runs once per finished run, inside the importer's transaction: a few
+set-based statements whose cost grows with the tests that failed or were retried in the suite's
+flaky window, not with the suite's size. `flake_window_rebuild` recomputes a suite (or all) from
+its results: for the migration's backfill, the `flaky_rebuild` command and retention.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.db import connection, transaction
+
+from runs.models import CaseFlakeWindow, Suite, TestCase, TestResult, TestRun
+from runs.selectors.flaky import flaky_per_case_sql, recent_run_ids
+
+_TABLE = CaseFlakeWindow._meta.db_table
+
+# Tests of `run_ids` that failed, errored or passed on a retry become candidates (with no figures
+# yet): a test that only ever passed in the window cannot have flipped.
+_CANDIDATES_ADD = """
+INSERT INTO {table} (case_id, suite_id, service_id, flips, retries, seen, failures, refresh)
+SELECT DISTINCT res.case_id, %s, %s, 0, 0, 0, 0, 0
+FROM {result} res
+WHERE res.run_id IN ({run_ids}) AND (res.outcome IN ('failed', 'error') OR res.flaky)
+ON CONFLICT (case_id) DO NOTHING
+"""
+
+# Every candidate of the suite gets its figures over the window, stamped with this refresh.
+_FIGURES_SET = """
+UPDATE {table} SET flips = per_case.flips, retries = per_case.retries, seen = per_case.seen,
+       failures = per_case.failures, refresh = %s
+FROM per_case WHERE {table}.case_id = per_case.case_id
+"""
+
+# Candidates the refresh did not reach have no result left in the window; the others are kept
+# only while a failure or a retry remains in the window.
+_STALE_DELETE = """
+DELETE FROM {table}
+WHERE suite_id = %s AND (refresh <> %s OR (failures = 0 AND retries = 0))
+"""
+
+
+def _refresh(*, suite: Suite, candidate_runs: list[int]) -> None:
+    """Add the candidates of `candidate_runs`, then recompute every candidate of the suite over
+    its last FLAKY_WINDOW finished runs. Four statements; the caller holds the suite's lock."""
+    window = recent_run_ids(suite_id=suite.pk)
+    token = time.time_ns()
+    names = {"table": _TABLE, "result": TestResult._meta.db_table}
+    with connection.cursor() as cursor:
+        if candidate_runs:
+            cursor.execute(
+                _CANDIDATES_ADD.format(**names, run_ids=", ".join(["%s"] * len(candidate_runs))),
+                [suite.pk, suite.service_id, *candidate_runs],
+            )
+        if window:
+            cases = f"SELECT case_id FROM {_TABLE} WHERE suite_id = %s"  # noqa: S608
+            cursor.execute(
+                flaky_per_case_sql(run_ids=window, cases=cases) + _FIGURES_SET.format(**names),
+                [*window, *window, suite.pk, token],
+            )
+        cursor.execute(_STALE_DELETE.format(**names), [suite.pk, token])
+
+
+def _lock(suite_id: int) -> Suite | None:
+    """The suite, locked for this transaction: two refreshes of one suite take turns."""
+    return Suite.objects.select_for_update().filter(pk=suite_id).first()
+
+
+def flake_window_update(*, run: TestRun) -> None:
+    """Fold a run whose results are all written into its suite's flaky window read model.
+    Call it once per run, after its results are written (in the same transaction or after)."""
+    with transaction.atomic():
+        suite = _lock(run.suite_id)
+        if suite is not None:
+            _refresh(suite=suite, candidate_runs=[run.pk])
+
+
+def flake_window_rebuild(*, suite_id: int) -> None:
+    """Recompute one suite's flaky window read model from its results. Retention calls this after
+    deleting runs of the suite; `manage.py flaky_rebuild` calls it for every suite."""
+    with transaction.atomic():
+        suite = _lock(suite_id)
+        if suite is None:
+            return
+        _refresh(suite=suite, candidate_runs=recent_run_ids(suite_id=suite_id))
+
+
+def flake_windows_rebuild(*, progress=None) -> int:
+    """Recompute the read model of every suite that has tests; returns how many suites."""
+    suite_ids = list(
+        TestCase.objects.values_list("suite_id", flat=True).distinct().order_by("suite_id")
+    )
+    for done, suite_id in enumerate(suite_ids, start=1):
+        flake_window_rebuild(suite_id=suite_id)
+        if progress:
+            progress(done, len(suite_ids))
+    return len(suite_ids)
