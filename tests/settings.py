@@ -19,3 +19,20 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 # locked") when a live server, a worker thread and the test write together.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
+
+# One process (the test worker runs in a thread): a local-memory cache, emptied before each test
+# (tests/conftest.py). With Redis (PostgreSQL mode: CACHE_URL, or the broker's own db) the page
+# cache is tested against the real server.
+_redis_cache = CACHE_URL or (  # noqa: F405
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""  # noqa: F405
+)
+if _redis_cache:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _redis_cache,
+            "KEY_PREFIX": "stageloop-test",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
