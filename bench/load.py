@@ -207,10 +207,26 @@ async def _login(session, base: str, username: str) -> None:
             raise RuntimeError(f"login of {username} answered {response.status}")
 
 
+async def _logins(base: str, names: list[str]) -> list[str]:
+    """Log each viewer in through the login form (a few at a time: password hashing is slow on
+    purpose); return their session cookies, which stay valid across server restarts."""
+    import aiohttp
+
+    gate = asyncio.Semaphore(4)
+
+    async def one(name: str) -> str:
+        async with gate, aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+            await _login(s, base, name)
+            return next(c.value for c in s.cookie_jar if c.key == "sessionid")
+
+    return list(await asyncio.gather(*(one(n) for n in names)))
+
+
 async def _viewers(
-    base: str, names: list[str], urls: dict, rate: float, duration: float, seed: int
+    base: str, cookies: list[str], urls: dict, rate: float, duration: float, seed: int
 ) -> list:
     import aiohttp
+    from yarl import URL
 
     rng = random.Random(seed)
     kinds = list(MIX)
@@ -218,15 +234,14 @@ async def _viewers(
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=60)
     sessions = []
-    for name in names:
-        session = aiohttp.ClientSession(
-            connector=connector,
-            connector_owner=False,
-            timeout=timeout,
-            cookie_jar=aiohttp.CookieJar(unsafe=True),
+    for cookie in cookies:
+        jar = aiohttp.CookieJar(unsafe=True)
+        jar.update_cookies({"sessionid": cookie}, URL(base))
+        sessions.append(
+            aiohttp.ClientSession(
+                connector=connector, connector_owner=False, timeout=timeout, cookie_jar=jar
+            )
         )
-        await _login(session, base, name)
-        sessions.append(session)
     samples: list[tuple[str, float, float, int]] = []  # kind, started, seconds, status (0: error)
     began = time.perf_counter()
     end = began + duration
@@ -258,10 +273,10 @@ async def _viewers(
     return samples
 
 
-def viewers_process(base, names, urls, rate, duration, seed, out) -> None:
+def viewers_process(base, cookies, urls, rate, duration, seed, out) -> None:
     cpu = time.process_time()
     wall = time.perf_counter()
-    samples = asyncio.run(_viewers(base, names, urls, rate, duration, seed))
+    samples = asyncio.run(_viewers(base, cookies, urls, rate, duration, seed))
     out.put(
         {
             "samples": samples,
@@ -405,16 +420,22 @@ def page_cache_stats(redis_url: str) -> tuple[int, int]:
 
 
 def one_pass(args, *, page_cache: bool, names, urls, token, log_dir: Path) -> dict:
+    """`names` are the viewers' session cookies (logged in once, through the form)."""
     from runs.page_cache import stats_reset
 
     label = "cached" if page_cache else "uncached"
     with Servers(args, page_cache=page_cache, log_dir=log_dir) as servers:
+        if not names or not names[0].startswith("session:"):
+            began = time.perf_counter()
+            names[:] = ["session:" + c for c in asyncio.run(_logins(servers.base, names))]
+            print(f"{len(names)} viewers logged in in {time.perf_counter() - began:.0f} s")
+        cookies = [n.removeprefix("session:") for n in names]
         ctx = multiprocessing.get_context("spawn")
         # Warm up: every worker imports its modules and opens its database connection.
         warm_out = ctx.Queue()
         warm = ctx.Process(
             target=viewers_process,
-            args=(servers.base, names[:10], urls, 0, args.warmup, 1, warm_out),
+            args=(servers.base, cookies[:10], urls, 0, args.warmup, 1, warm_out),
         )
         warm.start()
         warm_out.get(timeout=args.warmup + 300)
@@ -424,7 +445,7 @@ def one_pass(args, *, page_cache: bool, names, urls, token, log_dir: Path) -> di
         view_out, up_out = ctx.Queue(), ctx.Queue()
         viewers = ctx.Process(
             target=viewers_process,
-            args=(servers.base, names, urls, args.rate, args.duration, args.seed, view_out),
+            args=(servers.base, cookies, urls, args.rate, args.duration, args.seed, view_out),
         )
         uploaders = ctx.Process(
             target=uploaders_process,
