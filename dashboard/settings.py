@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 import plotly
@@ -170,6 +171,7 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # Without it: a file cache under STAGELOOP_VAR_DIR, which the embedded mode's web, worker and beat
 # processes share (a local-memory cache is per process and would miss the worker's new runs).
 CACHE_URL = env_url("CACHE_URL", "", schemes=("redis", "rediss"))
+CACHES: dict[str, dict[str, Any]]
 if CACHE_URL:
     CACHES = {
         "default": {

@@ -114,7 +114,7 @@ def fragment(name: str, *parts: object, service_id: int | None, build: Callable[
         return build()
     _count(hit=value is not _MISSING)
     if value is not _MISSING:
-        return value  # type: ignore[return-value]
+        return value
     value = build()
     try:
         cache.set(key, value, FRAGMENT_SECONDS)
