@@ -42,8 +42,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Each test starts with an empty cache: page fragments must not leak between tests."""
-    from django.core.cache import cache
+    from django.core.cache import caches
     from django.core.cache.backends.redis import RedisCache
+
+    cache = caches["default"]
 
     if isinstance(cache, RedisCache):
         # Only our keys: with no CACHE_URL the tests share the broker's db (tests/settings.py).
