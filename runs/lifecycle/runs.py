@@ -30,7 +30,9 @@ class _RunMachine(Machine):
 
     def move(self, rows: Any, to: str, **kwargs: Any) -> int:
         services: list[int] = []
-        if str(to) in self.final:
+        if str(to) in self.final and isinstance(rows, TestRun):
+            services = [rows.service_id]
+        elif str(to) in self.final:
             services = list(
                 self._queryset(rows).values_list("service_id", flat=True).distinct().order_by()
             )
