@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -166,6 +167,34 @@ WHITENOISE_AUTOREFRESH = DEVELOPMENT
 
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEVELOPMENT)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- Cache --------------------------------------------------------------------------------------
+# Page fragments (charts, the tables beside them) and the data generations that invalidate them
+# (runs/page_cache.py). Production: CACHE_URL=redis://host:6379/1, one Redis every web worker and
+# Celery worker shares (a db of its own: Django's cache.clear() empties the whole db).
+# Without it: a file cache under STAGELOOP_VAR_DIR, which the embedded mode's web, worker and beat
+# processes share (a local-memory cache is per process and would miss the worker's new runs).
+CACHE_URL = env_url("CACHE_URL", "", schemes=("redis", "rediss"))
+CACHES: dict[str, dict[str, Any]]
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "stageloop",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
+    }
+# STAGELOOP_PAGE_CACHE=0 builds every fragment on every request (bench/load.py's uncached pass).
+PAGE_CACHE = env_bool("STAGELOOP_PAGE_CACHE", True)
+PAGE_CACHE_STATS = env_bool("STAGELOOP_PAGE_CACHE_STATS", False)
 
 # --- Celery -------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_url(

@@ -39,6 +39,24 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             pytest.exit(f"The embedded pass requires the filesystem broker, not {broker}.", 3)
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: page fragments must not leak between tests."""
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    cache = caches["default"]
+
+    if isinstance(cache, RedisCache):
+        # Only our keys: with no CACHE_URL the tests share the broker's db (tests/settings.py).
+        client = cache._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=f"{settings.CACHES['default']['KEY_PREFIX']}:*"))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
+
+
 def _user(username: str, role: str | None, **extra):
     user = get_user_model().objects.create_user(username=username, password=PASSWORD, **extra)
     if role:

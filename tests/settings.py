@@ -26,3 +26,19 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# One process (the test worker runs in a thread): a local-memory cache, emptied before each test
+# (tests/conftest.py). With Redis (PostgreSQL mode: CACHE_URL, or the broker's own db) the page
+# cache is tested against the real server.
+_redis_cache = CACHE_URL or (  # noqa: F405
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""  # noqa: F405
+)
+if _redis_cache:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _redis_cache,
+            "KEY_PREFIX": "stageloop-test",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

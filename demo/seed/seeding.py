@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from runs import page_cache
 from runs.models import FailureSignature, Revision, Service, Suite, TestCase
 from runs.models.testing import case_key_hash
 from runs.services.read_models import flake_window_rebuild
@@ -86,6 +87,7 @@ def history_finish(*, suite: Suite, serving: Revision | None) -> None:
     revision with all traffic."""
     cases_reality_refresh(suite_id=suite.pk)
     flake_window_rebuild(suite_id=suite.pk)
+    page_cache.generation_bump(service_id=suite.service_id)
     if serving is not None:
         Revision.objects.filter(pk=serving.pk).update(
             status=Revision.Status.READY, traffic_percent=100

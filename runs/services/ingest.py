@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from engine.junit import ERROR, FAILED, JUnitError, ParsedCase, parse_report
 from engine.junit.parser import attempts_join
+from runs import page_cache
 from runs.lifecycle.runs import run_lifecycle
 from runs.models import (
     FailureSignature,
@@ -245,6 +246,7 @@ def _import(
                 end_error=end_error,
                 stored=stored,
             )
+            page_cache.generation_bump(service_id=suite.service_id)
             if analyze:  # its outbox message commits with the run, or neither does
                 run_analyze_enqueue(run_id=run.pk)
     except BaseException as exc:

@@ -21,6 +21,7 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from engine.junit import ERROR, FAILED, ParsedCase, case_key, key_suite
+from runs import page_cache
 from runs.lifecycle.runs import run_lifecycle
 from runs.models import TestCase, TestResult, TestRun
 from runs.models.testing import case_key_hash, is_real
@@ -110,6 +111,7 @@ def live_results_add(
         cases = _fold(results)
         if cases:
             _results_write(run=locked, cases=cases)
+            page_cache.generation_bump(service_id=locked.service_id)
         now = timezone.now()
         counts = _counts(locked)
         TestRun.objects.filter(pk=locked.pk).update(
@@ -143,6 +145,7 @@ def live_run_finish(*, run: TestRun, files: Sequence[ReportFile] = (), error: st
             _report_replace(run=locked, files=files, error=error, now=now)
         else:
             _streamed_end(run=locked, error=error, now=now)
+        page_cache.generation_bump(service_id=locked.service_id)
     locked.refresh_from_db()
     return locked
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from runs import charts
+from runs import charts, page_cache
 from runs.health_seam import revision_health, service_health_states
 from runs.models import Revision, Service, State, Suite, TestCase
 from runs.params import shown
@@ -26,7 +26,7 @@ from runs.selectors.compare_picker import compare_picker
 from runs.selectors.gates import promote_needs_reason, revision_release_verdicts
 from runs.selectors.rates import RATE_DEFINITION
 from runs.selectors.rollback import active_deploy, rollback_refusal
-from runs.time_range import request_time_range, within
+from runs.time_range import TimeRange, request_time_range, within
 from runs.views.paging import BadInput, bad_request, paginate, query_without
 
 RUNS_PER_PAGE = 25
@@ -83,8 +83,17 @@ def suite_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except BadInput as exc:
         return bad_request(request, str(exc))
     latest = suites.latest_run(suite=suite)
-    series = suites.run_series(runs=suites.finished_runs(suite=suite, span=span))
-    per_revision = suites.revision_rates(suite=suite, span=span)
+    # Successful deploys are read each time (one small query) and key the cached charts: a deploy
+    # marks the chart at once, whether or not it brought a run (which bumps the generation).
+    markers = suites.deploy_markers(suite=suite, since=span.start, until=span.end)
+    cached = page_cache.fragment(
+        "suite-charts",
+        suite.pk,
+        span,
+        [m["pk"] for m in markers],
+        service_id=suite.service_id,
+        build=lambda: _suite_charts(suite=suite, span=span, markers=markers),
+    )
     mine = request.GET.get("mine") == "1"
     flaky_cases, flaky_total = flaky.flaky_cases(suite_id=suite.pk, limit=500 if mine else 20)
     flaky_owners = owners.case_owners(suite_id=suite.pk, case_ids=[f.case_id for f in flaky_cases])
@@ -103,23 +112,7 @@ def suite_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "suite": suite,
             "latest": latest,
             "size": suites.size_against_target(suite=suite, latest=latest),
-            "series": series,
-            "rate_chart": charts.figure_json(
-                charts.pass_rate_over_time(
-                    series.points,
-                    bucket=series.bucket,
-                    deploys=suites.deploy_markers(suite=suite, since=span.start, until=span.end),
-                    x_range=(span.start, span.end),
-                )
-            ),
-            "revision_chart": charts.figure_json(charts.pass_rate_per_revision(per_revision)),
-            "duration_chart": charts.figure_json(
-                charts.run_durations(
-                    series.points, bucket=series.bucket, x_range=(span.start, span.end)
-                )
-            ),
-            "slowest": suites.slowest_tests(suite=suite, span=span),
-            "failing": suites.most_failing_tests(suite=suite, span=span),
+            **cached,
             "flaky_cases": flaky_cases,
             "flaky_total": flaky_total,
             "flaky_owners": flaky_owners,
@@ -138,6 +131,31 @@ def suite_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "tree_query": query_without(request, "tree", "page"),
         },
     )
+
+
+def _suite_charts(*, suite: Suite, span: TimeRange, markers: list) -> dict:
+    """The suite page's charts and the tables beside them: what runs and results show."""
+    series = suites.run_series(runs=suites.finished_runs(suite=suite, span=span))
+    per_revision = suites.revision_rates(suite=suite, span=span)
+    return {
+        "series": series,
+        "rate_chart": charts.figure_json(
+            charts.pass_rate_over_time(
+                series.points,
+                bucket=series.bucket,
+                deploys=markers,
+                x_range=(span.start, span.end),
+            )
+        ),
+        "revision_chart": charts.figure_json(charts.pass_rate_per_revision(per_revision)),
+        "duration_chart": charts.figure_json(
+            charts.run_durations(
+                series.points, bucket=series.bucket, x_range=(span.start, span.end)
+            )
+        ),
+        "slowest": suites.slowest_tests(suite=suite, span=span),
+        "failing": suites.most_failing_tests(suite=suite, span=span),
+    }
 
 
 def suite_tree_branch(request: HttpRequest, pk: int) -> HttpResponse:
@@ -170,18 +188,19 @@ def test_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if raw_run and result is None:
         return bad_request(request, f"This test has no result in run #{raw_run}.")
     span = request_time_range(request)
-    history = cases.case_history(case=case, span=span)
+    cached = page_cache.fragment(
+        "test-history",
+        case.pk,
+        span,
+        service_id=case.suite.service_id,
+        build=lambda: _test_history(case=case, span=span),
+    )
     return render(
         request,
         "runs/test_detail.html",
         {
             "case": case,
-            "strip": history[-cases.STRIP_LENGTH :],
-            "latest": history[-1] if history else None,
-            "history_count": len(history),
-            "duration_chart": charts.figure_json(
-                charts.case_durations(history, x_range=(span.start, span.end))
-            ),
+            **cached,
             "flakiness": flaky.case_flakiness(case_id=case.pk),
             "broken": cases.broken_since(case=case),
             "analyses": cases.case_analyses(case=case),
@@ -194,6 +213,19 @@ def test_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "attachments": results.result_attachments(result=result) if result else [],
         },
     )
+
+
+def _test_history(*, case: TestCase, span: TimeRange) -> dict:
+    """The test page's history strip and duration chart: what its results show."""
+    history = cases.case_history(case=case, span=span)
+    return {
+        "strip": history[-cases.STRIP_LENGTH :],
+        "latest": history[-1] if history else None,
+        "history_count": len(history),
+        "duration_chart": charts.figure_json(
+            charts.case_durations(history, x_range=(span.start, span.end))
+        ),
+    }
 
 
 def revision_detail(request: HttpRequest, pk: int) -> HttpResponse:
