@@ -4,6 +4,7 @@ from runs.models.gates import GatePolicy, Verdict
 from runs.models.loops import Loop, LoopIteration
 from runs.models.outbox import Outbox
 from runs.models.owners import OwnerRule
+from runs.models.retention import RetentionPass, RetentionPolicy
 from runs.models.services import Build, Deploy, Revision, Service
 from runs.models.states import QuarantinePolicy, State, TestState, TestStateChange
 from runs.models.testing import (
@@ -30,6 +31,8 @@ __all__ = [
     "Outbox",
     "OwnerRule",
     "QuarantinePolicy",
+    "RetentionPass",
+    "RetentionPolicy",
     "Revision",
     "Service",
     "State",
