@@ -155,7 +155,7 @@ def _links_release(run_ids: list[int]) -> int:
     attachments = 0
     for rel in TestRun._meta.related_objects:
         model = rel.related_model
-        if model is TestResult:
+        if model is TestResult or not isinstance(model, type):
             continue
         field = rel.field
         rows = model._base_manager.filter(**{f"{field.name}__in": run_ids})
