@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from dashboard.env import env_bool, env_int, env_list, env_origins, env_str, env_url
@@ -238,6 +239,15 @@ if LEASE_RENEW_SECONDS >= LEASE_SECONDS:
 SWEEP_INTERVAL = env_int("STAGELOOP_SWEEP_INTERVAL", 15, minimum=1)
 # A canary step probes the candidate and the stable revision this often (ms) while it holds.
 CANARY_PROBE_INTERVAL = env_int("STAGELOOP_CANARY_PROBE_INTERVAL_MS", 1000, minimum=50) / 1000
+# Retention (runs.services.retention): for suites without a policy of their own, keep runs this
+# many days and/or the newest this many runs; 0 is no limit, and both 0 (the default) keep
+# everything, so an upgrade never deletes a team's history it did not ask to delete.
+RETENTION_DAYS = env_int("STAGELOOP_RETENTION_DAYS", 0, minimum=0)
+RETENTION_RUNS = env_int("STAGELOOP_RETENTION_RUNS", 0, minimum=0)
+# Results deleted per transaction: each batch commits, so pages wait at most one batch's locks.
+RETENTION_BATCH = env_int("STAGELOOP_RETENTION_BATCH", 20_000, minimum=1)
+# The hour (UTC) of the nightly pass.
+RETENTION_HOUR = env_int("STAGELOOP_RETENTION_HOUR", 3, minimum=0)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "dashboard.tasks.worker_heartbeat",
@@ -259,6 +269,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "runs.tasks.attachments_prune",
         "schedule": timedelta(hours=1),
         "options": {"expires": 3000},
+    },
+    # Nightly: delete runs past their suite's retention policy, in short batches.
+    "retention-pass": {
+        "task": "runs.tasks.retention_pass",
+        "schedule": crontab(hour=RETENTION_HOUR, minute=17),
+        "options": {"expires": 3 * 3600},
     },
     "runs-sweep": {
         "task": "runs.tasks.runs_sweep",

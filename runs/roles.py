@@ -31,8 +31,13 @@ _READ += [("health", f"view_{model}") for model in ("probe", "proberesult", "inc
 
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     VIEWER: _READ,
-    OPERATOR: [*_READ, ("runs", "trigger_deploy"), ("analyses", "write_analysis")],
-    MANAGER: [*_READ, ("runs", "export_report")],
+    OPERATOR: [
+        *_READ,
+        ("runs", "trigger_deploy"),
+        ("analyses", "write_analysis"),
+        ("runs", "pin_run"),
+    ],
+    MANAGER: [*_READ, ("runs", "export_report"), ("runs", "pin_run"), ("runs", "manage_retention")],
 }
 
 # What an API token may do, and the permission each action needs. A token acts with its owner's
@@ -46,6 +51,8 @@ API_ACTIONS: dict[str, tuple[tuple[str, str], str]] = {
     "promote": (("runs", "trigger_deploy"), "promote a revision (despite the gate, with a reason)"),
     "change_test_state": (("runs", "trigger_deploy"), "quarantine, disable or re-activate tests"),
     "triage": (("runs", "trigger_deploy"), "triage failure signatures"),
+    "pin": (("runs", "pin_run"), "pin or unpin runs"),
+    "retention": (("runs", "manage_retention"), "set a suite's retention policy"),
 }
 
 

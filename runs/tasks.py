@@ -14,6 +14,7 @@ from django.utils import timezone
 from runs.services import enqueue
 from runs.services.attachments import attachments_prune as prune
 from runs.services.pipeline import deploy_and_test_execute
+from runs.services.retention import retention_pass as retention
 from runs.services.rollback import rollback_execute
 from runs.services.sweeper import runs_sweep as sweep
 
@@ -49,3 +50,15 @@ def runs_sweep() -> None:
 def attachments_prune() -> int:
     """Periodic (hourly): delete attachments past STAGELOOP_ATTACHMENT_RETENTION_DAYS."""
     return prune(now=timezone.now())
+
+
+@shared_task(
+    **TASK_OPTIONS,
+    name="runs.tasks.retention_pass",
+    time_limit=3 * 3600,
+    soft_time_limit=3 * 3600 - 60,
+)
+def retention_pass() -> int:
+    """Periodic (nightly): delete runs past their suite's retention policy; how many."""
+    record = retention(now=timezone.now())
+    return record.runs_deleted if record is not None else 0

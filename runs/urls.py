@@ -1,6 +1,16 @@
 from django.urls import include, path
 
-from runs.views import deploys, loops, release, rollback, states, tokens, triage, uploads
+from runs.views import (
+    deploys,
+    loops,
+    release,
+    retention,
+    rollback,
+    states,
+    tokens,
+    triage,
+    uploads,
+)
 
 urlpatterns = [
     path("services/<slug:name>/deploy", deploys.deploy_and_test, name="deploy-and-test"),
@@ -18,6 +28,8 @@ urlpatterns = [
     path("suites/<int:pk>/upload", uploads.suite_upload, name="suite-upload"),
     path("tests/<int:pk>/state", states.test_state_change, name="test-state-change"),
     path("signatures/<int:pk>/triage", triage.signature_triage, name="signature-triage"),
+    path("suites/<int:pk>/retention", retention.suite_retention, name="suite-retention"),
+    path("runs/<int:pk>/pin", retention.run_pin, name="run-pin"),
     path("account/tokens/", tokens.token_list, name="tokens"),
     path("account/tokens/<int:pk>/revoke", tokens.token_revoke_view, name="token-revoke"),
     path("", include("runs.urls_pages")),

@@ -59,14 +59,25 @@ api = NinjaAPI(
 )
 errors_install(api)
 
-from runs.api import builds, live, runs, services, signatures, states, verdicts  # noqa: E402  (routers register on the api above)
+from runs.api import (  # noqa: E402  (routers register on the api above)
+    builds,
+    live,
+    retention,
+    runs,
+    services,
+    signatures,
+    states,
+    verdicts,
+)
 
 # Live runs first: its POST /runs/live must not be read as GET /runs/{run_id} with id "live".
 api.add_router("/runs", live.router)
 api.add_router("/runs", runs.router)
+api.add_router("/runs", retention.runs_router)
 api.add_router("/builds", builds.router)
 api.add_router("/services", services.router)
 api.add_router("/services", states.suites_router)
+api.add_router("/services", retention.suites_router)
 api.add_router("/tests", states.tests_router)
 api.add_router("/revisions", verdicts.router)
 api.add_router("/signatures", signatures.router)

@@ -5,6 +5,7 @@ from runs.models.loops import Loop, LoopIteration
 from runs.models.outbox import Outbox
 from runs.models.owners import OwnerRule
 from runs.models.read_models import CaseFlakeWindow
+from runs.models.retention import RetentionPass, RetentionPolicy
 from runs.models.services import Build, Deploy, Revision, Service
 from runs.models.states import QuarantinePolicy, State, TestState, TestStateChange
 from runs.models.testing import (
@@ -32,6 +33,8 @@ __all__ = [
     "Outbox",
     "OwnerRule",
     "QuarantinePolicy",
+    "RetentionPass",
+    "RetentionPolicy",
     "Revision",
     "Service",
     "State",

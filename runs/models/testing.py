@@ -132,6 +132,17 @@ class TestRun(models.Model):
     content_hash = models.CharField(max_length=64, blank=True)
     # Claimed by the analyze step (analyses.services.analyze): a second message does nothing.
     analyzed_at = models.DateTimeField(null=True, blank=True)
+    # Retention never deletes a pinned run (runs.services.retention); who pinned it and when.
+    pinned = models.BooleanField(default=False, db_default=False)
+    pinned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    pinned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

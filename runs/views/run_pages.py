@@ -17,7 +17,7 @@ RESULTS_PER_PAGE = 50
 
 def _run(pk: int) -> TestRun:
     return get_object_or_404(
-        TestRun.objects.select_related("suite", "service", "revision", "deploy"), pk=pk
+        TestRun.objects.select_related("suite", "service", "revision", "deploy", "pinned_by"), pk=pk
     )
 
 

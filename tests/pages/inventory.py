@@ -97,6 +97,8 @@ NOT_PAGES: dict[str, str] = {
     "analyze-signature": "POST only",
     "analyze-run": "POST only",
     "signature-triage": "POST only",
+    "suite-retention": "POST only (the suite page's retention form)",
+    "run-pin": "POST only (the run page's pin button)",
     "search-typeahead": "htmx fragment of the header's search box",
     "search-failure": "a redirect to the newest run (or the suite) of a failure signature",
     "suite-tree-branch": "htmx fragment of the suite page's tree",
