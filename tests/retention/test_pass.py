@@ -297,3 +297,23 @@ def test_the_task_runs_a_pass(suite):
 
     assert task.apply().get() == 1
     assert RetentionPass.objects.get().status == "succeeded"
+
+
+def test_the_flaky_window_forgets_the_flips_of_deleted_runs(suite):
+    """A test that flipped only in runs the pass deletes is no longer counted flaky."""
+    from runs.selectors.flaky import flaky_cases
+    from runs.services.read_models import flake_window_rebuild
+
+    for days_ago, outcome in ((100, "failed"), (99, "passed"), (98, "failed")):
+        run = make_run(suite, days_ago=days_ago, results=2)
+        run.results.filter(case__key__endswith="test_0").update(outcome=outcome)
+    make_run(suite, days_ago=1, results=2)
+    make_run(suite, days_ago=0.5, results=2)
+    flake_window_rebuild(suite_id=suite.pk)
+    assert flaky_cases(suite_id=suite.pk)[1] == 1
+    policy(suite, days=30)
+
+    retention_pass(now=NOW)
+
+    assert TestRun.objects.filter(suite=suite).count() == 2
+    assert flaky_cases(suite_id=suite.pk) == ([], 0)
