@@ -26,10 +26,19 @@ from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
-from runs.models import RetentionPass, RetentionPolicy, TestAttachment, TestResult, TestRun
+from runs.models import (
+    RetentionPass,
+    RetentionPolicy,
+    Suite,
+    TestAttachment,
+    TestResult,
+    TestRun,
+)
 from runs.models.retention import MAX_KEEP_DAYS, MAX_KEEP_RUNS
 from runs.selectors.retention import evidence_run_ids, expired_runs, policies_in_force
+from runs import page_cache
 from runs.services.leases import lease_holder
+from runs.services.read_models import flake_window_rebuild
 
 log = logging.getLogger(__name__)
 
@@ -254,6 +263,10 @@ def space_reclaim() -> None:
             cursor.execute(f"VACUUM (ANALYZE) {table}")
 
 
+def _service_id(suite_id: int) -> int | None:
+    return Suite.objects.filter(pk=suite_id).values_list("service_id", flat=True).first()
+
+
 def retention_pass(
     *, now: datetime | None = None, batch: int | None = None, vacuum: bool = True
 ) -> RetentionPass | None:
@@ -281,6 +294,10 @@ def retention_pass(
                     _runs_delete(chunk, batch=batch, tally=tally)
                     touched = True
                     _save(record, tally, started)
+            if touched:
+                # The flaky window and cached pages of the suite counted the deleted runs.
+                flake_window_rebuild(suite_id=suite_id)
+                page_cache.generation_bump(service_id=_service_id(suite_id))
             tally.suites += touched
         extra = {}
         if tally.runs and vacuum:
