@@ -244,6 +244,13 @@ class TestCase(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["suite", "key_hash"], name="testcase_unique_key"),
         ]
+        indexes = [
+            # The reality check's candidates (run and suite pages): the few tests never real,
+            # without reading a 200,000-test suite's others.
+            models.Index(
+                fields=["suite"], name="testcase_suite_idle", condition=models.Q(ever_real=False)
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.key
@@ -388,8 +395,23 @@ class TestResult(models.Model):
             models.UniqueConstraint(fields=["run", "case"], name="result_unique_per_run"),
         ]
         indexes = [
-            # (A run's results by outcome are read through result_unique_per_run: a run holds at
-            # most a few thousand rows, and one index fewer makes every import cheaper.)
+            # A run's passes are read through result_unique_per_run, in test order; its failures,
+            # its other results (skipped) and its flaky results through small partial indexes,
+            # so a 200,000-result run's page, failure groups and comparison never read the
+            # passes (bench/pages.py). Partial indexes cost an import only for the rows they hold.
+            models.Index(
+                fields=["run", "case"],
+                name="result_run_failing",
+                condition=models.Q(outcome__in=["failed", "error"]),
+            ),
+            models.Index(
+                fields=["run", "case"],
+                name="result_run_other",
+                condition=~models.Q(outcome__in=["passed", "failed", "error"]),
+            ),
+            models.Index(
+                fields=["run", "case"], name="result_run_flaky", condition=models.Q(flaky=True)
+            ),
             # one test's history across runs, newest first
             models.Index(fields=["case", "-run"], name="result_case_history"),
             # Only failures have a signature: index just those rows.

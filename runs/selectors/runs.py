@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.db.models import (
     Case,
     CharField,
     Count,
+    Exists,
     F,
     IntegerField,
     Min,
@@ -21,7 +23,8 @@ from django.db.models import (
 )
 from django.db.models.functions import RowNumber
 
-from runs.models import TestResult, TestRun
+from runs.models import TestCase, TestResult, TestRun
+from runs.models.testing import Outcome
 from runs.selectors.rates import FAILING, OUTCOMES
 
 COMPARISON_DEFINITION = (
@@ -77,7 +80,57 @@ def _filtered(
     if outcome:
         results = results.filter(outcome=outcome)
     if search:
-        results = results.filter(Q(case__name__icontains=search) | Q(case__key__icontains=search))
+        # The suite's matching tests first (one pass over its names), then their results here:
+        # a join would test the name of each of a big run's 200,000 results instead.
+        matching = TestCase.objects.filter(suite_id=run.suite_id).filter(
+            Q(name__icontains=search) | Q(key__icontains=search)
+        )
+        results = results.filter(case_id__in=matching.values("pk"))
+    return results
+
+
+# The run page's sections, in the order it lists them: failures, then passes, then the rest
+# (skipped). Each is read by its own index scan in test (case id) order: the partial indexes
+# result_run_failing / result_run_other, and result_unique_per_run for the passes.
+OTHER = ~Q(outcome__in=(Outcome.PASSED, *FAILING))
+SECTIONS: tuple[tuple[int, Q], ...] = (
+    (0, Q(outcome__in=FAILING)),
+    (1, Q(outcome=Outcome.PASSED)),
+    (2, OTHER),
+)
+_CURSOR = re.compile(r"([0-2])\.([0-9]{1,18})")
+
+
+def _rank(outcome: str) -> int:
+    return 0 if outcome in FAILING else 1 if outcome == Outcome.PASSED else 2
+
+
+def parse_cursor(raw: str) -> tuple[int, int] | None:
+    """(section, case id) from a page link's after=/before= value; None when there is none.
+    Raises BadFilter for anything a page link does not make."""
+    if not raw:
+        return None
+    match = _CURSOR.fullmatch(raw)
+    if not match:
+        raise BadFilter(
+            f"“{raw[:40]}” is not a place in this list; follow the page links, or open the "
+            "first page."
+        )
+    return int(match[1]), int(match[2])
+
+
+def _only_filtered(
+    *, run: TestRun, outcome: str, search: str, only: str, previous: TestRun | None
+) -> QuerySet[TestResult]:
+    if only and only not in ONLY:
+        raise BadFilter(
+            f"“{only}” is not a filter; use only=new (new failures) or only=flaky, or none for all."
+        )
+    results = _filtered(run=run, outcome=outcome, search=search, previous=previous)
+    if only == "flaky":
+        results = results.filter(flaky=True)
+    elif only == "new":
+        results = results.filter(_new_failure())
     return results
 
 
@@ -89,37 +142,137 @@ def run_results(
     only: str = "",
     previous: TestRun | None = None,
 ) -> QuerySet[TestResult]:
-    """The run's results, failures first, then passed, then skipped; filtered by outcome, by a
-    piece of the test's name, and to new failures (versus `previous`) or flaky results only.
-    Raises BadFilter for an unknown outcome or `only`."""
-    if only and only not in ONLY:
-        raise BadFilter(
-            f"“{only}” is not a filter; use only=new (new failures) or only=flaky, or none for all."
-        )
-    results = _filtered(run=run, outcome=outcome, search=search, previous=previous)
-    if only == "flaky":
-        results = results.filter(flaky=True)
-    elif only == "new":
-        results = results.filter(_new_failure())
+    """The run's results, failures first, then passed, then skipped, each in test order;
+    filtered by outcome, by a piece of the test's name, and to new failures (versus `previous`)
+    or flaky results only. Raises BadFilter for an unknown outcome or `only`. The run page reads
+    it a page at a time with `run_results_page`."""
+    results = _only_filtered(run=run, outcome=outcome, search=search, only=only, previous=previous)
     rank = Case(
         When(outcome__in=FAILING, then=Value(0)),
-        When(outcome="passed", then=Value(1)),
+        When(outcome=Outcome.PASSED, then=Value(1)),
         default=Value(2),
         output_field=IntegerField(),
     )
-    return results.select_related("case").annotate(rank=rank).order_by("rank", "case__key")
+    return results.select_related("case").annotate(rank=rank).order_by("rank", "case_id")
+
+
+@dataclass
+class ResultsPage:
+    """One page of a run's results, and where the pages before and after it start."""
+
+    results: list[TestResult]
+    # The after=/before= values of the links to the next and previous pages; None: no such page.
+    # previous == "" means the previous page is the first (a link without a cursor).
+    next: str | None
+    previous: str | None
+
+    @property
+    def object_list(self) -> list[TestResult]:
+        return self.results
+
+
+def _cursor_of(result: TestResult) -> str:
+    return f"{_rank(result.outcome)}.{result.case_id}"
+
+
+def run_results_page(
+    *,
+    run: TestRun,
+    outcome: str = "",
+    search: str = "",
+    only: str = "",
+    previous: TestRun | None = None,
+    after: str = "",
+    before: str = "",
+    per_page: int = 50,
+) -> ResultsPage:
+    """A page of `run_results` by keyset: the `per_page` results after the `after` cursor (or
+    before the `before` one, or the first), in its order. At most one query per section (three),
+    whatever the run's size: no OFFSET, no count. Raises BadFilter for a bad filter or cursor."""
+    start_after, end_before = parse_cursor(after), parse_cursor(before)
+    results = _only_filtered(
+        run=run, outcome=outcome, search=search, only=only, previous=previous
+    ).select_related("case")
+    sections = [
+        (rank, where)
+        for rank, where in SECTIONS
+        if (not outcome or _rank(outcome) == rank) and (only != "new" or rank == 0)
+    ]
+    want = per_page + 1
+    rows: list[TestResult] = []
+    if end_before is not None and start_after is None:
+        rank_before, case_before = end_before
+        for rank, where in reversed(sections):
+            if rank > rank_before:
+                continue
+            section = results.filter(where)
+            if rank == rank_before:
+                section = section.filter(case_id__lt=case_before)
+            rows.extend(section.order_by("-case_id")[: want - len(rows)])
+            if len(rows) >= want:
+                break
+        if len(rows) < want:  # back at the start: the first page, whole
+            return run_results_page(
+                run=run,
+                outcome=outcome,
+                search=search,
+                only=only,
+                previous=previous,
+                per_page=per_page,
+            )
+        page = rows[:per_page][::-1]
+        return ResultsPage(
+            results=page,
+            next=_cursor_of(page[-1]),
+            previous=_cursor_of(page[0]),
+        )
+    for rank, where in sections:
+        if start_after is not None and rank < start_after[0]:
+            continue
+        section = results.filter(where)
+        if start_after is not None and rank == start_after[0]:
+            section = section.filter(case_id__gt=start_after[1])
+        rows.extend(section.order_by("case_id")[: want - len(rows)])
+        if len(rows) >= want:
+            break
+    page = rows[:per_page]
+    return ResultsPage(
+        results=page,
+        next=_cursor_of(page[-1]) if len(rows) > per_page else None,
+        previous=(_cursor_of(page[0]) if page else "") if start_after is not None else None,
+    )
 
 
 def only_counts(
     *, run: TestRun, outcome: str = "", search: str = "", previous: TestRun | None = None
 ) -> dict[str, int]:
     """How many of the results the outcome and search filters keep are in each `only` filter,
-    and in all. One query."""
-    return _filtered(run=run, outcome=outcome, search=search, previous=previous).aggregate(
-        all=Count("pk"),
-        new=Count("pk", filter=_new_failure()),
-        flaky=Count("pk", filter=Q(flaky=True)),
+    and in all. One query, over the run's failures and flaky results only (small partial
+    indexes) unless a search is given; "all" comes from the run's stored counts once it has
+    passed or failed."""
+    # Runs that finished on their own hold their results' counts; others may hold fewer.
+    if search or run.status not in (TestRun.Status.PASSED, TestRun.Status.FAILED):
+        return _filtered(run=run, outcome=outcome, search=search, previous=previous).aggregate(
+            all=Count("pk"),
+            new=Count("pk", filter=_new_failure()),
+            flaky=Count("pk", filter=Q(flaky=True)),
+        )
+    stored = {
+        "": run.total,
+        Outcome.PASSED: run.passed,
+        Outcome.FAILED: run.failed,
+        Outcome.ERROR: run.errors,
+        Outcome.SKIPPED: run.skipped,
+    }
+    counted = (
+        _filtered(run=run, outcome=outcome, search="", previous=previous)
+        .filter(Q(outcome__in=FAILING) | Q(flaky=True))
+        .aggregate(
+            new=Count("pk", filter=_new_failure()),
+            flaky=Count("pk", filter=Q(flaky=True)),
+        )
     )
+    return {"all": stored.get(outcome, 0), **counted}
 
 
 def previous_run(*, run: TestRun) -> TestRun | None:
@@ -149,9 +302,24 @@ class Comparison:
     tests: dict[str, list[ComparedTest]]
 
 
+def _top_per_category(rows: QuerySet, per_category: int) -> QuerySet:
+    return (
+        rows.annotate(
+            position=Window(RowNumber(), partition_by=[F("category")], order_by=F("case_id").asc()),
+            in_category=Window(Count("pk"), partition_by=[F("category")]),
+        )
+        .filter(position__lte=per_category)
+        .values(
+            "case_id", "case__name", "case__key", "outcome", "before", "category", "in_category"
+        )
+    )
+
+
 def run_comparison(*, run: TestRun, previous: TestRun | None, per_category: int = 20) -> Comparison:
     """New failures, still failing, fixed and flaky tests versus `previous`, with up to
-    `per_category` tests of each and the full count of each. One query."""
+    `per_category` tests of each and the full count of each. Two queries, each reading only
+    failures and flaky results (small partial indexes), never a big run's passes: this run's
+    failing and flaky results, then the previous run's failures that pass now."""
     if previous is None:
         return Comparison(previous=None, counts=dict.fromkeys(CATEGORIES, 0), tests={})
     before = TestResult.objects.filter(run_id=previous.pk, case_id=OuterRef("case_id")).values(
@@ -161,30 +329,41 @@ def run_comparison(*, run: TestRun, previous: TestRun | None, per_category: int 
         When(flaky=True, then=Value("flaky")),
         When(Q(outcome__in=FAILING) & Q(before__in=FAILING), then=Value("still")),
         When(outcome__in=FAILING, then=Value("new")),
-        When(Q(outcome="passed") & Q(before__in=FAILING), then=Value("fixed")),
         default=Value(""),
         output_field=CharField(),
     )
-    rows = (
-        run.results.annotate(before=Subquery(before))
+    here = (
+        run.results.filter(Q(outcome__in=FAILING) | Q(flaky=True))
+        .annotate(before=Subquery(before))
         .annotate(category=category)
         .exclude(category="")
+    )
+    now = TestResult.objects.filter(run_id=run.pk, case_id=OuterRef("case_id"))
+    # The previous run's failures that pass now (not on a retry): its rows, "before" is theirs.
+    fixed = (
+        TestResult.objects.filter(run_id=previous.pk, outcome__in=FAILING)
+        .filter(Exists(now.filter(outcome=Outcome.PASSED, flaky=False)))
         .annotate(
-            position=Window(RowNumber(), partition_by=[F("category")], order_by=F("case_id").asc()),
-            in_category=Window(Count("pk"), partition_by=[F("category")]),
+            position=Window(RowNumber(), order_by=F("case_id").asc()),
+            in_category=Window(Count("pk")),
         )
         .filter(position__lte=per_category)
-        .values(
-            "case_id", "case__name", "case__key", "outcome", "before", "category", "in_category"
-        )
+        .values("case_id", "case__name", "case__key", "outcome", "in_category")
     )
     counts = dict.fromkeys(CATEGORIES, 0)
     tests: dict[str, list[ComparedTest]] = {c: [] for c in CATEGORIES}
-    for row in rows:
+    for row in _top_per_category(here, per_category):
         counts[row["category"]] = row["in_category"]
         tests[row["category"]].append(
             ComparedTest(
                 row["case_id"], row["case__name"], row["case__key"], row["outcome"], row["before"]
+            )
+        )
+    for row in fixed:
+        counts["fixed"] = row["in_category"]
+        tests["fixed"].append(
+            ComparedTest(
+                row["case_id"], row["case__name"], row["case__key"], Outcome.PASSED, row["outcome"]
             )
         )
     return Comparison(previous=previous, counts=counts, tests=tests)

@@ -10,7 +10,7 @@ from runs.selectors import owners, reality
 from runs.selectors import runs as run_selectors
 from runs.selectors.rates import OUTCOMES, RATE_DEFINITION
 from runs.selectors.triage import triage_histories
-from runs.views.paging import BadInput, bad_request, paginate, query_without
+from runs.views.paging import bad_request, query_without
 
 RESULTS_PER_PAGE = 50
 
@@ -28,11 +28,17 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     only = request.GET.get("only", "")
     previous = run_selectors.previous_run(run=run)
     try:
-        results = run_selectors.run_results(
-            run=run, outcome=outcome, search=search, only=only, previous=previous
+        page = run_selectors.run_results_page(
+            run=run,
+            outcome=outcome,
+            search=search,
+            only=only,
+            previous=previous,
+            after=request.GET.get("after", ""),
+            before=request.GET.get("before", ""),
+            per_page=RESULTS_PER_PAGE,
         )
-        page = paginate(request, results, per_page=RESULTS_PER_PAGE)
-    except (BadInput, run_selectors.BadFilter) as exc:
+    except run_selectors.BadFilter as exc:
         return bad_request(request, str(exc))
     flags, trivial = reality.run_flags(run=run)
     groups = run_selectors.signature_groups(run=run)
@@ -44,7 +50,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "run": run,
             "page": page,
             "results": page.object_list,
-            "page_query": query_without(request, "page"),
+            "page_query": query_without(request, "page", "after", "before"),
             "outcome": outcome,
             "outcomes": OUTCOMES,
             "search": search,
@@ -53,7 +59,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 run=run, outcome=outcome, search=search, previous=previous
             ),
             "only_definition": run_selectors.ONLY_DEFINITION,
-            "query_without_only": query_without(request, "only", "page"),
+            "query_without_only": query_without(request, "only", "page", "after", "before"),
             "comparison": run_selectors.run_comparison(run=run, previous=previous),
             "comparison_definition": run_selectors.COMPARISON_DEFINITION,
             "groups": groups,

@@ -16,7 +16,7 @@ SCOPE = ["start", "end", "services"]
 
 # name: (path, base query, parameters validated, free-text parameters, who looks)
 PAGES = {
-    "run": ("/runs/{run}/", {}, ["page", "outcome"], ["q"], "viewer"),
+    "run": ("/runs/{run}/", {}, ["after", "before", "outcome"], ["q"], "viewer"),
     "suite": ("/suites/{suite}/", {}, ["page"], [], "viewer"),
     "revision": ("/revisions/{revision}/", {}, ["page"], [], "viewer"),
     "compare": ("/compare", {}, ["runs", "revisions"], [], "viewer"),
