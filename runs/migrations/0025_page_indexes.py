@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("runs", "0022_attachments"),
+        ("runs", "0024_retention"),
     ]
 
     operations = [
