@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
+from runs import page_cache
 from runs.models import (
     RetentionPass,
     RetentionPolicy,
@@ -36,7 +37,6 @@ from runs.models import (
 )
 from runs.models.retention import MAX_KEEP_DAYS, MAX_KEEP_RUNS
 from runs.selectors.retention import evidence_run_ids, expired_runs, policies_in_force
-from runs import page_cache
 from runs.services.leases import lease_holder
 from runs.services.read_models import flake_window_rebuild
 
