@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
+import os
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -52,12 +52,49 @@ class IngestError(ValueError):
 
 @dataclass(frozen=True)
 class ReportFile:
+    """One uploaded file: its bytes, or (`path`) a file on disk that the import reads as it
+    streams, so a 150 MB report never sits in memory (Django keeps big uploads on disk)."""
+
     name: str
-    data: bytes
+    data: bytes = b""
+    path: str | None = None
+
+    @classmethod
+    def of_upload(cls, upload, name: str = "") -> ReportFile:
+        """A Django UploadedFile: by path when Django spooled it to disk, else its bytes."""
+        name = name or upload.name
+        if hasattr(upload, "temporary_file_path"):
+            return cls(name=name, path=upload.temporary_file_path())
+        return cls(name=name, data=upload.read())
+
+    @property
+    def size(self) -> int:
+        return os.stat(self.path).st_size if self.path else len(self.data)
+
+    @property
+    def source(self) -> bytes | str:
+        """What the parser reads: the path, or the bytes."""
+        return self.path or self.data
 
     @property
     def sha256(self) -> str:
+        if self.path:
+            with open(self.path, "rb") as handle:
+                return hashlib.file_digest(handle, "sha256").hexdigest()
         return hashlib.sha256(self.data).hexdigest()
+
+    def head(self, size: int = 64) -> bytes:
+        if self.path:
+            with open(self.path, "rb") as handle:
+                return handle.read(size)
+        return self.data[:size]
+
+    def in_memory(self) -> ReportFile:
+        """The same file with its bytes loaded (archives are unpacked from memory)."""
+        if not self.path:
+            return self
+        with open(self.path, "rb") as handle:
+            return ReportFile(name=self.name, data=handle.read())
 
 
 @dataclass
@@ -108,12 +145,12 @@ def run_import(
     the same suite and revision return the run they made the first time (created=False).
     """
     try:
-        with upload_unpack(files) as unpacked:
+        with upload_unpack([_for_unpacking(f) for f in files]) as unpacked:
             return _import(
                 suite=suite,
                 files=files,
-                reports=[ReportFile(name=r.name, data=r.data) for r in unpacked.reports],
-                kept=[ReportFile(name=r.name, data=r.data) for r in unpacked.kept],
+                reports=[_report_file(r) for r in unpacked.reports],
+                kept=[_report_file(r) for r in unpacked.kept],
                 folder=folder or unpacked.folder,
                 unpack_warnings=unpacked.warnings,
                 revision=revision,
@@ -127,6 +164,24 @@ def run_import(
             )
     except ArchiveRefused as exc:
         raise IngestError(str(exc), file=str(exc).split(":", 1)[0]) from None
+
+
+def _for_unpacking(upload: ReportFile) -> ReportFile:
+    """A file on disk stays there when it is a report (the unpacker sorts it by its name and
+    first bytes); anything else, an archive above all, is loaded to be unpacked."""
+    if not upload.path:
+        return upload
+    lower = upload.name.lower()
+    head = upload.head(64)
+    if lower.endswith((".xml", ".xml.gz")) and head[:4] != b"PK\x03\x04":
+        return upload
+    return upload.in_memory()
+
+
+def _report_file(upload) -> ReportFile:
+    if isinstance(upload, ReportFile):
+        return upload
+    return ReportFile(name=upload.name, data=upload.data)
 
 
 def _import(
@@ -156,9 +211,9 @@ def _import(
         )
     limit = settings.INGEST_MAX_BYTES
     for upload in reports:
-        if len(upload.data) > limit:
+        if upload.size > limit:
             raise IngestError(
-                f"{upload.name} is {_size(len(upload.data))}, over the {_size(limit)} limit "
+                f"{upload.name} is {_size(upload.size)}, over the {_size(limit)} limit "
                 "per file (STAGELOOP_INGEST_MAX_BYTES).",
                 file=upload.name,
             )
@@ -174,10 +229,6 @@ def _import(
             return ImportResult(run=existing, created=False, warnings=existing.warnings)
     # The suite's known test cases are read on a second connection while the run starts.
     known = KnownCases(suite_id=suite.pk)
-    # Parsing and writing allocate a few objects per case and no cycles: the cyclic collector
-    # would only rescan what the import holds (see parse_report).
-    collecting = gc.isenabled()
-    gc.disable()
     stored: list[str] = []
     try:
         with transaction.atomic():
@@ -224,8 +275,6 @@ def _import(
         )
     finally:
         known.result()  # its thread may still hold a connection when the import fails early
-        if collecting:
-            gc.enable()
     return ImportResult(run=run, created=True, warnings=run.warnings)
 
 
@@ -255,7 +304,7 @@ def _reports_write(*, writer: ResultWriter, reports: Sequence[ReportFile], facts
     for upload in reports:
         writer.report_start(upload.name)
         try:
-            cases = ReportCases(upload.data, name=upload.name, max_bytes=limit)
+            cases = ReportCases(upload.source, name=upload.name, max_bytes=limit)
             for case in cases:
                 writer.add(case)
             report = cases.report()
@@ -332,9 +381,13 @@ def _write(
         TestRun.objects.filter(pk=run.pk).update(warnings=run.warnings)
     for upload in files:
         artifact = TestRunArtifact(
-            run=run, name=upload.name, size=len(upload.data), sha256=upload.sha256
+            run=run, name=upload.name, size=upload.size, sha256=upload.sha256
         )
-        artifact.file.save(upload.name, ContentFile(upload.data), save=False)
+        if upload.path:
+            with open(upload.path, "rb") as handle:
+                artifact.file.save(upload.name, File(handle), save=False)
+        else:
+            artifact.file.save(upload.name, ContentFile(upload.data), save=False)
         stored.append(artifact.file.name)
         artifact.save()
     return run
