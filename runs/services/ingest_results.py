@@ -145,8 +145,17 @@ class ResultWriter:
         totals.counts[case.outcome] += 1
         totals.flaky += case.flaky
         if case.attachments:
-            self.attached[pk] = case
-            self.origin[id(case)] = self._report
+            self._attach(pk, case.key, case.attachments)
+
+    def _attach(self, pk: int, key: str, attachments: list[str]) -> None:
+        """Keep the files a case names (not its texts) for the attachment step."""
+        replaced = self.attached.get(pk)
+        if replaced is not None:
+            del self.origin[id(replaced)]
+        held = ParsedCase(key, "", "", "", "", PASSED, 0.0)
+        held.attachments = list(dict.fromkeys(attachments))
+        self.attached[pk] = held
+        self.origin[id(held)] = self._report
 
     def _repeat(self, case: ParsedCase, pk: int) -> None:
         """Fold a case whose TestCase the run already holds, as parse_report and the
@@ -233,9 +242,7 @@ class ResultWriter:
                 ],
             )
         if merged.attachments or later.attachments:
-            merged.attachments = list(dict.fromkeys([*merged.attachments, *later.attachments]))
-            self.attached[pk] = merged
-            self.origin[id(merged)] = self._report
+            self._attach(pk, merged.key, [*merged.attachments, *later.attachments])
         if is_real(merged.outcome, merged.duration):
             cases_mark_real(ids=[pk])
 
