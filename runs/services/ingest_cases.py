@@ -57,10 +57,15 @@ class KnownCases:
     def _read(self, suite_id: int) -> None:
         try:
             with connection.cursor() as cursor:
-                cursor.execute(_QUERY + " LIMIT %s", [suite_id, PREFETCH_MAX + 1])
-                rows = cursor.fetchall()
-                if len(rows) <= PREFETCH_MAX:
-                    self._known = CaseIds(rows)
+                # Counted first (on the index alone): fetching a big suite's rows only to drop
+                # them would leave their memory to this thread's malloc arena.
+                cursor.execute(
+                    f"SELECT count(*) FROM ({_QUERY} LIMIT %s) AS known",  # noqa: S608
+                    [suite_id, PREFETCH_MAX + 1],
+                )
+                if cursor.fetchone()[0] <= PREFETCH_MAX:
+                    cursor.execute(_QUERY, [suite_id])
+                    self._known = CaseIds(cursor.fetchall())
         except Exception:  # the import reads the cases itself then; a hint must not fail it
             logger.warning("reading suite %s's cases ahead failed", suite_id, exc_info=True)
         finally:
