@@ -18,7 +18,7 @@ from runs.services.bulk import copy_lines, copy_text, is_postgres
 logger = logging.getLogger(__name__)
 _QUERY = f"SELECT key_hash, id, ever_real FROM {TestCase._meta.db_table} WHERE suite_id = %s"  # noqa: S608
 # Beyond this many known cases the read-ahead is dropped and each batch looks its cases up
-# (one indexed query per 5,000): a dict of hashes costs about 350 bytes a case (35 MB at
+# (one indexed query per batch): a dict of hashes costs about 350 bytes a case (35 MB at
 # 100,000), and the import promises flat memory.
 PREFETCH_MAX = 20_000
 
