@@ -6,7 +6,15 @@ with a sentence a user can act on.
 """
 
 from engine.junit.model import ERROR, FAILED, PASSED, SKIPPED, JUnitError, ParsedCase, ParsedReport
-from engine.junit.parser import DEFAULT_MAX_BYTES, case_key, key_suite, parse_report
+from engine.junit.parser import (
+    DEFAULT_MAX_BYTES,
+    ReportCases,
+    case_key,
+    key_suite,
+    merge_rerun,
+    numbered_key,
+    parse_report,
+)
 from engine.junit.values import strip_ansi
 
 __all__ = [
@@ -18,8 +26,11 @@ __all__ = [
     "JUnitError",
     "ParsedCase",
     "ParsedReport",
+    "ReportCases",
     "case_key",
     "key_suite",
+    "merge_rerun",
+    "numbered_key",
     "parse_report",
     "strip_ansi",
 ]

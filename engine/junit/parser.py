@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -95,6 +95,41 @@ def parse_report(
             raw.close()
 
 
+class ReportCases:
+    """One report read as it streams: iterate for its cases, then ask :meth:`report`.
+
+    Cases come one per <testcase> in document order, as :meth:`_Parser.cases` yields them:
+    repeats of a test are *not* folded (the caller folds them, as :func:`parse_report` does
+    with :func:`fold_rerun` and the " #n" numbering). Errors raise :class:`JUnitError` while
+    iterating, possibly after some cases were yielded.
+    """
+
+    def __init__(self, source: Source, *, name: str = "", max_bytes: int = DEFAULT_MAX_BYTES):
+        self._subject = subject_for(source, name)
+        self._raw, self._owned = open_source(source, subject=self._subject, max_bytes=max_bytes)
+        stream = ReportStream(self._raw, subject=self._subject, max_bytes=max_bytes)
+        self._parser = _Parser(stream, self._subject)
+        self._done = False
+
+    def __iter__(self) -> Iterator[ParsedCase]:
+        try:
+            yield from self._parser.cases()
+            self._done = True
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._owned:
+            self._raw.close()
+            self._owned = False
+
+    def report(self) -> ParsedReport:
+        """What the report says about itself (no cases); only once every case was read."""
+        if not self._done:
+            raise RuntimeError("read every case before asking for the report")
+        return self._parser._report()
+
+
 class _Parser:
     def __init__(self, stream: ReportStream, subject: str) -> None:
         self._stream = stream
@@ -104,8 +139,17 @@ class _Parser:
         self._latest: dict[str, int] = {}
         self._distinct: dict[str, int] = {}
         self._scopes: dict[tuple[str, str, str], str] = {}
+        self._case_seconds = 0.0
 
     def run(self) -> ParsedReport:
+        for case in self.cases():
+            self._fold(case)
+        return self._report()
+
+    def cases(self) -> Iterator[ParsedCase]:
+        """Yield each <testcase> as soon as its element ends, its own flaky*/rerun* children
+        folded in but not yet folded with repeats of it (see :meth:`_fold`); finished
+        elements are deleted, so memory stays flat whatever the report's size."""
         context: etree.iterparse[tuple[str, etree._Element]]
         context = etree.iterparse(  # type: ignore[call-overload]  # stubs lack lxml 6's chunk_size
             self._stream,
@@ -134,13 +178,17 @@ class _Parser:
                     # Finished cases are deleted, so the parent suite is still in the tree.
                     if parent is not suite_elem:
                         suite_elem, suite = parent, self._suite_of(parent)
-                    self._fold(self._case(elem, suite))
+                    case = self._case(elem, suite)
+                    self._case_seconds += case.duration
+                    self._drop_done(elem)
+                    elem.clear(keep_tail=False)
+                    yield case
+                    continue
+                if elem.tag == "testsuite":
+                    self._close_suite(elem)
                 else:
-                    if elem.tag == "testsuite":
-                        self._close_suite(elem)
-                    else:
-                        self._read_timing(elem, top_level=True)
-                    self._harvest_children(elem)
+                    self._read_timing(elem, top_level=True)
+                self._harvest_children(elem)
                 self._drop_done(elem)
                 elem.clear(keep_tail=False)
         except etree.XMLSyntaxError as exc:
@@ -149,7 +197,6 @@ class _Parser:
             root = context.root
             found = f"<{root.tag!s}>" if root is not None else "no element"
             raise JUnitError(self._not_report(found))
-        return self._report()
 
     def _check_root(self, elem: etree._Element) -> None:
         root = elem.getroottree().getroot()
@@ -386,11 +433,11 @@ class _Parser:
             return
         earlier = self._cases[index]
         if earlier.outcome == FAILED or earlier.outcome == ERROR:
-            _merge_rerun(earlier, case)
+            merge_rerun(earlier, case)
             return
         count = self._distinct[base] + 1
         self._distinct[base] = count
-        case.key = _cap_key(f"{base} #{count}")
+        case.key = numbered_key(base, count)
         self._latest[base] = len(self._cases)
         self._cases.append(case)
 
@@ -434,7 +481,7 @@ class _Parser:
         elif info.top_level_time:
             duration = info.top_level_time
         else:
-            duration = sum(case.duration for case in self._cases)
+            duration = self._case_seconds
         return ParsedReport(
             cases=self._cases,
             suites=list(dict.fromkeys(map(self._fix, info.suites))),
@@ -558,6 +605,11 @@ def key_suite(*, key: str, classname: str, name: str) -> str | None:
     return scope[: -len(separator)] if scope.endswith(separator) else None
 
 
+def numbered_key(base: str, count: int) -> str:
+    """The key of the `count`-th distinct test titled like `base` in one report."""
+    return _cap_key(f"{base} #{count}")
+
+
 def _cap_key(key: str) -> str:
     # Keys are stored in an indexed column; a hash keeps long keys distinct when cut.
     if len(key) <= KEY_MAX_CHARS:
@@ -566,7 +618,7 @@ def _cap_key(key: str) -> str:
     return f"{key[: KEY_MAX_CHARS - 41]}#{digest}"
 
 
-def _merge_rerun(earlier: ParsedCase, rerun: ParsedCase) -> None:
+def merge_rerun(earlier: ParsedCase, rerun: ParsedCase) -> None:
     """Fold a rerun into the result it repeats: last outcome, summed time, all attempts."""
     earlier.attempt_log = attempts_join(earlier, rerun)
     if rerun.outcome == PASSED and earlier.outcome in (FAILED, ERROR):

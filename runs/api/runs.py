@@ -105,9 +105,7 @@ def upload_run(
             revision=revision,
             commit=commit,
             create=create,
-            files=[
-                ReportFile(name=f.name or f"file-{i}", data=f.read()) for i, f in enumerate(files)
-            ],
+            files=[ReportFile.of_upload(f, f.name or f"file-{i}") for i, f in enumerate(files)],
             trigger=TestRun.Trigger.API,
             user=request.user,
             started_at=started_at_parse(started_at),

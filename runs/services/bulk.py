@@ -24,13 +24,22 @@ RESULT_COLUMNS = (
 IMPORT_COLUMNS = (*RESULT_COLUMNS, "error_output", "attempt_log")
 
 
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": "\ufffd"})
-
-
 def copy_text(value: str) -> str:
     """A string as one field of PostgreSQL's COPY text format (NUL, which text cannot hold,
     becomes U+FFFD)."""
-    return value.translate(_ESCAPES) if value else ""
+    # Most fields need no escape: five substring scans in C are many times cheaper than
+    # str.translate (a dict lookup per character), and chained replace beats it otherwise.
+    if not value:
+        return ""
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value or "\x00" in value:
+        return (
+            value.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+            .replace("\x00", "\ufffd")
+        )
+    return value
 
 
 def copy_lines(table: str, columns: Sequence[str], lines: Iterable[str]) -> None:

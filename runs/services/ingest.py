@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import gc
 import hashlib
-import json
 import logging
+import os
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from engine.junit import ERROR, FAILED, JUnitError, ParsedCase, parse_report
-from engine.junit.parser import attempts_join
+from engine.junit import ERROR, FAILED, PASSED, SKIPPED, JUnitError, ParsedCase, ReportCases
 from runs import page_cache
 from runs.lifecycle.runs import run_lifecycle
 from runs.models import (
@@ -25,11 +23,9 @@ from runs.models import (
     Revision,
     Service,
     Suite,
-    TestResult,
     TestRun,
     TestRunArtifact,
 )
-from runs.models.testing import case_key_hash, is_real
 from runs.services.attachments import (
     ArchiveRefused,
     Folder,
@@ -37,11 +33,10 @@ from runs.services.attachments import (
     stored_files_remove,
     upload_unpack,
 )
-from runs.services.bulk import IMPORT_COLUMNS, copy_lines, copy_text, is_postgres, rows_insert
 from runs.services.enqueue import run_analyze_enqueue
-from runs.services.ingest_cases import KnownCases, cases_upsert
+from runs.services.ingest_cases import KnownCases
+from runs.services.ingest_results import ResultWriter, Totals
 from runs.services.read_models import flake_window_update
-from runs.services.reality import cases_mark_real
 from runs.services.states import run_quarantine_mark
 from runs.signatures import failure_signature
 
@@ -59,12 +54,49 @@ class IngestError(ValueError):
 
 @dataclass(frozen=True)
 class ReportFile:
+    """One uploaded file: its bytes, or (`path`) a file on disk that the import reads as it
+    streams, so a 150 MB report never sits in memory (Django keeps big uploads on disk)."""
+
     name: str
-    data: bytes
+    data: bytes = b""
+    path: str | None = None
+
+    @classmethod
+    def of_upload(cls, upload, name: str = "") -> ReportFile:
+        """A Django UploadedFile: by path when Django spooled it to disk, else its bytes."""
+        name = name or upload.name
+        if hasattr(upload, "temporary_file_path"):
+            return cls(name=name, path=upload.temporary_file_path())
+        return cls(name=name, data=upload.read())
+
+    @property
+    def size(self) -> int:
+        return os.stat(self.path).st_size if self.path else len(self.data)
+
+    @property
+    def source(self) -> bytes | str:
+        """What the parser reads: the path, or the bytes."""
+        return self.path or self.data
 
     @property
     def sha256(self) -> str:
+        if self.path:
+            with open(self.path, "rb") as handle:
+                return hashlib.file_digest(handle, "sha256").hexdigest()
         return hashlib.sha256(self.data).hexdigest()
+
+    def head(self, size: int = 64) -> bytes:
+        if self.path:
+            with open(self.path, "rb") as handle:
+                return handle.read(size)
+        return self.data[:size]
+
+    def in_memory(self) -> ReportFile:
+        """The same file with its bytes loaded (archives are unpacked from memory)."""
+        if not self.path:
+            return self
+        with open(self.path, "rb") as handle:
+            return ReportFile(name=self.name, data=handle.read())
 
 
 @dataclass
@@ -83,51 +115,6 @@ _FIRST_YEAR, _LAST_YEAR = 1971, 2100
 
 def _size(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.1f} kB"
-
-
-def reports_parse(files: Sequence[ReportFile]) -> tuple[list[ParsedCase], dict]:
-    """Parse every file; merge cases by key across files; refuse the whole upload on any error."""
-    if not files:
-        raise IngestError("No report file was given.", field="files")
-    limit = settings.INGEST_MAX_BYTES
-    merged: dict[str, ParsedCase] = {}
-    # origin: id(case) -> the name of the report it came from (where its attachments resolve).
-    facts: dict = {"started_at": None, "duration": 0.0, "warnings": [], "origin": {}}
-    for upload in files:
-        if len(upload.data) > limit:
-            raise IngestError(
-                f"{upload.name} is {_size(len(upload.data))}, over the {_size(limit)} limit "
-                "per file (STAGELOOP_INGEST_MAX_BYTES).",
-                file=upload.name,
-            )
-        try:
-            report = parse_report(upload.data, name=upload.name, max_bytes=limit)
-        except JUnitError as exc:
-            raise IngestError(str(exc), file=upload.name) from None
-        facts["duration"] += report.duration
-        if facts["duration"] > _RUN_MAX_SECONDS:
-            raise IngestError(
-                f"The times in {upload.name} add up to more than {RUN_MAX_YEARS} years, which "
-                "is not a duration in seconds; check its time= attributes.",
-                file=upload.name,
-            )
-        if report.started_at and (
-            facts["started_at"] is None or report.started_at < facts["started_at"]
-        ):
-            facts["started_at"] = report.started_at
-        facts["warnings"].extend(f"{upload.name}: {w}" for w in report.warnings)
-        for case in report.cases:
-            earlier = merged.get(case.key)
-            if earlier is not None:
-                # The same test in two files of one upload: a rerun, like the parser's own folding.
-                case.attempt_log = attempts_join(earlier, case)
-                case.attempts += earlier.attempts
-                case.duration += earlier.duration
-                case.flaky = case.flaky or (earlier.outcome != case.outcome)
-                case.attachments = [*earlier.attachments, *case.attachments]
-            merged[case.key] = case
-            facts["origin"][id(case)] = upload.name
-    return list(merged.values()), facts
 
 
 def run_import(
@@ -154,16 +141,18 @@ def run_import(
     files the reports attach; `folder` is the runner's output folder, where the reports'
     attachments are read from instead (runs.services.attachments).
 
-    All-or-nothing: a bad file raises IngestError and nothing is written. The same files for
+    The reports are parsed and written as they stream (flat memory, see ingest_results),
+    inside one transaction: a bad file, even one broken in its middle, raises IngestError and
+    nothing is written. The same files for
     the same suite and revision return the run they made the first time (created=False).
     """
     try:
-        with upload_unpack(files) as unpacked:
+        with upload_unpack([_for_unpacking(f) for f in files]) as unpacked:
             return _import(
                 suite=suite,
                 files=files,
-                reports=[ReportFile(name=r.name, data=r.data) for r in unpacked.reports],
-                kept=[ReportFile(name=r.name, data=r.data) for r in unpacked.kept],
+                reports=[_report_file(r) for r in unpacked.reports],
+                kept=[_report_file(r) for r in unpacked.kept],
                 folder=folder or unpacked.folder,
                 unpack_warnings=unpacked.warnings,
                 revision=revision,
@@ -177,6 +166,24 @@ def run_import(
             )
     except ArchiveRefused as exc:
         raise IngestError(str(exc), file=str(exc).split(":", 1)[0]) from None
+
+
+def _for_unpacking(upload: ReportFile) -> ReportFile:
+    """A file on disk stays there when it is a report (the unpacker sorts it by its name and
+    first bytes); anything else, an archive above all, is loaded to be unpacked."""
+    if not upload.path:
+        return upload
+    lower = upload.name.lower()
+    head = upload.head(64)
+    if lower.endswith((".xml", ".xml.gz")) and head[:4] != b"PK\x03\x04":
+        return upload
+    return upload.in_memory()
+
+
+def _report_file(upload) -> ReportFile:
+    if isinstance(upload, ReportFile):
+        return upload
+    return ReportFile(name=upload.name, data=upload.data)
 
 
 def _import(
@@ -196,24 +203,22 @@ def _import(
     end_error: str,
     _retried: bool,
 ) -> ImportResult:
-    if files and not reports:
+    if not files:
+        raise IngestError("No report file was given.", field="files")
+    if not reports:
         raise IngestError(
             "No JUnit report is among the uploaded files: send the report XML (plain or .gz), "
             "or an archive holding it (its reports end in .xml or .xml.gz).",
             field="files",
         )
-    # The suite's known test cases are read on a second connection while this thread parses.
-    known = KnownCases(suite_id=suite.pk)
-    try:
-        cases, facts = reports_parse(reports)
-    finally:
-        prefetched = known.result()
-    facts["warnings"][:0] = unpack_warnings
-    facts["folder"] = folder
-    if folder is not None:
-        facts["report_dirs"] = {
-            key: folder.report_dirs.get(name, "") for key, name in facts["origin"].items()
-        }
+    limit = settings.INGEST_MAX_BYTES
+    for upload in reports:
+        if upload.size > limit:
+            raise IngestError(
+                f"{upload.name} is {_size(upload.size)}, over the {_size(limit)} limit "
+                "per file (STAGELOOP_INGEST_MAX_BYTES).",
+                file=upload.name,
+            )
     content_hash = ""
     if run is None:
         content_hash = hashlib.sha256(
@@ -224,17 +229,15 @@ def _import(
         existing = TestRun.objects.filter(suite=suite, content_hash=content_hash).first()
         if existing:
             return ImportResult(run=existing, created=False, warnings=existing.warnings)
-    # Writing allocates a few objects per case and no cycles; the cyclic collector would keep
-    # rescanning the parsed cases held here, as it did in the parser (see parse_report).
-    collecting = gc.isenabled()
-    gc.disable()
+    # The suite's known test cases are read on a second connection while the run starts.
+    known = KnownCases(suite_id=suite.pk)
     stored: list[str] = []
     try:
         with transaction.atomic():
             run = _write(
                 suite=suite,
-                cases=cases,
-                facts=facts,
+                reports=reports,
+                warnings=list(unpack_warnings),
                 revision=revision,
                 trigger=trigger,
                 user=user,
@@ -242,7 +245,8 @@ def _import(
                 run=run,
                 content_hash=content_hash,
                 files=kept,
-                prefetched=prefetched,
+                known=known,
+                folder=folder,
                 end_error=end_error,
                 stored=stored,
             )
@@ -273,101 +277,105 @@ def _import(
             _retried=True,
         )
     finally:
-        if collecting:
-            gc.enable()
+        known.result()  # its thread may still hold a connection when the import fails early
     return ImportResult(run=run, created=True, warnings=run.warnings)
 
 
-def _write(
-    *,
-    suite,
-    cases,
-    facts,
-    revision,
-    trigger,
-    user,
-    started_at,
-    run,
-    content_hash,
-    files,
-    prefetched,
-    end_error="",
-    stored=None,
-):
-    now = timezone.now()
-    counts = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
-    for case in cases:
-        counts[case.outcome] += 1
-    started = started_at or facts["started_at"] or (run.started_at if run else None) or now
-    failing = counts["failed"] + counts["error"]
-    if not cases:
-        status, error = TestRun.Status.ERROR, "The report holds no test cases: nothing was tested."
-    else:
-        status, error = (TestRun.Status.FAILED if failing else TestRun.Status.PASSED), ""
-    if end_error:
-        status, error = TestRun.Status.ERROR, end_error
-    values = {
-        "status": status,
-        "error": error,
-        "started_at": started,
-        "finished_at": started + timedelta(seconds=facts["duration"]),
-        "duration": facts["duration"],
-        "total": len(cases),
-        "passed": counts["passed"],
-        "failed": counts["failed"],
-        "errors": counts["error"],
-        "skipped": counts["skipped"],
-        "flaky": sum(1 for c in cases if c.flaky),
-        "progress_done": len(cases),
-        "progress_total": len(cases),
-        "warnings": facts["warnings"][:200],
-    }
+def _run_open(*, suite, run, revision, trigger, user, content_hash) -> TestRun:
+    """The run the results go to: a new one, running until its results are written (inside
+    the import's transaction, so no one else ever sees it running), or the runner's own."""
     if run is None:
-        run = TestRun.objects.create(
+        return TestRun.objects.create(
             suite=suite,
             service=suite.service,
             revision=revision,
             trigger=trigger,
             created_by=user if user is not None and user.is_authenticated else None,
             content_hash=content_hash,
-            **values,
+            status=TestRun.Status.RUNNING,
+            started_at=timezone.now(),
         )
-    else:
-        if run.results.exists():
-            raise IngestError(f"Run #{run.pk} already holds results; import into a new run.")
-        if run.finished_at:  # the runner knows when the run really ended
-            values["finished_at"] = run.finished_at
-        status = values.pop("status")
-        if not run_lifecycle.move(run.pk, status, frm=[TestRun.Status.RUNNING], **values):
-            # Cancelled (or lost) meanwhile: it keeps that status and the tests that ran.
-            values.pop("error")
-            TestRun.objects.filter(pk=run.pk).update(**values)
-        run.refresh_from_db()
-    hashes = [case_key_hash(c.key) for c in cases]
-    known = cases_upsert(suite=suite, cases=cases, hashes=hashes, prefetched=prefetched)
-    case_ids = known.ids
-    signature_ids = signatures_upsert(suite=suite, cases=cases)
-    _results_insert(
-        run_id=run.pk, cases=cases, hashes=hashes, case_ids=case_ids, signature_ids=signature_ids
+    if run.results.exists():
+        raise IngestError(f"Run #{run.pk} already holds results; import into a new run.")
+    return run
+
+
+def _reports_write(*, writer: ResultWriter, reports: Sequence[ReportFile], facts: dict) -> None:
+    """Parse each report and write its cases as they come; refuse the whole upload (the
+    caller's transaction rolls back) on any error, wherever it is in which file."""
+    limit = settings.INGEST_MAX_BYTES
+    for upload in reports:
+        writer.report_start(upload.name)
+        try:
+            cases = ReportCases(upload.source, name=upload.name, max_bytes=limit)
+            for case in cases:
+                writer.add(case)
+            report = cases.report()
+        except JUnitError as exc:
+            raise IngestError(str(exc), file=upload.name) from None
+        facts["duration"] += report.duration
+        if facts["duration"] > _RUN_MAX_SECONDS:
+            raise IngestError(
+                f"The times in {upload.name} add up to more than {RUN_MAX_YEARS} years, which "
+                "is not a duration in seconds; check its time= attributes.",
+                file=upload.name,
+            )
+        if report.started_at and (
+            facts["started_at"] is None or report.started_at < facts["started_at"]
+        ):
+            facts["started_at"] = report.started_at
+        facts["warnings"].extend(f"{upload.name}: {w}" for w in report.warnings)
+    writer.close()
+
+
+def _write(
+    *,
+    suite: Suite,
+    reports: Sequence[ReportFile],
+    warnings: list[str],
+    revision: Revision | None,
+    trigger: str,
+    user,
+    started_at: datetime | None,
+    run: TestRun | None,
+    content_hash: str,
+    files: Sequence[ReportFile],
+    known: KnownCases,
+    folder: Folder | None,
+    end_error: str = "",
+    stored: list[str],
+) -> TestRun:
+    given_start = started_at or (run.started_at if run else None)
+    run = _run_open(
+        suite=suite,
+        run=run,
+        revision=revision,
+        trigger=trigger,
+        user=user,
+        content_hash=content_hash,
     )
-    flake_window_update(run=run)  # the flaky-window read model (runs.services.read_models)
-    if failing:  # the snapshot of quarantined failures, taken with the states of import time
-        run.quarantined_failures = run_quarantine_mark(run_id=run.pk, suite_id=suite.pk)
-    # Only tests that existed before this report and were not yet known real can change.
-    cases_mark_real(
-        ids=[
-            case_ids[h]
-            for c, h in zip(cases, hashes, strict=True)
-            if case_ids[h] in known.plain and is_real(c.outcome, c.duration)
-        ]
+    facts: dict = {"started_at": None, "duration": 0.0, "warnings": warnings}
+    writer = ResultWriter(run_id=run.pk, suite=suite, known=known)
+    _reports_write(writer=writer, reports=reports, facts=facts)
+    totals = writer.totals
+    _run_finish(
+        run=run,
+        totals=totals,
+        facts=facts,
+        started=started_at or facts["started_at"] or given_start or timezone.now(),
+        end_error=end_error,
     )
-    stored = stored if stored is not None else []
+    run_results_written(run=run, failing=totals.failing)
     attachments_store(
         run=run,
-        cases=cases,
-        case_ids={id(c): case_ids[h] for c, h in zip(cases, hashes, strict=True) if c.attachments},
-        folder=facts.get("folder"),
-        report_dirs=facts.get("report_dirs", {}),
+        cases=list(writer.attached.values()),
+        case_ids={id(case): pk for pk, case in writer.attached.items()},
+        folder=folder,
+        report_dirs=(
+            {key: folder.report_dirs.get(name, "") for key, name in writer.origin.items()}
+            if folder is not None
+            else {}
+        ),
         stored=stored,
         warnings=facts["warnings"],
     )
@@ -376,53 +384,59 @@ def _write(
         TestRun.objects.filter(pk=run.pk).update(warnings=run.warnings)
     for upload in files:
         artifact = TestRunArtifact(
-            run=run, name=upload.name, size=len(upload.data), sha256=upload.sha256
+            run=run, name=upload.name, size=upload.size, sha256=upload.sha256
         )
-        artifact.file.save(upload.name, ContentFile(upload.data), save=False)
+        if upload.path:
+            with open(upload.path, "rb") as handle:
+                artifact.file.save(upload.name, File(handle), save=False)
+        else:
+            artifact.file.save(upload.name, ContentFile(upload.data), save=False)
         stored.append(artifact.file.name)
         artifact.save()
     return run
 
 
-def _results_insert(*, run_id, cases, hashes, case_ids, signature_ids) -> None:
-    """One result row per case: COPY text built here on PostgreSQL, rows_insert elsewhere."""
-    table = TestResult._meta.db_table
-    if is_postgres():
-        text, sig, null = copy_text, signature_ids.get, "\\N"
-        dumps = json.dumps
-        copy_lines(
-            table,
-            IMPORT_COLUMNS,
-            (
-                f"{run_id}\t{case_ids[h]}\t{c.outcome}\t{c.duration!r}\t{text(c.message)}\t"
-                f"{text(c.details)}\t{text(c.output)}\t{min(c.attempts, 32767)}\t"
-                f"{'t' if c.flaky else 'f'}\t{sig(id(c)) or null}\t{text(c.error_output)}\t"
-                f"{text(dumps(c.attempt_log)) if c.attempt_log else null}\n"
-                for c, h in zip(cases, hashes, strict=True)
-            ),
-        )
-        return
-    rows_insert(
-        table,
-        IMPORT_COLUMNS,
-        (
-            (
-                run_id,
-                case_ids[h],
-                c.outcome,
-                c.duration,
-                c.message,
-                c.details,
-                c.output,
-                min(c.attempts, 32767),
-                c.flaky,
-                signature_ids.get(id(c)),
-                c.error_output,
-                json.dumps(c.attempt_log) if c.attempt_log else None,
-            )
-            for c, h in zip(cases, hashes, strict=True)
-        ),
-    )
+def _run_finish(
+    *, run: TestRun, totals: Totals, facts: dict, started: datetime, end_error: str
+) -> None:
+    """Give the run its counters and its final status, from running (see _run_open)."""
+    total = totals.total
+    if not total:
+        status, error = TestRun.Status.ERROR, "The report holds no test cases: nothing was tested."
+    else:
+        status, error = (TestRun.Status.FAILED if totals.failing else TestRun.Status.PASSED), ""
+    if end_error:
+        status, error = TestRun.Status.ERROR, end_error
+    values = {
+        "error": error,
+        "started_at": started,
+        "finished_at": started + timedelta(seconds=facts["duration"]),
+        "duration": facts["duration"],
+        "total": total,
+        "passed": totals.counts[PASSED],
+        "failed": totals.counts[FAILED],
+        "errors": totals.counts[ERROR],
+        "skipped": totals.counts[SKIPPED],
+        "flaky": totals.flaky,
+        "progress_done": total,
+        "progress_total": total,
+        "warnings": facts["warnings"][:200],
+    }
+    if run.finished_at:  # the runner knows when the run really ended
+        values["finished_at"] = run.finished_at
+    if not run_lifecycle.move(run.pk, status, frm=[TestRun.Status.RUNNING], **values):
+        # Cancelled (or lost) meanwhile: it keeps that status and the tests that ran.
+        values.pop("error")
+        TestRun.objects.filter(pk=run.pk).update(**values)
+    run.refresh_from_db()
+
+
+def run_results_written(*, run: TestRun, failing: int) -> None:
+    """Everything that follows from a run's results once all of them are written, inside the
+    import's transaction (read models updated per run go here, so they commit with it)."""
+    flake_window_update(run=run)  # the flaky-window read model (runs.services.read_models)
+    if failing:  # the snapshot of quarantined failures, taken with the states of import time
+        run.quarantined_failures = run_quarantine_mark(run_id=run.pk, suite_id=run.suite_id)
 
 
 def signatures_upsert(*, suite: Suite, cases: list[ParsedCase]) -> dict[int, int]:
@@ -467,8 +481,7 @@ def upload_import(
     """Import `files` into the suite and revision an upload names (see upload_target_resolve).
 
     A suite or revision that `create` makes is written in the import's transaction, so a
-    refused upload leaves none behind. Without `create` nothing is made and no transaction is
-    held while the files are parsed.
+    refused upload leaves none behind. Without `create` nothing is made.
     """
     with transaction.atomic() if create else nullcontext():
         suite_row, revision_row = upload_target_resolve(

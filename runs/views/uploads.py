@@ -67,7 +67,7 @@ def suite_upload(request: HttpRequest, pk: int) -> HttpResponse:
             result = run_import(
                 suite=suite,
                 revision=form.cleaned_data["revision"],
-                files=[ReportFile(name=f.name, data=f.read()) for f in form.cleaned_data["files"]],
+                files=[ReportFile.of_upload(f) for f in form.cleaned_data["files"]],
                 trigger=TestRun.Trigger.UPLOAD,
                 user=request.user,
             )

@@ -31,7 +31,7 @@ class Command(BaseCommand):
             for path in files:
                 if not path.is_file():
                     raise IngestError(f"{path} does not exist or is not a file.", file=str(path))
-                reports.append(ReportFile(name=path.name, data=path.read_bytes()))
+                reports.append(ReportFile(name=path.name, path=str(path)))
             result = upload_import(
                 service=service,
                 suite=suite,
