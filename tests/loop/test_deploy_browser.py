@@ -11,8 +11,12 @@ from celery.contrib.testing.worker import start_worker
 from dashboard.celery import app
 from runs.models import Deploy
 
+# htmx settles a swap in two steps: the new element first wears the old one's style (the bar's
+# old width) beside its new text, then its own ~20 ms later. A sample taken in between mixes
+# two states, so it is skipped: the element is marked htmx-settling (or -swapping) meanwhile.
 SNAPSHOT = """() => {
   const progress = document.querySelector("#deploy-progress");
+  if (document.querySelector(".htmx-settling, .htmx-swapping")) return null;
   const bar = document.querySelector("#run-progress");
   const run = document.querySelector("#run-status");
   return {
@@ -40,6 +44,9 @@ def test_operator_clicks_deploy_and_test_and_sees_progress_and_the_result(
         while time.monotonic() < deadline:
             # One read of the DOM per sample: separate reads raced the 1 s swap (a stale width).
             snap = page.evaluate(SNAPSHOT)
+            if snap is None:
+                time.sleep(0.05)
+                continue
             match = re.search(r"(\d+(?:\.\d+)?)%", snap["width"] or "")
             if match:
                 widths.append(float(match.group(1)))
