@@ -79,15 +79,16 @@ def deliveries_claim(*, now: datetime, limit: int) -> list[int]:
 def deliveries_send_due(*, budget_seconds: float = 20.0, now: datetime | None = None) -> SendReport:
     """Claim and send due deliveries in batches until none are due or the budget is spent.
 
-    ``now`` (tests) claims as if it were that time, so a retry's backoff can be skipped.
+    ``now`` (tests) claims one batch as if it were that time, so a retry's backoff is skipped.
     """
     report = SendReport()
     started = time.monotonic()
     while time.monotonic() - started < budget_seconds:
         ids = deliveries_claim(now=now or timezone.now(), limit=settings.WEBHOOKS_BATCH)
-        if not ids:
+        if ids:
+            deliveries_send(ids=ids, report=report)
+        if not ids or now is not None:
             break
-        deliveries_send(ids=ids, report=report)
     return report
 
 
