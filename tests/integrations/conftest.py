@@ -86,7 +86,9 @@ def allow_private(settings):
 
 @pytest.fixture
 def make_webhook(db, allow_private, receiver):
-    def _make(*, kinds=tuple(events.KINDS), service=None, user=None, url=None) -> tuple[Webhook, str]:
+    def _make(
+        *, kinds=tuple(events.KINDS), service=None, user=None, url=None
+    ) -> tuple[Webhook, str]:
         return webhook_create(
             name="ci", url=url or receiver.url, kinds=list(kinds), service=service, user=user
         )
