@@ -33,7 +33,7 @@ def _later(minutes: int = 120):
 
 def test_it_delivers_an_event_signed_with_the_webhooks_secret(receiver, make_webhook):
     service = ServiceFactory(name="payments-api")
-    hook, secret = make_webhook()
+    _hook, secret = make_webhook()
 
     assert event_emit(kind=events.RUN_FAILED, service=service, payload={"run": {"id": 7}}) == 1
     report = deliveries_send_due()
@@ -147,7 +147,7 @@ def test_it_gives_up_after_the_last_attempt(settings, receiver, make_webhook):
 
 
 def test_a_connection_refused_is_retried(make_webhook, allow_private):
-    hook, _ = make_webhook(url="http://127.0.0.1:9/nothing-listens")
+    _hook, _ = make_webhook(url="http://127.0.0.1:9/nothing-listens")
     event_emit(kind=events.RUN_FAILED, service=None, payload={})
     deliveries_send_due()
     delivery = WebhookDelivery.objects.get()
