@@ -8,6 +8,8 @@ Pure Python, no Django: the task claims rows, turns them into ``Outgoing`` items
 from __future__ import annotations
 
 import asyncio
+import functools
+import ssl
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -52,6 +54,12 @@ class Timeouts:
     total: float = 10.0
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context for every batch (building one reads the CA bundle: tens of ms)."""
+    return httpx.create_ssl_context()
+
+
 class _GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport over a pool whose connections pass the SSRF guard."""
 
@@ -60,7 +68,7 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
         # No keep-alive: as for probes, httpcore's pool degrades when many requests compete for
         # idle connections (encode/httpcore#1035), and a delivery pays for one connect at most.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=_ssl_context(),
             max_connections=concurrency,
             max_keepalive_connections=0,
             network_backend=GuardedBackend(allow_private=allow_private),

@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -36,6 +35,16 @@ from integrations.services.events import body_build
 logger = logging.getLogger(__name__)
 
 Status = WebhookDelivery.Status
+_RECORDED = [
+    "status",
+    "next_attempt_at",
+    "finished_at",
+    "claimed_until",
+    "last_status_code",
+    "response_ms",
+    "response_excerpt",
+    "error",
+]
 
 
 @dataclass
@@ -131,36 +140,33 @@ def deliveries_record(
     by_id = {row.pk: row for row in rows}
     streaks: dict[int, tuple[bool, int]] = {}  # webhook -> (a success seen, failures after it)
     last_error: dict[int, str] = {}
+    changed: list[WebhookDelivery] = []
+    for sent in outcomes:
+        row = by_id[sent.delivery_id]
+        row.last_status_code, row.response_ms = sent.status_code, sent.response_ms
+        row.response_excerpt, row.error, row.claimed_until = sent.excerpt, sent.error, None
+        if sent.ok:
+            row.status, row.next_attempt_at, row.finished_at = Status.DELIVERED, None, now
+            report.delivered += 1
+        elif sent.retry and row.attempts < settings.WEBHOOKS_MAX_ATTEMPTS:
+            row.status, row.next_attempt_at = Status.PENDING, now + retry_delay(row.attempts)
+            report.retrying += 1
+        else:
+            row.status = Status.GIVEN_UP if sent.retry else Status.FAILED
+            if sent.retry:
+                row.error = f"{sent.error} Gave up after {row.attempts} attempts."[:500]
+            row.next_attempt_at, row.finished_at = None, now
+            report.failed += 1
+        report.attempted += 1
+        changed.append(row)
+        seen, failures = streaks.get(row.webhook_id, (False, 0))
+        streaks[row.webhook_id] = (True, 0) if sent.ok else (seen, failures + 1)
+        if not sent.ok:
+            last_error[row.webhook_id] = sent.error
     with transaction.atomic():
-        for sent in outcomes:
-            row = by_id[sent.delivery_id]
-            fields: dict[str, Any] = {
-                "last_status_code": sent.status_code,
-                "response_ms": sent.response_ms,
-                "response_excerpt": sent.excerpt,
-                "error": sent.error,
-                "claimed_until": None,
-            }
-            if sent.ok:
-                fields.update(status=Status.DELIVERED, next_attempt_at=None, finished_at=now)
-                report.delivered += 1
-            elif sent.retry and row.attempts < settings.WEBHOOKS_MAX_ATTEMPTS:
-                fields.update(
-                    status=Status.PENDING, next_attempt_at=now + retry_delay(row.attempts)
-                )
-                report.retrying += 1
-            else:
-                final = Status.GIVEN_UP if sent.retry else Status.FAILED
-                if final == Status.GIVEN_UP:
-                    fields["error"] = f"{sent.error} Gave up after {row.attempts} attempts."[:500]
-                fields.update(status=final, next_attempt_at=None, finished_at=now)
-                report.failed += 1
-            report.attempted += 1
-            WebhookDelivery.objects.filter(pk=row.pk, status=Status.DELIVERING).update(**fields)
-            seen, failures = streaks.get(row.webhook_id, (False, 0))
-            streaks[row.webhook_id] = (True, 0) if sent.ok else (seen, failures + 1)
-            if not sent.ok:
-                last_error[row.webhook_id] = sent.error
+        # One statement for the batch. Only this worker holds these rows: another claims a
+        # delivering row only once its lease (the send timeout plus a minute) has run out.
+        WebhookDelivery.objects.bulk_update(changed, _RECORDED, batch_size=500)
         for webhook_id, (seen, failures) in streaks.items():
             hooks = Webhook.objects.filter(pk=webhook_id)
             if seen:
