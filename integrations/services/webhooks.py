@@ -14,7 +14,11 @@ from integrations.urlguard import url_refusal
 
 
 class WebhookInvalid(ValueError):
-    """The webhook cannot be saved as given; the message says why."""
+    """The webhook cannot be saved as given; the message says why, ``field`` which input."""
+
+    def __init__(self, message: str, *, field: str = "url") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def webhook_check(*, url: str, kinds: Sequence[str]) -> None:
@@ -24,9 +28,9 @@ def webhook_check(*, url: str, kinds: Sequence[str]) -> None:
         raise WebhookInvalid(refusal)
     unknown = sorted(set(kinds) - set(events.KINDS))
     if unknown:
-        raise WebhookInvalid(f"Unknown events: {', '.join(unknown)}.")
+        raise WebhookInvalid(f"Unknown events: {', '.join(unknown)}.", field="events")
     if not kinds:
-        raise WebhookInvalid("Choose at least one event to send.")
+        raise WebhookInvalid("Choose at least one event to send.", field="events")
 
 
 def webhook_create(

@@ -45,7 +45,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
                 user=request.user,
             )
         except WebhookInvalid as exc:
-            form.add_error("url" if "events" not in str(exc) else "events", str(exc))
+            form.add_error(exc.field, str(exc))
         else:
             form = WebhookForm()
     context = {"webhooks": webhooks_listed(), "form": form, "created": created, "secret": secret}
@@ -68,7 +68,7 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 service=data["service"],
             )
         except WebhookInvalid as exc:
-            form.add_error("url" if "events" not in str(exc) else "events", str(exc))
+            form.add_error(exc.field, str(exc))
         else:
             messages.success(request, "Webhook saved.")
             return redirect("webhook-detail", pk=hook.pk)
