@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "demo",
     "health",
     "reports",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -281,6 +282,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=SWEEP_INTERVAL),
         "options": {"expires": SWEEP_INTERVAL},
     },
+    # Sends webhook deliveries that are due (retries, and any whose on-commit message was lost).
+    "webhooks-send": {
+        "task": "integrations.tasks.webhooks_send",
+        "schedule": timedelta(seconds=10),
+        "options": {"expires": 10},
+    },
 }
 
 # --- Stageloop ----------------------------------------------------------------------------------
@@ -317,6 +324,23 @@ REALITY_MIN_RUNS = env_int("STAGELOOP_REALITY_MIN_RUNS", 5, minimum=2)
 HEALTH_RESULTS_RETENTION_DAYS = env_int("STAGELOOP_PROBE_RESULTS_DAYS", 14, minimum=1)
 HEALTH_MINUTE_ROLLUPS_RETENTION_DAYS = env_int("STAGELOOP_MINUTE_ROLLUPS_DAYS", 30, minimum=1)
 HEALTH_HOUR_ROLLUPS_RETENTION_DAYS = env_int("STAGELOOP_HOUR_ROLLUPS_DAYS", 400, minimum=1)
+# --- Webhooks (integrations/) ---------------------------------------------------------------------
+# The address pages are reached at, such as https://stageloop.example.com: webhook bodies link to
+# it (without it, their links are paths).
+PUBLIC_URL = env_str("STAGELOOP_PUBLIC_URL", "").rstrip("/")
+# The admin's switch: let webhooks call loopback, private and link-local addresses (an internal
+# receiver). Off, such URLs are refused when saved and when sent (SSRF); metadata addresses never.
+WEBHOOKS_ALLOW_PRIVATE = env_bool("STAGELOOP_WEBHOOKS_ALLOW_PRIVATE", False)
+WEBHOOKS_MAX_ATTEMPTS = env_int("STAGELOOP_WEBHOOKS_MAX_ATTEMPTS", 8, minimum=1)
+# Retry n waits RETRY_BASE x 2^(n-1) seconds, plus up to a fifth more (jitter).
+WEBHOOKS_RETRY_BASE_SECONDS = env_int("STAGELOOP_WEBHOOKS_RETRY_BASE_SECONDS", 30, minimum=0)
+# This many failed attempts in a row pause a webhook, and its creator is emailed.
+WEBHOOKS_PAUSE_AFTER = env_int("STAGELOOP_WEBHOOKS_PAUSE_AFTER", 10, minimum=1)
+WEBHOOKS_CONNECT_TIMEOUT = env_int("STAGELOOP_WEBHOOKS_CONNECT_TIMEOUT", 3, minimum=1)
+WEBHOOKS_TIMEOUT = env_int("STAGELOOP_WEBHOOKS_TIMEOUT", 10, minimum=1)
+WEBHOOKS_BATCH = env_int("STAGELOOP_WEBHOOKS_BATCH", 200, minimum=1)
+WEBHOOKS_CONCURRENCY = env_int("STAGELOOP_WEBHOOKS_CONCURRENCY", 50, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "stageloop@localhost")
 
 LOGGING = {
     "version": 1,

@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("runs.urls")),
     path("", include("analyses.urls")),
+    path("", include("integrations.urls")),
 ]
 
 handler400 = "dashboard.errors.bad_request"

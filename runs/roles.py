@@ -37,7 +37,13 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("analyses", "write_analysis"),
         ("runs", "pin_run"),
     ],
-    MANAGER: [*_READ, ("runs", "export_report"), ("runs", "pin_run"), ("runs", "manage_retention")],
+    MANAGER: [
+        *_READ,
+        ("runs", "export_report"),
+        ("runs", "pin_run"),
+        ("runs", "manage_retention"),
+        ("integrations", "manage_integrations"),
+    ],
 }
 
 # What an API token may do, and the permission each action needs. A token acts with its owner's

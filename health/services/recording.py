@@ -12,6 +12,7 @@ from health.incidents_logic import IncidentState, step_incident
 from health.models import Incident, Probe, ProbeResult
 from health.probing import ProbeOutcome
 from health.services.rollups import rollups_add
+from integrations.services.events import incident_closed, incident_opened
 from runs.models import Revision
 
 logger = logging.getLogger(__name__)
@@ -128,12 +129,14 @@ def _incidents_step(results: Sequence[ProbeResult], probes: Mapping[int, Probe])
                 first_error=first.error or first.error_kind,
             )
             logger.warning("incident %s opened for probe %s", open_incidents[probe.id].pk, probe.id)
+            incident_opened(incident=open_incidents[probe.id])  # webhooks: incident.opened
         elif action == "close":
             incident = open_incidents.pop(probe.id)
             first = _run_start(probe.id, state.consecutive_successes, result)
             incident.closed_at = max(first.checked_at, incident.opened_at)
             incident.save(update_fields=["closed_at"])
             logger.info("incident %s closed for probe %s", incident.pk, probe.id)
+            incident_closed(incident=incident)  # webhooks: incident.closed
     for pid, state in states.items():
         probes[pid].consecutive_failures = state.consecutive_failures
         probes[pid].consecutive_successes = state.consecutive_successes

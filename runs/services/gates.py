@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from runs.health_seam import revision_health
+from runs.integrations_seam import verdict_made
 from runs.models import GatePolicy, TestRun, Verdict
 from runs.selectors.gates import (
     earlier_revision_tested,
@@ -80,7 +81,7 @@ def gate_evaluate(*, run: TestRun) -> Verdict | None:
     )
     try:
         with transaction.atomic():
-            return Verdict.objects.create(
+            verdict = Verdict.objects.create(
                 revision=run.revision,
                 run=run,
                 policy=policy if policy.pk else None,
@@ -89,6 +90,8 @@ def gate_evaluate(*, run: TestRun) -> Verdict | None:
                 dry_run=policy.dry_run,
                 rules=[asdict(r) for r in rules],
             )
+            verdict_made(verdict=verdict)  # webhooks: gate.failed
+            return verdict
     except IntegrityError:  # a concurrent evaluation of the same run won
         return Verdict.objects.get(run_id=run.pk, stage="before_traffic")
 

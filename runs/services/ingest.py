@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from engine.junit import ERROR, FAILED, PASSED, SKIPPED, JUnitError, ParsedCase, ReportCases
 from runs import page_cache
+from runs.integrations_seam import run_finished
 from runs.lifecycle.runs import run_lifecycle
 from runs.models import (
     FailureSignature,
@@ -437,6 +438,7 @@ def run_results_written(*, run: TestRun, failing: int) -> None:
     flake_window_update(run=run)  # the flaky-window read model (runs.services.read_models)
     if failing:  # the snapshot of quarantined failures, taken with the states of import time
         run.quarantined_failures = run_quarantine_mark(run_id=run.pk, suite_id=run.suite_id)
+    run_finished(run=run)  # webhooks: run.failed (integrations, through runs.integrations_seam)
 
 
 def signatures_upsert(*, suite: Suite, cases: list[ParsedCase]) -> dict[int, int]:

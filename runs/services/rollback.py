@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from engine.deploy import DeployError
+from runs.integrations_seam import rollback_finished
 from runs.lifecycle.deploys import deploy_lifecycle
 from runs.models import Deploy, Revision, Service
 from runs.selectors.rollback import rollback_refusal
@@ -86,6 +87,7 @@ def rollback_execute(*, deploy_id: int) -> None:
     finally:
         # A loop that could not deploy a build while this rollback was active takes it now.
         loops_resume_waiting(service_id=deploy.service_id)
+        rollback_finished(deploy_id=deploy.pk)  # webhooks: rollback.finished (rollbacks only)
 
 
 def _roll_back(deploy: Deploy, log: LogBuffer) -> None:

@@ -9,6 +9,7 @@ without spaces."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
@@ -19,6 +20,8 @@ from analyses.models import ActionItem, Why
 from analyses.services.analyses import analysis_start_from_run
 from health.models import Incident, Probe
 from health.services import probe_results_record
+from integrations.events import KINDS
+from integrations.models import Webhook, WebhookDelivery
 from reports.models import Capability
 from runs.models import (
     Build,
@@ -69,6 +72,9 @@ PAGES: dict[str, str | None] = {
     "search": "search",
     "search tests": "search",
     "evidence triage": "reports:evidence",
+    "webhooks": "webhook-list",
+    "webhook": "webhook-detail",
+    "webhooks docs": "webhook-docs",
 }
 
 # Named URLs that are not pages a person opens, and why. Django's admin is left out on purpose.
@@ -103,6 +109,11 @@ NOT_PAGES: dict[str, str] = {
     "search-failure": "a redirect to the newest run (or the suite) of a failure signature",
     "suite-tree-branch": "htmx fragment of the suite page's tree",
     "attachment-download": "a file download",
+    "webhook-pause": "POST only (the webhook page's button)",
+    "webhook-resume": "POST only (the webhook page's button)",
+    "webhook-delete": "POST only (the webhook page's button)",
+    "webhook-test": "POST only (the webhook page's button)",
+    "delivery-redeliver": "POST only (a delivery's button on the webhook page)",
 }
 # The API (namespace "api") answers JSON; its docs page is django-ninja's Swagger UI, not ours.
 NOT_PAGE_NAMESPACES = ("admin", "api")
@@ -247,6 +258,26 @@ def seed_world() -> dict[str, str]:
     )
     capability.services.add(service)
     token_create(user=admin, name="ci-pipeline-" + "storefront-checkout-" * 4)
+    webhook = Webhook.objects.create(
+        name="ci-notifier-" + "storefront-checkout-" * 4,
+        service=service,
+        url=LONG_URL,
+        events=list(KINDS),
+        secret="whsec_" + "s" * 43,
+        created_by=admin,
+    )
+    WebhookDelivery.objects.create(
+        webhook=webhook,
+        event_id=uuid.uuid4(),
+        kind="run.failed",
+        body="{}",
+        status=WebhookDelivery.Status.FAILED,
+        attempts=8,
+        last_status_code=503,
+        response_ms=10000,
+        response_excerpt=LONG_MESSAGE[:1024],
+        error="The receiver answered 503; Stageloop tries again later. Gave up after 8 attempts.",
+    )
 
     return {
         "login": "/login/",
@@ -279,4 +310,7 @@ def seed_world() -> dict[str, str]:
         "search": "/search?q=checkout",
         "search tests": "/search?q=checkout&kind=tests",
         "evidence triage": "/reports/evidence/triage",
+        "webhooks": "/settings/webhooks/",
+        "webhook": f"/settings/webhooks/{webhook.pk}/",
+        "webhooks docs": "/settings/webhooks/docs",
     }

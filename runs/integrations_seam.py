@@ -1,0 +1,15 @@
+"""The one seam where runs emits events to integrations (webhooks); nothing else in runs imports
+integrations.
+
+The arrow points integrations → runs: a webhook belongs to a Service and its bodies read runs'
+rows. What runs tells integrations goes through here, one line at each place a state becomes
+final, inside that write's transaction (a rollback of the write emits nothing):
+
+- a run finished (runs.services.ingest.run_results_written, runs.services.live._streamed_end);
+- a gate verdict was stored (runs.services.gates.gate_evaluate);
+- a rollback ended (runs.services.rollback.rollback_execute).
+"""
+
+from integrations.services.events import rollback_finished, run_finished, verdict_made
+
+__all__ = ["rollback_finished", "run_finished", "verdict_made"]
