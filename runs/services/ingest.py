@@ -38,7 +38,6 @@ from runs.services.ingest_cases import KnownCases
 from runs.services.ingest_results import ResultWriter, Totals
 from runs.services.read_models import flake_window_update
 from runs.services.states import run_quarantine_mark
-from runs.services.suite_tree_rollup import suite_tree_rebuild
 from runs.signatures import failure_signature
 
 logger = logging.getLogger(__name__)
@@ -436,7 +435,6 @@ def run_results_written(*, run: TestRun, failing: int) -> None:
     """Everything that follows from a run's results once all of them are written, inside the
     import's transaction (read models updated per run go here, so they commit with it)."""
     flake_window_update(run=run)  # the flaky-window read model (runs.services.read_models)
-    suite_tree_rebuild(suite_id=run.suite_id)  # the suite tree's rollup (its own module)
     if failing:  # the snapshot of quarantined failures, taken with the states of import time
         run.quarantined_failures = run_quarantine_mark(run_id=run.pk, suite_id=run.suite_id)
 

@@ -37,7 +37,6 @@ from runs.services.leases import is_live_holder, live_lease_fields
 from runs.services.read_models import flake_window_update
 from runs.services.reality import cases_mark_real
 from runs.services.states import run_quarantine_mark
-from runs.services.suite_tree_rollup import suite_tree_rebuild
 
 # A live run may last this long at most; its lease, renewed by each results call, is what
 # normally ends one whose job stopped.
@@ -416,5 +415,4 @@ def _streamed_end(*, run: TestRun, error: str, now) -> None:
         **counts,
     )
     flake_window_update(run=run)
-    suite_tree_rebuild(suite_id=run.suite_id)
     run_analyze_enqueue(run_id=run.pk)
