@@ -11,6 +11,7 @@ from analyses.services.analyze import run_analyze_execute
 from runs.services import enqueue
 from runs.services.gates import gate_evaluate_run
 from runs.services.states import test_states_judge_run
+from runs.services.suite_tree_rollup import suite_tree_refresh
 from runs.tasks import TASK_OPTIONS
 
 
@@ -18,9 +19,10 @@ from runs.tasks import TASK_OPTIONS
 def run_analyze(run_id: int) -> None:
     """After an import: open draft analyses for new signatures and verify fixed ones, then
     let the suite's quarantine policy judge its tests, then judge the run's revision (if it has
-    one) at the release gate."""
+    one) at the release gate; last, rebuild its suite's tree rollup (slow for a big suite)."""
     try:
         run_analyze_execute(run_id=run_id)
     finally:
         test_states_judge_run(run_id=run_id)
         gate_evaluate_run(run_id=run_id)
+        suite_tree_refresh(run_id=run_id)

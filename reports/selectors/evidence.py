@@ -27,7 +27,8 @@ def evidence_rows(
     Runs may be narrowed to the failing ones and to one suite, deploys to the failed ones.
     """
     if kind == "runs":
-        rows = completed_runs(scope).select_related("suite", "revision", "service")
+        # The suite's name reads its service's (Suite.__str__): joined, not one query per row.
+        rows = completed_runs(scope).select_related("suite__service", "revision", "service")
         if failing:
             rows = rows.filter(status__in=FAILING)
         if suite_id is not None:
@@ -46,7 +47,7 @@ def evidence_rows(
         rows = gate_overrides(scope).select_related("service", "revision", "requested_by")
         rows = rows.order_by("-created_at")
     elif kind == "restores":
-        rows = restores(scope).select_related("suite").order_by("-created_at")
+        rows = restores(scope).select_related("suite__service").order_by("-created_at")
     elif kind == "triage":
         rows = triage_evidence(scope)
     elif kind == "incidents":

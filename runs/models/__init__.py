@@ -4,7 +4,7 @@ from runs.models.gates import GatePolicy, Verdict
 from runs.models.loops import Loop, LoopIteration
 from runs.models.outbox import Outbox
 from runs.models.owners import OwnerRule
-from runs.models.read_models import CaseFlakeWindow
+from runs.models.read_models import CaseFlakeWindow, SuiteTreeNode
 from runs.models.retention import RetentionPass, RetentionPolicy
 from runs.models.services import Build, Deploy, Revision, Service
 from runs.models.states import QuarantinePolicy, State, TestState, TestStateChange
@@ -39,6 +39,7 @@ __all__ = [
     "Service",
     "State",
     "Suite",
+    "SuiteTreeNode",
     "TestAttachment",
     "TestCase",
     "TestResult",

@@ -40,3 +40,43 @@ class CaseFlakeWindow(models.Model):
     @property
     def is_flaky(self) -> bool:
         return self.flips > 0 or self.retries > 0
+
+
+class SuiteTreeNode(models.Model):
+    """One branch of a suite's test tree in one view, with its figures over the suite's last
+    FLAKY_WINDOW finished runs: the rollup the suite page reads instead of aggregating every test.
+
+    Rebuilt whole for a suite after each of its runs (runs.services.suite_tree_rollup). A branch
+    keeps its direct tests (leaves) with their figures in `leaves`, so opening it reads one row.
+    """
+
+    suite = models.ForeignKey("runs.Suite", on_delete=models.CASCADE, related_name="+")
+    view = models.CharField(max_length=10)  # "suites" or "packages"
+    path = models.TextField()  # the keys from the root, joined by PATH_SEP; "" for the root
+    parent = models.TextField(null=True)  # noqa: DJ001 (None: the root, "": a top-level branch)
+    key = models.TextField()
+    label = models.TextField()
+    kind = models.CharField(max_length=10)
+    tests = models.PositiveIntegerField(default=0)
+    passed = models.PositiveIntegerField(default=0)
+    counted = models.PositiveIntegerField(default=0)
+    flaky = models.PositiveIntegerField(default=0)
+    failing = models.PositiveIntegerField(default=0)
+    duration = models.FloatField(default=0.0)
+    size = models.PositiveIntegerField(default=0)  # children: branches and leaves
+    # Direct tests: [case id, name, passed, counted, mean duration, failing, flaky] each.
+    leaves = models.JSONField(default=list)
+    window = models.PositiveSmallIntegerField(default=0)  # runs the figures cover
+
+    PATH_SEP = "\x1f"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["suite", "view", "path"], name="treenode_unique_path"),
+        ]
+        indexes = [
+            models.Index(fields=["suite", "view", "parent"], name="treenode_children"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.suite_id} {self.view}: {self.path.replace(self.PATH_SEP, ' / ') or '/'}"

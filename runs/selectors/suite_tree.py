@@ -2,8 +2,11 @@
 package ("packages"), each node with its tests' pass rate, flaky and failing counts and duration
 over the suite's last FLAKY_WINDOW finished runs.
 
-Figures are aggregated per test in one SQL query over that bounded window of runs; the tree is
-built in Python from those rows, so the query count does not depend on the number of tests.
+The page reads the tree from its rollup (runs.models.SuiteTreeNode, rebuilt after each run by
+runs.services.suite_tree_rollup): the root, then the children of the branches it renders, one
+query per level of the tree it shows, so its cost does not grow with the suite. A suite without a
+rollup yet (before `manage.py flaky_rebuild` after the upgrade) is computed as the rollup is: its
+figures aggregated per test in one SQL query over the window and the tree built in Python.
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from django.db import connection
+from django.db.models import Case, F, JSONField, When, Window
+from django.db.models.functions import Lower, RowNumber
 
-from runs.models import TestCase, TestResult, TestRun
+from runs.models import SuiteTreeNode, TestCase, TestResult, TestRun
 from runs.selectors import flaky
 
 VIEWS = ("suites", "packages")
@@ -96,6 +101,11 @@ class Node:
     # Set by `layout`: whether the page renders the children now, and which ones.
     inline: bool = False
     shown: list[Node] = field(default_factory=list)
+    # Read from the rollup: how many children it has (`children` holds the loaded ones only).
+    size: int | None = None
+    suite_id: int | None = None
+    view: str = ""
+    leaf_rows: list | None = None  # its direct tests' figures, when read with the row
 
     @property
     def is_leaf(self) -> bool:
@@ -107,7 +117,15 @@ class Node:
 
     @property
     def hidden(self) -> int:
-        return len(self.children) - len(self.shown)
+        return self.child_count - len(self.shown)
+
+    @property
+    def child_count(self) -> int:
+        return len(self.children) if self.size is None else self.size
+
+    @property
+    def from_rollup(self) -> bool:
+        return self.suite_id is not None
 
     @property
     def open(self) -> bool:
@@ -129,7 +147,6 @@ class Tree:
     root: Node
     view: str
     window: int  # runs the figures cover
-    run_ids: list[int]
 
     def find(self, path: list[str]) -> Node | None:
         node = self.root
@@ -258,6 +275,9 @@ def layout(node: Node, *, budget: int = INLINE_NODES) -> None:
     """Choose what to render under `node`: its children (sorted, at most MAX_CHILDREN), and,
     breadth first, the children of their branches while fewer than `budget` nodes are shown.
     Branches left out load when opened."""
+    if node.from_rollup:
+        _rollup_layout(node, budget=budget)
+        return
     queue: deque[Node] = deque([node])
     shown = 0
     while queue:
@@ -270,9 +290,141 @@ def layout(node: Node, *, budget: int = INLINE_NODES) -> None:
         queue.extend(c for c in children if not c.is_leaf)
 
 
+def _rollup_layout(node: Node, *, budget: int) -> None:
+    """`layout` over the rollup: the same choice, made level by level from the children counts
+    the rows carry, with one query per level for the children of the branches rendered."""
+    _children_load([node])
+    node.inline = True
+    shown = len(node.shown)
+    level = [c for c in node.shown if not c.is_leaf]
+    while level:
+        opened = []
+        for current in level:
+            count = min(current.child_count, MAX_CHILDREN)
+            if shown + count > budget:
+                continue
+            current.inline = True
+            shown += count
+            opened.append(current)
+        _children_load(opened)
+        level = [c for current in opened for c in current.shown if not c.is_leaf]
+
+
+def _node(row: SuiteTreeNode, *, leaves: list | None) -> Node:
+    keys = tuple(row.path.split(SuiteTreeNode.PATH_SEP)) if row.path else ()
+    return Node(
+        key=row.key,
+        label=row.label,
+        kind=row.kind,
+        path=keys,
+        tests=row.tests,
+        passed=row.passed,
+        counted=row.counted,
+        flaky=row.flaky,
+        failing=row.failing,
+        duration=row.duration,
+        size=row.size,
+        suite_id=row.suite_id,
+        view=row.view,
+        leaf_rows=leaves,
+    )
+
+
+def _children_load(parents: list[Node]) -> None:
+    """Each parent's children, sorted and at most MAX_CHILDREN, into `children` and `shown`:
+    its branches (the first MAX_CHILDREN of each parent, in one query, skipped when none has
+    branches) and its leaves (from the parent's row). Rows come with their leaves when they have
+    few enough children to be rendered with the page, so a level costs one query."""
+    if not parents:
+        return
+    first = parents[0]
+    assert first.suite_id is not None
+    sep = SuiteTreeNode.PATH_SEP
+    nodes = SuiteTreeNode.objects.filter(suite_id=first.suite_id, view=first.view)
+    by_path = {sep.join(p.path): p for p in parents}
+    unread = [path for path, p in by_path.items() if p.leaf_rows is None]
+    if unread:
+        for path, leaves in nodes.filter(path__in=unread).values_list("path", "leaves"):
+            by_path[path].leaf_rows = leaves
+    with_branches = [path for path, p in by_path.items() if len(p.leaf_rows or []) < p.child_count]
+    if with_branches:
+        rank = Window(
+            RowNumber(),
+            partition_by=[F("parent")],
+            order_by=[F("failing").desc(), F("flaky").desc(), Lower("label"), F("key")],
+        )
+        small = Case(
+            When(size__lte=INLINE_NODES, then=F("leaves")), default=None, output_field=JSONField()
+        )
+        rows = (
+            nodes.filter(parent__in=with_branches)
+            .defer("leaves")
+            .annotate(small_leaves=small)
+            .alias(rank=rank)
+            .filter(rank__lte=MAX_CHILDREN)
+        )
+        for row in rows:
+            # `small_leaves`, annotated: None for a branch too big to render with its parent.
+            node = _node(row, leaves=row.__dict__["small_leaves"])
+            by_path[row.parent or ""].children[row.key] = node
+    for parent in parents:
+        for case_id, name, passed, counted, duration, failing, is_flaky in parent.leaf_rows or []:
+            leaf = Node(
+                key=f"t:{case_id}",
+                label=name,
+                kind="test",
+                path=(*parent.path, f"t:{case_id}"),
+                case_id=case_id,
+                tests=1,
+                passed=passed,
+                counted=counted,
+                flaky=is_flaky,
+                failing=failing,
+                duration=duration,
+            )
+            parent.children[leaf.key] = leaf
+        parent.shown = sorted(parent.children.values(), key=_order)[:MAX_CHILDREN]
+
+
+def _rollup_root(*, suite_id: int, view: str) -> tuple[Node, int] | None:
+    row = SuiteTreeNode.objects.filter(suite_id=suite_id, view=view, path="").first()
+    return None if row is None else (_node(row, leaves=row.leaves), row.window)
+
+
 def suite_tree(*, suite_id: int, view: str = "suites") -> Tree:
-    """The suite's tree in `view`, laid out from the root. Two queries."""
-    tests, run_ids = tree_figures(suite_id=suite_id)
-    root = build_tree(tests, view=view)
+    """The suite's tree in `view`, laid out from the root: from its rollup, a query for the root
+    and one per level rendered; without one, two queries and every test of the suite."""
+    found = _rollup_root(suite_id=suite_id, view=view)
+    if found is None:
+        tests, run_ids = tree_figures(suite_id=suite_id)
+        root = build_tree(tests, view=view)
+        layout(root)
+        return Tree(root=root, view=view, window=len(run_ids))
+    root, window = found
     layout(root)
-    return Tree(root=root, view=view, window=len(run_ids), run_ids=run_ids)
+    return Tree(root=root, view=view, window=window)
+
+
+def suite_tree_branch(*, suite_id: int, view: str, path: list[str]) -> tuple[Tree, Node] | None:
+    """The tree (not laid out) and its branch at `path`, laid out; None when there is no such
+    branch. From the rollup: two queries and one per level rendered."""
+    sep = SuiteTreeNode.PATH_SEP
+    rows = {
+        row.path: row
+        for row in SuiteTreeNode.objects.filter(
+            suite_id=suite_id, view=view, path__in=["", sep.join(path)]
+        )
+    }
+    if "" not in rows:  # no rollup yet
+        tree = suite_tree(suite_id=suite_id, view=view)
+        node = tree.find(path)
+        if node is None or node.is_leaf or not path:
+            return None
+        layout(node)
+        return tree, node
+    branch = rows.get(sep.join(path))
+    if branch is None or not path:
+        return None
+    node = _node(branch, leaves=branch.leaves)
+    layout(node)
+    return Tree(root=_node(rows[""], leaves=None), view=view, window=rows[""].window), node

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 
 from runs.models import CaseFlakeWindow, Suite, TestCase, TestResult, TestRun
 from runs.selectors.flaky import flaky_per_case_sql, recent_run_ids
+from runs.services.suite_tree_rollup import suite_tree_rebuild
 
 _TABLE = CaseFlakeWindow._meta.db_table
 
@@ -85,6 +86,7 @@ def flake_window_rebuild(*, suite_id: int) -> None:
         if suite is None:
             return
         _refresh(suite=suite, candidate_runs=recent_run_ids(suite_id=suite_id))
+        suite_tree_rebuild(suite_id=suite_id)  # the tree's rollup covers the same window
 
 
 def flake_windows_rebuild(*, progress=None) -> int:

@@ -166,17 +166,17 @@ def suite_tree_branch(request: HttpRequest, pk: int) -> HttpResponse:
     suite = get_object_or_404(Suite, pk=pk)
     try:
         view = _tree_view(request)
-        path = request.GET.getlist("path")
-        tree = suite_tree.suite_tree(suite_id=suite.pk, view=view)
-        node = tree.find(path)
-        if node is None or node.is_leaf or not path:
+        found = suite_tree.suite_tree_branch(
+            suite_id=suite.pk, view=view, path=request.GET.getlist("path")
+        )
+        if found is None:
             raise BadInput(
                 "That branch is not in the tree of this suite (any more); reload the suite page.",
                 name="path",
             )
     except BadInput as exc:
         return bad_request(request, str(exc))
-    suite_tree.layout(node)
+    tree, node = found
     return render(
         request, "runs/_suite_tree_children.html", {"suite": suite, "tree": tree, "node": node}
     )

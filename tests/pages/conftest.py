@@ -11,6 +11,7 @@ from runs.models import Deploy, FailureSignature, Revision, Suite, TestCase, Tes
 from runs.selectors.rates import FAILING
 from runs.services.read_models import flake_window_update
 from runs.services.reality import cases_reality_refresh
+from runs.services.suite_tree_rollup import suite_tree_rebuild
 from tests.factories import CaseFactory, RevisionFactory, SuiteFactory
 
 
@@ -72,6 +73,7 @@ def make_run(
     )
     cases_reality_refresh(suite_id=suite.pk)  # what the importer keeps for imported runs
     flake_window_update(run=run)
+    suite_tree_rebuild(suite_id=suite.pk)
     return run
 
 
