@@ -8,11 +8,12 @@ import io
 
 import pypdf
 import pytest
+from django.db.models import Count, Q
 from django.urls import reverse
 
 from analyses.models import Analysis
 from reports.scope import scope_from_query
-from reports.selectors.triage import triage_counts
+from reports.selectors.triage import ORDER, _failing_results, triage_counts
 from runs.models import FailureSignature
 from runs.services.triage import signature_triage_set
 from tests.factories import CaseFactory, ResultFactory
@@ -75,6 +76,21 @@ def test_it_counts_the_periods_failures_by_their_signatures_triage(triaged):
         "known_issue": 1,
         "untriaged": 2,
     }
+
+
+def test_it_counts_in_one_query_as_counting_each_result_by_id_did(
+    triaged, django_assert_num_queries
+):
+    scope = scope_from_query(QUERY)
+    by_id = _failing_results(scope).aggregate(
+        total=Count("pk"),
+        **{c.value: Count("pk", filter=Q(signature__triage=c.value)) for c in ORDER},
+    )
+
+    with django_assert_num_queries(1):
+        counts = triage_counts(scope)
+
+    assert {k: v for k, v in counts.items() if k != "untriaged"} == by_id
 
 
 def test_the_figure_follows_a_new_triage_at_once(triaged, operator):
