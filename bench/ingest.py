@@ -209,6 +209,7 @@ def _again_file(synthetic: Path) -> Path:
     """A copy of a report with an attribute added to its root: the same tests, another hash
     (the same bytes again would return the first run)."""
     again = ROOT / "var" / "bench" / f"{synthetic.stem}-again.xml"
+    again.parent.mkdir(parents=True, exist_ok=True)
     if not again.exists():
         with synthetic.open("rb") as src, again.open("wb") as out:
             out.write(src.readline())

@@ -6,7 +6,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Sequence
-from contextlib import nullcontext
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -35,6 +35,7 @@ from runs.services.attachments import (
     upload_unpack,
 )
 from runs.services.enqueue import run_analyze_enqueue
+from runs.services.ingest_ahead import read_ahead
 from runs.services.ingest_cases import KnownCases
 from runs.services.ingest_results import ResultWriter, Totals
 from runs.services.read_models import flake_window_update
@@ -309,8 +310,10 @@ def _reports_write(*, writer: ResultWriter, reports: Sequence[ReportFile], facts
         writer.report_start(upload.name)
         try:
             cases = ReportCases(upload.source, name=upload.name, max_bytes=limit)
-            for case in cases:
-                writer.add(case)
+            # Parsed in a thread while the writer waits on the database (ingest_ahead).
+            with closing(read_ahead(cases)) as ahead:
+                for case in ahead:
+                    writer.add(case)
             report = cases.report()
         except JUnitError as exc:
             raise IngestError(str(exc), file=upload.name) from None

@@ -84,3 +84,16 @@ def test_the_tests_match_reads_the_fts_table(db):
         cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
         plan = " ".join(str(row[-1]) for row in cursor.fetchall())
     assert "search_case_fts VIRTUAL TABLE INDEX" in plan, plan
+
+
+@on_postgres
+def test_the_tests_classname_and_file_indexes_skip_empty_values(db):
+    # An empty file or classname, common in reports, would cost each new test an index entry.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes "
+            "WHERE indexname IN ('search_case_classname', 'search_case_file')"
+        )
+        found = dict(cursor.fetchall())
+    assert "WHERE (classname <> ''::text)" in found["search_case_classname"]
+    assert "WHERE (file <> ''::text)" in found["search_case_file"]
