@@ -78,24 +78,27 @@ def flake_window_update(*, run: TestRun) -> None:
             _refresh(suite=suite, candidate_runs=[run.pk])
 
 
-def flake_window_rebuild(*, suite_id: int) -> None:
-    """Recompute one suite's flaky window read model from its results. Retention calls this after
-    deleting runs of the suite; `manage.py flaky_rebuild` calls it for every suite."""
+def flake_window_rebuild(*, suite_id: int, tree: bool = True) -> None:
+    """Recompute one suite's flaky window read model from its results, and with `tree` its suite
+    tree's rollup. Retention calls this after deleting runs of the suite; `manage.py
+    flaky_rebuild` calls it for every suite; migration 0023 (older than the tree's table) with
+    `tree=False`."""
     with transaction.atomic():
         suite = _lock(suite_id)
         if suite is None:
             return
         _refresh(suite=suite, candidate_runs=recent_run_ids(suite_id=suite_id))
-        suite_tree_rebuild(suite_id=suite_id)  # the tree's rollup covers the same window
+        if tree:
+            suite_tree_rebuild(suite_id=suite_id)  # the tree's rollup covers the same window
 
 
-def flake_windows_rebuild(*, progress=None) -> int:
+def flake_windows_rebuild(*, progress=None, tree: bool = True) -> int:
     """Recompute the read model of every suite that has tests; returns how many suites."""
     suite_ids = list(
         TestCase.objects.values_list("suite_id", flat=True).distinct().order_by("suite_id")
     )
     for done, suite_id in enumerate(suite_ids, start=1):
-        flake_window_rebuild(suite_id=suite_id)
+        flake_window_rebuild(suite_id=suite_id, tree=tree)
         if progress:
             progress(done, len(suite_ids))
     return len(suite_ids)
