@@ -98,6 +98,7 @@ def world_urls(rng) -> dict[str, list[str]]:
 
     from analyses.models import Analysis
     from analyses.services.analyses import analysis_start_from_run
+    from integrations.models import Webhook
     from reports.models import Capability
     from runs.models import ApiToken, Deploy, Loop, Revision, Service, Suite, TestCase, TestRun
     from runs.services.tokens import token_create
@@ -139,6 +140,9 @@ def world_urls(rng) -> dict[str, list[str]]:
         capabilities = [capability.pk]
     if not ApiToken.objects.exists():
         token_create(user=admin, name="bench")
+    webhook = Webhook.objects.first() or Webhook.objects.create(
+        name="bench", url="https://hooks.example.com/stageloop", secret="bench-secret"
+    )
     services = list(Service.objects.filter(pk__in=sample(Service)).values_list("name", flat=True))
     suites = sample(Suite)
     cases = sample(TestCase, k=12)
@@ -196,6 +200,9 @@ def world_urls(rng) -> dict[str, list[str]]:
         "tokens": ["/account/tokens/"],
         "upload": [f"/suites/{pk}/upload" for pk in suites],
         "search": ["/search?q=checkout", "/search?q=streaming", "/search?q=thread_7"],
+        "webhooks": ["/settings/webhooks/"],
+        "webhook": [f"/settings/webhooks/{webhook.pk}/"],
+        "webhooks docs": ["/settings/webhooks/docs"],
         "search tests": ["/search?q=test_search_00&kind=tests", "/search?q=agents&kind=tests"],
     }
     missing = set(PAGES) - set(urls)
