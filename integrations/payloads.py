@@ -73,16 +73,23 @@ def verdict_data(verdict) -> dict[str, Any]:
 
 
 def rollback_data(deploy) -> dict[str, Any]:
+    """A rollback deploy (its revision is the one rolled back to), or a gated or canary release
+    that sent traffic back (its revision is the candidate, rolled back from)."""
+    from_, to = deploy.previous_revision, deploy.revision
+    if deploy.trigger != "rollback":
+        from_, to = to, from_
     return {
         "deploy": {
             "id": deploy.pk,
             "url": link("deploy-detail", deploy.pk),
             "status": deploy.status,
+            "trigger": deploy.trigger,
+            "release": deploy.release,
             "error": deploy.error,
             "finished_at": _time(deploy.finished_at),
         },
-        "to_revision": _revision(deploy.revision),
-        "from_revision": _revision(deploy.previous_revision),
+        "to_revision": _revision(to),
+        "from_revision": _revision(from_),
     }
 
 
@@ -143,6 +150,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             "id": 310,
             "url": "https://stageloop.example.com/deploys/310/",
             "status": "succeeded",
+            "trigger": "rollback",
+            "release": "",
             "error": "",
             "finished_at": "2026-12-01T02:12:00+00:00",
         },

@@ -7,9 +7,16 @@ final, inside that write's transaction (a rollback of the write emits nothing):
 
 - a run finished (runs.services.ingest.run_results_written, runs.services.live._streamed_end);
 - a gate verdict was stored (runs.services.gates.gate_evaluate);
-- a rollback ended (runs.services.rollback.rollback_execute).
+- a rollback ended (runs.services.rollback.rollback_execute);
+- a release sent traffic back to the stable revision (runs.services.release: its chain's
+  rollback, and release_restore for the sweeper).
 """
 
-from integrations.services.events import rollback_finished, run_finished, verdict_made
+from integrations.services.events import (
+    release_rolled_back,
+    rollback_finished,
+    run_finished,
+    verdict_made,
+)
 
-__all__ = ["rollback_finished", "run_finished", "verdict_made"]
+__all__ = ["release_rolled_back", "rollback_finished", "run_finished", "verdict_made"]

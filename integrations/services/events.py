@@ -97,6 +97,23 @@ def rollback_finished(*, deploy_id: int) -> None:
         )
 
 
+def release_rolled_back(*, deploy_id: int) -> None:
+    """A gated or canary release sent traffic back to the stable revision (its own chain, or the
+    sweeper for a release whose worker died): to receivers, a rollback that finished, succeeded
+    (release ``rolled_back``) or failed (``failed``). Callers call it only after sending back."""
+    deploy = (
+        Deploy.objects.select_related("service", "revision", "previous_revision")
+        .filter(pk=deploy_id, release__in=[Deploy.Release.ROLLED_BACK, Deploy.Release.FAILED])
+        .first()
+    )
+    if deploy is not None:
+        event_emit(
+            kind=events.ROLLBACK_FINISHED,
+            service=deploy.service,
+            payload=lambda: rollback_data(deploy),
+        )
+
+
 def incident_opened(*, incident) -> None:
     event_emit(
         kind=events.INCIDENT_OPENED,

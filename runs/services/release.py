@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from engine.deploy import DeployError
 from runs.health_seam import revisions_probe_compare
+from runs.integrations_seam import release_rolled_back
 from runs.lifecycle.deploys import deploy_lifecycle
 from runs.models import Deploy, Revision, Service, TestRun, Verdict
 from runs.selectors.gates import gate_policy_for
@@ -100,6 +101,7 @@ def release_restore(deploy_id: int) -> str:
     Deploy.objects.filter(pk=deploy.pk).update(
         release=Deploy.Release.ROLLED_BACK, traffic_after=after.as_json()
     )
+    release_rolled_back(deploy_id=deploy.pk)  # webhooks: rollback.finished
     done = f"the release was rolled back: traffic on {after.text()}"
     return done + (f"; {candidate.name} could not be retired: {refused}" if refused else "")
 
@@ -271,8 +273,9 @@ class _Release:
                 f"reports traffic {after.text()}.",
                 after,
             )
-            return
-        self._retire_candidate_and_end(Deploy.Release.ROLLED_BACK, why, after, moved=True)
+        else:
+            self._retire_candidate_and_end(Deploy.Release.ROLLED_BACK, why, after, moved=True)
+        release_rolled_back(deploy_id=self.deploy.pk)  # webhooks: rollback.finished
 
     def _retire_candidate_and_end(
         self, release: str, why: str, after: TrafficRead, *, moved: bool
