@@ -288,6 +288,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=10),
         "options": {"expires": 10},
     },
+    "commit-statuses-send": {
+        "task": "integrations.tasks.commit_statuses_send",
+        "schedule": timedelta(seconds=10),
+        "options": {"expires": 10},
+    },
+    # Old webhook deliveries and commit statuses (STAGELOOP_WEBHOOKS_DELIVERIES_KEEP_DAYS).
+    "integrations-prune": {
+        "task": "integrations.tasks.integrations_prune",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
+    },
 }
 
 # --- Stageloop ----------------------------------------------------------------------------------
@@ -340,6 +351,32 @@ WEBHOOKS_CONNECT_TIMEOUT = env_int("STAGELOOP_WEBHOOKS_CONNECT_TIMEOUT", 3, mini
 WEBHOOKS_TIMEOUT = env_int("STAGELOOP_WEBHOOKS_TIMEOUT", 10, minimum=1)
 WEBHOOKS_BATCH = env_int("STAGELOOP_WEBHOOKS_BATCH", 200, minimum=1)
 WEBHOOKS_CONCURRENCY = env_int("STAGELOOP_WEBHOOKS_CONCURRENCY", 50, minimum=1)
+# A 429 or 503's Retry-After (seconds or an HTTP date) sets the next attempt, capped at this.
+WEBHOOKS_RETRY_AFTER_MAX_SECONDS = env_int(
+    "STAGELOOP_WEBHOOKS_RETRY_AFTER_MAX_SECONDS", 3600, minimum=1
+)
+# The hourly prune deletes finished deliveries (and commit statuses) older than this many days,
+# but keeps each webhook's latest KEEP_LATEST deliveries whatever their age; 0 days keeps all.
+WEBHOOKS_DELIVERIES_KEEP_DAYS = env_int("STAGELOOP_WEBHOOKS_DELIVERIES_KEEP_DAYS", 30, minimum=0)
+WEBHOOKS_DELIVERIES_KEEP_LATEST = env_int(
+    "STAGELOOP_WEBHOOKS_DELIVERIES_KEEP_LATEST", 100, minimum=0
+)
+# After "Rotate secret", deliveries carry a signature with the old secret too for this long, so
+# receivers can switch without refusing a delivery; 0 ends the old secret at once.
+WEBHOOKS_SECRET_GRACE_HOURS = env_int("STAGELOOP_WEBHOOKS_SECRET_GRACE_HOURS", 24, minimum=0)
+# --- Commit statuses (integrations/codehost.py) --------------------------------------------------
+# A code host is on when its token is set; a service names its host and repository (admin).
+# The tokens are read here only, sent in a header only, and never logged or shown.
+GITHUB_TOKEN = env_str("STAGELOOP_GITHUB_TOKEN", "")
+GITHUB_API_URL = env_str("STAGELOOP_GITHUB_API_URL", "https://api.github.com").rstrip("/")
+GITLAB_TOKEN = env_str("STAGELOOP_GITLAB_TOKEN", "")
+GITLAB_URL = env_str("STAGELOOP_GITLAB_URL", "https://gitlab.com").rstrip("/")
+COMMIT_STATUS_MAX_ATTEMPTS = env_int("STAGELOOP_COMMIT_STATUS_MAX_ATTEMPTS", 8, minimum=1)
+COMMIT_STATUS_RETRY_BASE_SECONDS = env_int(
+    "STAGELOOP_COMMIT_STATUS_RETRY_BASE_SECONDS", 30, minimum=0
+)
+COMMIT_STATUS_CONNECT_TIMEOUT = env_int("STAGELOOP_COMMIT_STATUS_CONNECT_TIMEOUT", 3, minimum=1)
+COMMIT_STATUS_TIMEOUT = env_int("STAGELOOP_COMMIT_STATUS_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "stageloop@localhost")
 
 LOGGING = {
@@ -348,4 +385,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # httpx logs every request's full URL at INFO: a webhook URL may carry a token in its query
+    # string. Warnings and errors only (they name no URL).
+    "loggers": {"httpx": {"level": "WARNING"}},
 }

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 
@@ -26,6 +28,10 @@ class Webhook(models.Model):
     url = models.URLField(max_length=2000)
     # Kept as is: signing needs it. Shown once at creation, masked on every page after.
     secret = models.CharField(max_length=100)
+    # After a rotation: the previous secret, still signed with until ``old_secret_expires_at``.
+    old_secret = models.CharField(max_length=100, blank=True)
+    old_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    secret_rotated_at = models.DateTimeField(null=True, blank=True)
     active = models.BooleanField(default=True)
     paused_reason = models.CharField(max_length=500, blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)
@@ -55,6 +61,12 @@ class Webhook(models.Model):
 
     def wants(self, kind: str) -> bool:
         return kind in self.events
+
+    def old_secret_valid(self, now: datetime | None = None) -> str:
+        """The previous secret while its grace period lasts, else empty."""
+        if not self.old_secret or self.old_secret_expires_at is None:
+            return ""
+        return self.old_secret if (now or timezone.now()) < self.old_secret_expires_at else ""
 
 
 class WebhookDelivery(models.Model):
@@ -96,6 +108,7 @@ class WebhookDelivery(models.Model):
             # The sender's claim: due pending rows, and delivering rows whose claim ran out.
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
             models.Index(fields=["webhook", "-created_at"], name="delivery_webhook_time"),
+            models.Index(fields=["created_at"], name="delivery_time"),  # the prune
         ]
         constraints = [
             models.CheckConstraint(
@@ -111,3 +124,86 @@ class WebhookDelivery(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+
+class CommitStatus(models.Model):
+    """One state of a run or a gate verdict to post on a commit at its code host, and how posting
+    went. Written in the transaction that changed the run or stored the verdict; sent by a worker
+    like webhook deliveries (the table is the queue). A newer state of the same commit and context
+    supersedes one not yet sent, so a host never ends on an older state."""
+
+    class Host(models.TextChoices):
+        GITHUB = "github", "GitHub"
+        GITLAB = "gitlab", "GitLab"
+
+    class State(models.TextChoices):
+        """Host-neutral; codehost.py maps them to each host's words."""
+
+        PENDING = "pending", "Pending"
+        SUCCESS = "success", "Success"
+        FAILURE = "failure", "Failure"
+        ERROR = "error", "Error"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERING = "delivering", "Delivering"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+        GIVEN_UP = "given_up", "Given up"
+        SUPERSEDED = "superseded", "Superseded"
+
+    service = models.ForeignKey(
+        "runs.Service", on_delete=models.CASCADE, related_name="commit_statuses"
+    )
+    run = models.ForeignKey(
+        "runs.TestRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="commit_statuses",
+    )
+    verdict = models.ForeignKey(
+        "runs.Verdict",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="commit_statuses",
+    )
+    # Copied when written: what was posted stays readable if the service's settings change.
+    host = models.CharField(max_length=16, choices=Host.choices)
+    repository = models.CharField(max_length=300)
+    sha = models.CharField(max_length=64)
+    context = models.CharField(max_length=255)
+    state = models.CharField(max_length=16, choices=State.choices)
+    description = models.CharField(max_length=140, blank=True)
+    target_url = models.CharField(max_length=2000, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    response_ms = models.PositiveIntegerField(null=True, blank=True)
+    response_excerpt = models.CharField(max_length=1024, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "commit statuses"
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="commit_status_due"),
+            models.Index(fields=["sha", "context"], name="commit_status_sha_context"),
+            models.Index(fields=["created_at"], name="commit_status_time"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "delivering"])
+                | models.Q(next_attempt_at__isnull=True),
+                name="commit_status_finished_not_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.context} {self.state} on {self.repository}@{self.sha[:12]} ({self.status})"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import httpcore
 import httpx
 
+from integrations.retry_after import retry_after_seconds
 from integrations.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signature
 from integrations.urlguard import GuardedBackend, UrlRefused
 
@@ -33,11 +34,14 @@ class Outgoing:
     url: str
     secret: str
     body: str
+    # The previous secret while a rotation's grace period lasts: signed with it too.
+    old_secret: str = ""
 
 
 @dataclass(frozen=True)
 class Sent:
-    """How one attempt went. ``retry`` says whether a later attempt may succeed."""
+    """How one attempt went. ``retry`` says whether a later attempt may succeed;
+    ``retry_after`` the seconds a 429 or 503 asked to wait (None: not said)."""
 
     delivery_id: int
     ok: bool
@@ -46,6 +50,7 @@ class Sent:
     response_ms: int
     excerpt: str
     error: str
+    retry_after: float | None = None
 
 
 @dataclass(frozen=True)
@@ -78,14 +83,22 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
 async def _post(client: httpx.AsyncClient, item: Outgoing, timeouts: Timeouts) -> Sent:
     started = time.perf_counter()
     body = item.body.encode()
+    stamp = int(time.time())
+    signed = signature(secret=item.secret, body=body, timestamp=stamp)
+    if item.old_secret:  # Stripe's way: one v1 per valid secret, receivers accept any
+        signed += (
+            ",v1="
+            + signature(secret=item.old_secret, body=body, timestamp=stamp).split("v1=", 1)[1]
+        )
     headers = {
         "Content-Type": "application/json",
         "User-Agent": _USER_AGENT,
         EVENT_HEADER: item.kind,
         DELIVERY_HEADER: item.delivery_uuid,
-        SIGNATURE_HEADER: signature(secret=item.secret, body=body, timestamp=int(time.time())),
+        SIGNATURE_HEADER: signed,
     }
     status: int | None = None
+    wait: float | None = None
     try:
         # httpx's timeouts apply per operation; the outer deadline caps the whole exchange, so a
         # receiver that trickles its answer byte by byte is cut off at the total too.
@@ -98,6 +111,8 @@ async def _post(client: httpx.AsyncClient, item: Outgoing, timeouts: Timeouts) -
                 timeout=httpx.Timeout(timeouts.total, connect=timeouts.connect),
             ) as response:
                 status = response.status_code
+                if status in (429, 503):
+                    wait = retry_after_seconds(response.headers.get("Retry-After"))
                 excerpt = await _read_excerpt(response)
     except Exception as exc:  # one bad receiver must not lose the other outcomes
         retry, error = _classify(exc, timeouts)
@@ -111,11 +126,13 @@ async def _post(client: httpx.AsyncClient, item: Outgoing, timeouts: Timeouts) -
             f"The receiver answered {status} (a redirect); webhooks do not follow redirects: "
             "save the final URL."
         )
+    elif wait is not None:
+        error = f"The receiver answered {status} and asked to wait {wait:g} s; Stageloop does."
     elif retry:
         error = f"The receiver answered {status}; Stageloop tries again later."
     else:
         error = f"The receiver answered {status}, which refuses the delivery: no retry."
-    return Sent(item.delivery_id, False, retry, status, ms, excerpt, error)
+    return Sent(item.delivery_id, False, retry, status, ms, excerpt, error, wait)
 
 
 def _ms(started: float) -> int:

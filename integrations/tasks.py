@@ -1,10 +1,12 @@
-"""Celery tasks of integrations: send the due webhook deliveries (thin: the service does it)."""
+"""Celery tasks of integrations: send due webhook deliveries and commit statuses, prune old ones
+(thin: the services do it)."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from integrations.services.deliveries import deliveries_send_due
+from integrations.services.commit_statuses import commit_statuses_prune, commit_statuses_send_due
+from integrations.services.deliveries import deliveries_prune, deliveries_send_due
 
 
 @shared_task(
@@ -18,3 +20,21 @@ def webhooks_send() -> int:
     """Send due deliveries, batch after batch for up to 20 s; return how many were attempted.
     Two at once never send one delivery twice: each claims its rows."""
     return deliveries_send_due(budget_seconds=20.0).attempted
+
+
+@shared_task(
+    name="integrations.tasks.commit_statuses_send",
+    acks_late=True,
+    ignore_result=True,
+    time_limit=120,
+    soft_time_limit=100,
+)
+def commit_statuses_send() -> int:
+    """Post due commit statuses for up to 20 s; return how many were attempted."""
+    return commit_statuses_send_due(budget_seconds=20.0).attempted
+
+
+@shared_task(name="integrations.tasks.integrations_prune", ignore_result=True, time_limit=1800)
+def integrations_prune() -> int:
+    """Delete old finished deliveries and commit statuses (the beat, hourly)."""
+    return deliveries_prune().deliveries + commit_statuses_prune()

@@ -11,6 +11,11 @@ urlpatterns = [
     path("settings/webhooks/<int:pk>/delete", webhooks.webhook_delete_view, name="webhook-delete"),
     path("settings/webhooks/<int:pk>/test", webhooks.webhook_test_view, name="webhook-test"),
     path(
+        "settings/webhooks/<int:pk>/rotate-secret",
+        webhooks.webhook_rotate_view,
+        name="webhook-rotate-secret",
+    ),
+    path(
         "settings/webhooks/deliveries/<int:pk>/redeliver",
         webhooks.delivery_redeliver_view,
         name="delivery-redeliver",

@@ -9,9 +9,13 @@ final, inside that write's transaction (a rollback of the write emits nothing):
 - a gate verdict was stored (runs.services.gates.gate_evaluate);
 - a rollback ended (runs.services.rollback.rollback_execute);
 - a release sent traffic back to the stable revision (runs.services.release: its chain's
-  rollback, and release_restore for the sweeper).
+  rollback, and release_restore for the sweeper);
+- a run changed status (runs.lifecycle.runs, every move; runs.services.live, a live run created
+  running): its commit status (``commit_statuses_on`` says whether any code host is configured,
+  so the lifecycle finds the runs' ids only then).
 """
 
+from integrations.services.commit_statuses import commit_statuses_for_runs, commit_statuses_on
 from integrations.services.events import (
     release_rolled_back,
     rollback_finished,
@@ -19,4 +23,11 @@ from integrations.services.events import (
     verdict_made,
 )
 
-__all__ = ["release_rolled_back", "rollback_finished", "run_finished", "verdict_made"]
+__all__ = [
+    "commit_statuses_for_runs",
+    "commit_statuses_on",
+    "release_rolled_back",
+    "rollback_finished",
+    "run_finished",
+    "verdict_made",
+]

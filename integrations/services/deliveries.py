@@ -12,7 +12,6 @@ attempts fail ``WEBHOOKS_PAUSE_AFTER`` times in a row is paused and its creator 
 from __future__ import annotations
 
 import logging
-import random
 import time
 import uuid
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ from integrations import events
 from integrations.models import Webhook, WebhookDelivery
 from integrations.payloads import EXAMPLES, link
 from integrations.sending import Outgoing, Sent, Timeouts, deliveries_post
+from integrations.services.backoff import retry_delay
 from integrations.services.enqueue import webhooks_send_on_commit
 from integrations.services.events import body_build
 
@@ -54,12 +54,6 @@ class SendReport:
     retrying: int = 0
     failed: int = 0  # failed or given up
     paused: int = 0  # webhooks paused
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """How long after its ``attempts``-th failed attempt a delivery is tried again."""
-    base = settings.WEBHOOKS_RETRY_BASE_SECONDS * 2 ** min(attempts - 1, 20)
-    return timedelta(seconds=base * (1 + random.random() / 5))  # jitter: up to a fifth more
 
 
 def deliveries_claim(*, now: datetime, limit: int) -> list[int]:
@@ -116,6 +110,7 @@ def deliveries_send(*, ids: Sequence[int], report: SendReport | None = None) -> 
             kind=row.kind,
             url=row.webhook.url,
             secret=row.webhook.secret,
+            old_secret=row.webhook.old_secret_valid(),
             body=row.body,
         )
         for row in rows
@@ -149,7 +144,8 @@ def deliveries_record(
             row.status, row.next_attempt_at, row.finished_at = Status.DELIVERED, None, now
             report.delivered += 1
         elif sent.retry and row.attempts < settings.WEBHOOKS_MAX_ATTEMPTS:
-            row.status, row.next_attempt_at = Status.PENDING, now + retry_delay(row.attempts)
+            row.status = Status.PENDING
+            row.next_attempt_at = now + retry_delay(row.attempts, retry_after=sent.retry_after)
             report.retrying += 1
         else:
             row.status = Status.GIVEN_UP if sent.retry else Status.FAILED
@@ -257,3 +253,47 @@ def webhook_test_send(*, webhook: Webhook) -> WebhookDelivery:
     )
     webhooks_send_on_commit()
     return delivery
+
+
+@dataclass
+class PruneReport:
+    deliveries: int = 0
+    secrets: int = 0
+
+
+def deliveries_prune(*, now: datetime | None = None, batch: int = 5000) -> PruneReport:
+    """Delete finished deliveries older than WEBHOOKS_DELIVERIES_KEEP_DAYS, except each webhook's
+    latest WEBHOOKS_DELIVERIES_KEEP_LATEST; forget previous secrets whose grace has ended.
+    Deletes in short batches, each its own transaction."""
+    now = now or timezone.now()
+    report = PruneReport()
+    report.secrets = Webhook.objects.filter(old_secret_expires_at__lte=now).update(
+        old_secret="", old_secret_expires_at=None
+    )
+    days = settings.WEBHOOKS_DELIVERIES_KEEP_DAYS
+    if not days:
+        return report
+    cutoff = now - timedelta(days=days)
+    keep = settings.WEBHOOKS_DELIVERIES_KEEP_LATEST
+    # Webhooks are few (tens); the deliveries are many: one bounded query per webhook finds
+    # where its latest ``keep`` begin, then old rows go in batches.
+    for webhook_id in Webhook.objects.values_list("pk", flat=True):
+        old = WebhookDelivery.objects.filter(
+            webhook_id=webhook_id, created_at__lt=cutoff, status__in=WebhookDelivery.FINISHED
+        )
+        if keep:
+            latest = (
+                WebhookDelivery.objects.filter(webhook_id=webhook_id)
+                .order_by("-created_at", "-pk")
+                .values_list("created_at", flat=True)[keep - 1 : keep]
+            )
+            edge = next(iter(latest), None)
+            if edge is None:
+                continue  # fewer than ``keep`` in all: all are kept
+            old = old.filter(created_at__lt=edge)
+        while True:
+            ids = list(old.values_list("pk", flat=True)[:batch])
+            if not ids:
+                break
+            report.deliveries += WebhookDelivery.objects.filter(pk__in=ids).delete()[0]
+    return report

@@ -14,6 +14,7 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 WEBHOOKS_SEND = "integrations.tasks.webhooks_send"
+COMMIT_STATUSES_SEND = "integrations.tasks.commit_statuses_send"
 
 
 def webhooks_send_on_commit() -> None:
@@ -21,8 +22,13 @@ def webhooks_send_on_commit() -> None:
     transaction.on_commit(_send)
 
 
-def _send() -> None:
+def commit_statuses_send_on_commit() -> None:
+    """Wake a worker to post due commit statuses once the current transaction commits."""
+    transaction.on_commit(lambda: _send(COMMIT_STATUSES_SEND))
+
+
+def _send(name: str = WEBHOOKS_SEND) -> None:
     try:
-        current_app.send_task(WEBHOOKS_SEND)
+        current_app.send_task(name)
     except Exception:  # kombu raises several kinds for an unreachable broker
-        logger.warning("could not enqueue %s; the beat sends the deliveries later", WEBHOOKS_SEND)
+        logger.warning("could not enqueue %s; the beat sends its rows later", name)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from integrations import events
 from integrations.models import Webhook, WebhookDelivery
 from integrations.payloads import incident_data, rollback_data, run_data, verdict_data
+from integrations.services.commit_statuses import commit_status_for_verdict
 from integrations.services.enqueue import webhooks_send_on_commit
 from runs.models import Deploy
 
@@ -76,7 +77,8 @@ def run_finished(*, run) -> None:
 
 
 def verdict_made(*, verdict) -> None:
-    """A gate verdict was stored: ``gate.failed`` when it failed."""
+    """A gate verdict was stored: ``gate.failed`` when it failed; its commit status always."""
+    commit_status_for_verdict(verdict=verdict)
     if verdict.outcome == "fail":
         service = verdict.revision.service
         event_emit(kind=events.GATE_FAILED, service=service, payload=lambda: verdict_data(verdict))

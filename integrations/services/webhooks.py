@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -75,6 +76,28 @@ def webhook_resume(*, webhook: Webhook) -> None:
     Webhook.objects.filter(pk=webhook.pk).update(
         active=True, paused_reason="", paused_at=None, consecutive_failures=0
     )
+
+
+def webhook_secret_rotate(*, webhook: Webhook) -> str:
+    """Give the webhook a new secret and return it (shown this once). The previous one keeps
+    signing too (a second ``v1`` in the header) for WEBHOOKS_SECRET_GRACE_HOURS, so a receiver
+    can switch without refusing a delivery; a secret older than that is dropped."""
+    now = timezone.now()
+    grace = timedelta(hours=settings.WEBHOOKS_SECRET_GRACE_HOURS)
+    secret = secret_new()
+    webhook.old_secret = webhook.secret if grace else ""
+    webhook.old_secret_expires_at = now + grace if grace else None
+    webhook.secret, webhook.secret_rotated_at = secret, now
+    webhook.save(
+        update_fields=[
+            "secret",
+            "old_secret",
+            "old_secret_expires_at",
+            "secret_rotated_at",
+            "updated_at",
+        ]
+    )
+    return secret
 
 
 def webhook_delete(*, webhook: Webhook) -> None:

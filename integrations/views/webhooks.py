@@ -23,6 +23,7 @@ from integrations.services.webhooks import (
     webhook_delete,
     webhook_pause,
     webhook_resume,
+    webhook_secret_rotate,
     webhook_update,
 )
 from integrations.signing import SIGNATURE_HEADER
@@ -72,8 +73,37 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Webhook saved.")
             return redirect("webhook-detail", pk=hook.pk)
-    context = {"hook": hook, "form": form, "deliveries": webhook_deliveries(webhook=hook)}
+    return _detail(request, hook, form)
+
+
+def _detail(
+    request: HttpRequest, hook: Webhook, form: WebhookForm | None = None, secret: str = ""
+) -> HttpResponse:
+    if form is None:
+        initial = {
+            "name": hook.name,
+            "url": hook.url,
+            "service": hook.service,
+            "events": hook.events,
+        }
+        form = WebhookForm(initial=initial)
+    context = {
+        "hook": hook,
+        "form": form,
+        "deliveries": webhook_deliveries(webhook=hook),
+        "secret": secret,
+        "old_secret_until": hook.old_secret_expires_at if hook.old_secret_valid() else None,
+    }
     return render(request, "integrations/webhook_detail.html", context)
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def webhook_rotate_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new secret, shown in this answer only (rendered, not redirected: never in a URL)."""
+    hook = get_object_or_404(Webhook.objects.select_related("service", "created_by"), pk=pk)
+    secret = webhook_secret_rotate(webhook=hook)
+    return _detail(request, hook, secret=secret)
 
 
 @require_POST

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from itertools import pairwise
 
 from django.conf import settings
@@ -28,6 +29,23 @@ def validate_canary_steps(value: object) -> None:
             "Canary steps are increasing whole percents between 1 and 100 ending at 100, "
             f"such as [10, 50, 100]; got {value!r}."
         )
+
+
+_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+")
+
+
+def validate_code_repository(value: str) -> None:
+    """``owner/name`` (GitHub) or ``group/subgroup/project`` (GitLab): path segments only."""
+    if value and (not _REPOSITORY.fullmatch(value) or ".." in value):
+        raise ValidationError(
+            f'A repository is "owner/name" on GitHub or "group/project" on GitLab; got {value!r}.'
+        )
+
+
+class CodeHost(models.TextChoices):
+    NONE = "", "None"
+    GITHUB = "github", "GitHub"
+    GITLAB = "gitlab", "GitLab"
 
 
 class Service(models.Model):
@@ -75,6 +93,21 @@ class Service(models.Model):
     current_revision = models.ForeignKey(
         "runs.Revision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Where its commits live: runs and gate verdicts of a revision with a commit sha are posted
+    # there as commit statuses (integrations.services.commit_statuses) once the host's token is set.
+    code_host = models.CharField(
+        max_length=16,
+        choices=CodeHost.choices,
+        blank=True,
+        help_text="Post commit statuses to this code host (its token comes from the environment).",
+    )
+    code_repository = models.CharField(
+        max_length=300,
+        blank=True,
+        validators=[validate_code_repository],
+        help_text='The repository: "owner/name" on GitHub, the project path ("group/project") '
+        "on GitLab.",
+    )
     # Set by seed_demo and seed_history only: pages and the summary label what such a service
     # holds as demo data, and remove_demo deletes it with everything under it.
     is_demo = models.BooleanField(
@@ -90,6 +123,12 @@ class Service(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("service-detail", args=[self.name])
+
+    def clean(self) -> None:
+        if bool(self.code_host) != bool(self.code_repository):
+            raise ValidationError(
+                "Commit statuses need both a code host and a repository; set both, or neither."
+            )
 
     @property
     def url(self) -> str:

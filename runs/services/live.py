@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from engine.junit import ERROR, FAILED, ParsedCase, case_key, key_suite
 from runs import page_cache
-from runs.integrations_seam import run_finished
+from runs.integrations_seam import commit_statuses_for_runs, run_finished
 from runs.lifecycle.runs import run_lifecycle
 from runs.models import TestCase, TestResult, TestRun
 from runs.models.testing import case_key_hash, is_real
@@ -84,7 +84,7 @@ def live_run_start(
         suite_row, revision_row = upload_target_resolve(
             service=service, suite=suite, revision=revision, commit=commit, create=create
         )
-        return TestRun.objects.create(
+        run = TestRun.objects.create(
             suite=suite_row,
             service=suite_row.service,
             revision=revision_row,
@@ -96,6 +96,9 @@ def live_run_start(
             timeout_seconds=LIVE_RUN_TIMEOUT_SECONDS,
             **live_lease_fields(user.get_username() if user is not None else "", now),
         )
+        # Created running, not moved there: its pending commit status is posted here.
+        commit_statuses_for_runs(run_ids=[run.pk], status=TestRun.Status.RUNNING)
+        return run
 
 
 def live_results_add(
