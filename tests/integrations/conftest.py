@@ -32,6 +32,7 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
     answer: bytes = b'{"ok": true}'
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every answer
 
     def wait_for(self, count: int, timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout
@@ -59,6 +60,8 @@ def receiver() -> Iterator[Receiver]:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(state.answer)))
+            for key, value in state.headers.items():
+                self.send_header(key, value)
             self.end_headers()
             self.wfile.write(state.answer)
 
