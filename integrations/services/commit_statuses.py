@@ -23,6 +23,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -277,7 +278,7 @@ def commit_statuses_record(
     with transaction.atomic():
         for posted in outcomes:
             row = by_id[posted.status_id]
-            fields = {
+            fields: dict[str, Any] = {
                 "last_status_code": posted.status_code,
                 "response_ms": posted.response_ms,
                 "response_excerpt": posted.excerpt,
