@@ -6,13 +6,18 @@ transaction; the token appears in no record and no log line."""
 from __future__ import annotations
 
 import logging
+import os
+import time
 from datetime import timedelta
 
 import pytest
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from dashboard.celery import app
 from integrations.models import CommitStatus
 from integrations.services.commit_statuses import commit_statuses_send_due
 from runs.models import GatePolicy, Service, TestRun
@@ -23,6 +28,7 @@ from tests.factories import RevisionFactory, ServiceFactory, SuiteFactory
 from tests.integrations.codehost_server import Answer, codehost  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
+REQUIRE = os.environ.get("STAGELOOP_REQUIRE_SERVICES") == "1"
 
 SHA = "4e1f0c2a9b7d5e3f1a0c8b6d4e2f0a1b3c5d7e9f"
 GITHUB_TOKEN = "ghp_TestTokenThatMustNeverShow0123"
@@ -254,3 +260,26 @@ def test_a_service_names_a_host_and_a_repository_together_and_well_formed():
     with pytest.raises(ValidationError, match='"owner/name" on GitHub'):
         Service(name="a", code_host="github", code_repository="payments").full_clean()
     Service(name="a", code_host="gitlab", code_repository="group/sub/project").full_clean()
+
+
+@pytest.mark.skipif(
+    not django_settings.CELERY_BROKER_URL.startswith("redis") and not REQUIRE,
+    reason="CELERY_BROKER_URL is not Redis here; .ci/run sets it and this test then runs",
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_on_redis_posts_the_status_of_a_run_that_ended(hosts):
+    suite, revision = _suite()
+    run = _queued(suite, revision)
+    run_claim(run_id=run.pk)
+    CommitStatus.objects.update(status="superseded", next_attempt_at=None)  # only the end here
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        with transaction.atomic():
+            run_end(TestRun.objects.get(pk=run.pk), TestRun.Status.PASSED)
+        assert hosts.wait_for(1, timeout=20), "the worker never posted the status"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not CommitStatus.objects.filter(status="delivered"):
+            time.sleep(0.1)
+
+    [call] = hosts.calls
+    assert call.body["state"] == "success"
+    assert CommitStatus.objects.get(state="success").status == "delivered"
