@@ -283,3 +283,12 @@ def test_a_worker_on_redis_posts_the_status_of_a_run_that_ended(hosts):
     [call] = hosts.calls
     assert call.body["state"] == "success"
     assert CommitStatus.objects.get(state="success").status == "delivered"
+
+
+def test_an_admin_sets_a_services_code_host_and_repository_where_services_are_edited(
+    login, admin_user
+):
+    service = ServiceFactory(name="payments")
+    page = login(admin_user).get(f"/admin/runs/service/{service.pk}/change/").content.decode()
+    assert 'name="code_host"' in page and 'name="code_repository"' in page
+    assert "GitLab" in page and "owner/name" in page
