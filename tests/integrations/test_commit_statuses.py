@@ -186,6 +186,36 @@ def test_a_429_with_retry_after_waits_as_asked(hosts):
     assert before + timedelta(seconds=118) < row.next_attempt_at < before + timedelta(seconds=125)
 
 
+def test_githubs_rate_limit_is_retried_at_its_reset(hosts):
+    reset = int(time.time()) + 300
+    hosts.plan = [
+        Answer(
+            403,
+            '{"message": "API rate limit exceeded"}',
+            {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)},
+        )
+    ]
+    suite, revision = _suite()
+    run_claim(run_id=_queued(suite, revision).pk)
+
+    _send()
+
+    row = CommitStatus.objects.get()
+    assert row.status == "pending" and row.last_status_code == 403
+    assert row.error == "GitHub rate-limited the token (403); Stageloop tries again later."
+    wait = (row.next_attempt_at - timezone.now()).total_seconds()
+    assert 270 <= wait <= 301  # the reset, less the seconds the test took
+
+
+def test_gitlab_refusing_a_state_the_commit_already_has_counts_as_posted(hosts):
+    hosts.plan = [Answer(400, '{"message": "Cannot transition status via :run from :running"}')]
+    suite, revision = _suite("gitlab", "group/payments")
+    run_claim(run_id=_queued(suite, revision).pk)
+
+    assert _send().delivered == 1
+    assert CommitStatus.objects.get().status == "delivered"
+
+
 def test_a_bad_token_is_recorded_clearly_not_retried_and_never_shown(hosts, caplog):
     # A host that echoes what it was sent must not make the token readable in the record.
     hosts.plan = [Answer(401, f'{{"message": "Bad credentials", "token": "{GITHUB_TOKEN}"}}')]
