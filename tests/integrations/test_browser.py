@@ -36,3 +36,26 @@ def test_a_manager_creates_a_webhook_and_sends_a_test_event(
     got = receiver.requests[0]
     assert signature_valid(secret=secret, body=got.body, header=got.headers["Stageloop-Signature"])
     assert js_errors == []
+
+
+def test_a_manager_rotates_a_secret_and_the_receiver_accepts_either_during_the_grace(
+    browser_login, live_server, manager, make_webhook, receiver, js_errors
+):
+    hook, old = make_webhook()
+    page = browser_login(manager)
+    page.goto(f"{live_server.url}/settings/webhooks/{hook.pk}/")
+
+    page.click("#rotate-secret")
+
+    new = page.input_value("#webhook-secret")
+    hook.refresh_from_db()
+    assert new == hook.secret and new != old
+    assert "The previous secret signs too until" in page.inner_text("#old-secret-until")
+    page.click("#send-test")
+    deliveries_send_due()
+    got = receiver.requests[0]
+    header = got.headers["Stageloop-Signature"]
+    assert signature_valid(secret=new, body=got.body, header=header)
+    assert signature_valid(secret=old, body=got.body, header=header)
+    assert new not in page.content()  # the test event's redirect shows the masked secret only
+    assert js_errors == []
