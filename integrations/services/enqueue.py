@@ -26,3 +26,20 @@ def _send() -> None:
         current_app.send_task(WEBHOOKS_SEND)
     except Exception:  # kombu raises several kinds for an unreachable broker
         logger.warning("could not enqueue %s; the beat sends the deliveries later", WEBHOOKS_SEND)
+
+
+NOTIFICATIONS_SEND = "integrations.tasks.notifications_send"
+
+
+def notifications_send_on_commit() -> None:
+    """Wake a worker to send due notifications once the current transaction commits."""
+    transaction.on_commit(_send_notifications)
+
+
+def _send_notifications() -> None:
+    try:
+        current_app.send_task(NOTIFICATIONS_SEND)
+    except Exception:  # kombu raises several kinds for an unreachable broker
+        logger.warning(
+            "could not enqueue %s; the beat sends the notifications later", NOTIFICATIONS_SEND
+        )
