@@ -6,11 +6,14 @@ Pure Python, no Django.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from integrations import events
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -134,9 +137,12 @@ def message_for(*, kind: str, service: str | None, data: dict[str, Any]) -> Mess
     """The title, the one line and the link of an event of ``kind`` about ``service``."""
     where = service or "Stageloop"
     builder = _BUILDERS.get(kind)
-    if builder is None:
-        line, url = f"{where}: {kind}", ""
-    else:
-        line, url = builder(where, data)
+    line, url = f"{where}: {kind}", ""
+    if builder is not None:
+        try:
+            line, url = builder(where, data)
+        except (KeyError, TypeError, IndexError, AttributeError):
+            # A message must never fail the write that emitted the event: say less instead.
+            logger.exception("no message for a %s event; sending its kind only", kind)
     title = f"[Stageloop] {kind} — {where}"
     return Message(title=title[:200], line=_one_line(line, 300), link=url or "")

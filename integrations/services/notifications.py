@@ -209,7 +209,7 @@ def notifications_digest(*, now: datetime | None = None) -> int:
                 title=f"[Stageloop] digest: {len(rows)} event{'s' if len(rows) != 1 else ''}",
                 text=_digest_text(rows),
                 link=link("notification-mine"),
-                next_attempt_at=now,
+                next_attempt_at=min(now, timezone.now()),
             )
             NotificationDelivery.objects.filter(
                 pk__in=[r.pk for r in rows], status=Status.HELD
