@@ -27,13 +27,7 @@ from integrations.services.notifications import (
     rule_create,
 )
 from tests.factories import ServiceFactory
-from tests.integrations.notif_support import (  # noqa: F401 (fixtures)
-    hanging,
-    json_channel,
-    message_of,
-    route,
-    smtp_server,
-)
+from tests.integrations.notif_support import message_of, route
 
 pytestmark = pytest.mark.django_db
 
@@ -181,11 +175,14 @@ def test_nothing_is_written_or_sent_when_the_emitting_transaction_rolls_back(
     route(json_channel())
     service = ServiceFactory()
 
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            _emit(service)
-            assert NotificationDelivery.objects.count() == 1
-            raise RuntimeError("the write failed")
+    with (
+        django_capture_on_commit_callbacks(execute=False) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        _emit(service)
+        assert NotificationDelivery.objects.count() == 1
+        raise RuntimeError("the write failed")
 
     assert not NotificationDelivery.objects.exists()
     assert callbacks == []  # no wake-up of the sender either
