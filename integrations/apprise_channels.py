@@ -13,7 +13,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import apprise
 
@@ -27,7 +27,7 @@ SELF_HOSTED = {
 }  # fmt: skip
 # Query arguments that carry a secret whatever the scheme: header values (+Name / -Name) and
 # these names.
-_SECRET_ARGS = re.compile(r"^[+-]|token|key|secret|pass|auth|sig|bearer", re.IGNORECASE)
+_SECRET_ARGS = re.compile(r"^([+-]|%2B)|token|key|secret|pass|auth|sig|bearer", re.IGNORECASE)
 _MASK = "****"
 
 
@@ -114,13 +114,19 @@ def _fallback_mask(url: str) -> str:
     return f"{parts.scheme}://{_MASK}" if parts.scheme else _MASK
 
 
+def _args(query: str) -> list[tuple[str, str]]:
+    """Query arguments as written (parse_qsl would turn the + of a header name into a space)."""
+    pairs = (part.partition("=") for part in query.split("&") if part)
+    return [(name, value) for name, _, value in pairs]
+
+
 def _mask_args(url: str) -> str:
     if "?" not in url:
         return url
     base, query = url.split("?", 1)
     args = [
         f"{name}={_MASK if _SECRET_ARGS.search(name) and value else value}"
-        for name, value in parse_qsl(query, keep_blank_values=True)
+        for name, value in _args(query)
     ]
     return f"{base}?{'&'.join(args)}"
 
@@ -134,9 +140,7 @@ def apprise_secrets(url: str) -> list[str]:
     if "?" in url:
         query = url.split("?", 1)[1]
         secrets |= {
-            value
-            for name, value in parse_qsl(query, keep_blank_values=True)
-            if _SECRET_ARGS.search(name) and len(value) >= 2
+            value for name, value in _args(query) if _SECRET_ARGS.search(name) and len(value) >= 2
         }
     return sorted(secrets, key=len, reverse=True)  # longest first: a piece may contain another
 

@@ -117,9 +117,12 @@ def test_secrets_are_masked_in_the_stored_form_pages_show(db, public_dns):
     assert channel.target.startswith("slack://")
 
     header = channel_create(
-        name="json", kind="apprise", url="jsons://user:hunter22@hooks.example.com/x?-X-Token=abc9"
+        name="json",
+        kind="apprise",
+        url="jsons://user:hunter22@hooks.example.com/x?+X-Token=abc9&-sig=c0ffee",
     )
-    assert "hunter22" not in header.target and "abc9" not in header.target
+    for secret in ("hunter22", "abc9", "c0ffee"):
+        assert secret not in header.target
 
 
 def test_slack_gets_the_request_apprise_would_send_and_nothing_leaves(db, no_network):
