@@ -42,7 +42,7 @@ def _plugin(url: str):
 def _hosts(plugin) -> list[tuple[str, int | None]]:
     """The network hosts a plugin will connect to, when the URL names them."""
     scheme = str(getattr(plugin, "secure_protocol" if plugin.secure else "protocol", "") or "")
-    hosts = []
+    hosts: list[tuple[str, int | None]] = []
     for host, port in (
         (getattr(plugin, "host", "") or "", getattr(plugin, "port", None)),
         (getattr(plugin, "smtp_host", "") or "", getattr(plugin, "port", None)),
@@ -173,7 +173,7 @@ def apprise_send(
     try:
         with apprise.LogCapture(level=logging.WARNING) as captured:
             ok = bool(plugin.notify(title=title, body=body))
-        log = captured.getvalue()  # type: ignore[attr-defined]
+        log = captured.getvalue()
     except Exception as exc:  # a plugin's bug must not lose the other outcomes
         ok, log = False, f"{type(exc).__name__}: {exc}"
     ms = round((time.perf_counter() - started) * 1000)

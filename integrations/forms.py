@@ -4,9 +4,12 @@ team rule and a person's subscription."""
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
 from integrations import events
 from integrations.events import INFO, KINDS, SEVERITIES
+from integrations.models import Channel
 from runs.models import Service
 
 
@@ -86,43 +89,26 @@ class _RuleFields(forms.Form):
 class RuleForm(_RuleFields):
     """A team rule: a Manager routes events to a channel, optionally only one owner's."""
 
-    channel = forms.ModelChoiceField(queryset=None, empty_label=None)  # type: ignore[arg-type]
+    channel = forms.ModelChoiceField(queryset=Channel.objects.filter(active=True), empty_label=None)
     owner_user = forms.ModelChoiceField(
-        queryset=None,  # type: ignore[arg-type]
+        queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
         required=False,
         label="Only events owned by",
         empty_label="Anyone (no owner filter)",
     )
     owner_team = forms.ModelChoiceField(
-        queryset=None,  # type: ignore[arg-type]
+        queryset=Group.objects.order_by("name"),
         required=False,
         label="or by the team",
         empty_label="Any team",
     )
-
-    def __init__(self, *args, **kwargs) -> None:
-        from django.contrib.auth import get_user_model
-        from django.contrib.auth.models import Group
-
-        from integrations.models import Channel
-
-        super().__init__(*args, **kwargs)
-        self.fields["channel"].queryset = Channel.objects.filter(active=True)  # type: ignore[attr-defined]
-        self.fields["owner_user"].queryset = (
-            get_user_model()
-            .objects.filter(  # type: ignore[attr-defined]
-                is_active=True
-            )
-            .order_by("username")
-        )
-        self.fields["owner_team"].queryset = Group.objects.order_by("name")  # type: ignore[attr-defined]
 
 
 class SubscriptionForm(_RuleFields):
     """A person's subscription: to a channel or to their own email."""
 
     channel = forms.ModelChoiceField(
-        queryset=None,  # type: ignore[arg-type]
+        queryset=Channel.objects.filter(active=True),
         required=False,
         empty_label="My email",
         label="Send to",
@@ -130,9 +116,3 @@ class SubscriptionForm(_RuleFields):
     mine_only = forms.BooleanField(
         required=False, label="Only about tests and analyses I (or my teams) own"
     )
-
-    def __init__(self, *args, **kwargs) -> None:
-        from integrations.models import Channel
-
-        super().__init__(*args, **kwargs)
-        self.fields["channel"].queryset = Channel.objects.filter(active=True)  # type: ignore[attr-defined]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
@@ -290,9 +290,7 @@ def analyses_verify_for_run(*, run: TestRun) -> None:
                     f"on revision {run_revision.name}",
                 )
                 # Notifications and webhooks: analysis.verified, to its owners among others.
-                analysis_verified(
-                    analysis=analysis, owners=lambda a=analysis: analysis_owners_of(analysis=a)
-                )
+                analysis_verified(analysis=analysis, owners=_owners_later(analysis))
 
     failing_case = through.objects.filter(
         analysis_id=OuterRef("pk"), testcase_id__in=failed_here.values("case_id")
@@ -335,6 +333,19 @@ def analysis_owners_of(*, analysis: Analysis) -> Owners:
     )
 
 
+def _owners_later(analysis: Analysis) -> Callable[[], Owners]:
+    """The analysis's owners, computed only when a notification rule routes by owner."""
+    return lambda: analysis_owners_of(analysis=analysis)
+
+
+def _item_owners_later(item: ActionItem) -> Callable[[], Owners]:
+    def owners() -> Owners:
+        of_analysis = analysis_owners_of(analysis=item.analysis)
+        return Owners.of(users=[item.owner_id, *of_analysis.user_ids], teams=of_analysis.team_ids)
+
+    return owners
+
+
 def action_items_overdue_notify(*, now=None) -> int:
     """Announce each open action item whose due date has passed, once (``overdue_notified_at``
     claims it in the same transaction as its notification). Returns how many."""
@@ -351,12 +362,6 @@ def action_items_overdue_notify(*, now=None) -> int:
                 overdue_notified_at=now
             ):
                 continue  # another beat run took it
-            action_item_overdue(
-                item=item,
-                owners=lambda i=item: Owners.of(
-                    users=[i.owner_id, *analysis_owners_of(analysis=i.analysis).user_ids],
-                    teams=analysis_owners_of(analysis=i.analysis).team_ids,
-                ),
-            )
+            action_item_overdue(item=item, owners=_item_owners_later(item))
             count += 1
     return count
