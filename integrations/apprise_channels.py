@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -151,6 +152,20 @@ def scrub(text: str, secrets: list[str]) -> str:
     return text
 
 
+class _ThreadCapture(logging.Handler):
+    """Apprise's warnings from this thread only: sends run side by side in a pool, and one
+    channel's error (or secret) must never land on another's delivery."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.thread = threading.get_ident()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.lines.append(record.getMessage())
+
+
 @dataclass(frozen=True)
 class Result:
     ok: bool
@@ -170,15 +185,18 @@ def apprise_send(
         return Result(False, "The Apprise URL is no longer valid; fix the channel.", 0)
     plugin.socket_connect_timeout = connect_timeout
     plugin.socket_read_timeout = read_timeout
+    captured = _ThreadCapture()
+    logger = logging.getLogger("apprise")
+    logger.addHandler(captured)
     try:
-        with apprise.LogCapture(level=logging.WARNING) as captured:
-            ok = bool(plugin.notify(title=title, body=body))
-        log = captured.getvalue()
+        ok = bool(plugin.notify(title=title, body=body))
     except Exception as exc:  # a plugin's bug must not lose the other outcomes
-        ok, log = False, f"{type(exc).__name__}: {exc}"
+        ok = False
+        captured.lines.append(f"{type(exc).__name__}: {exc}")
+    finally:
+        logger.removeHandler(captured)
     ms = round((time.perf_counter() - started) * 1000)
     if ok:
         return Result(True, "", ms)
-    lines = [line.split(" - ", 2)[-1] for line in log.strip().splitlines() if line.strip()]
-    error = " ".join(lines) or "Apprise could not send the message (no detail given)."
+    error = " ".join(captured.lines) or "Apprise could not send the message (no detail given)."
     return Result(False, scrub(error, secrets)[:1000], ms)

@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations import events
-from integrations.models import Webhook, WebhookDelivery
+from integrations.models import NotificationRule, Webhook, WebhookDelivery
 from integrations.payloads import (
     action_item_data,
     analysis_data,
@@ -162,11 +162,26 @@ def _case_owners(*, suite_id: int, case_ids: list[int]) -> Owners:
     return Owners.of(users=(r.user_id for r in rules), teams=(r.team_id for r in rules))
 
 
+def event_wanted(*, kind: str, service_id: int | None) -> bool:
+    """Whether a webhook or a notification rule may want this event (two small queries): an
+    emitter whose data costs a query asks first."""
+    of_service = Q(service__isnull=True) | Q(service_id=service_id)
+    hooks = Webhook.objects.filter(of_service, active=True).only("pk", "events")
+    rules = NotificationRule.objects.filter(of_service, active=True).only("pk", "events")
+    return any(hook.wants(kind) for hook in hooks) or any(
+        not rule.events or kind in rule.events for rule in rules
+    )
+
+
 def run_results_judged(*, run) -> None:
     """A run's results are all written (inside the import's transaction): ``signature.new``
     for the failure signatures first seen in it, ``test.flaky`` for tests that had a flaky
-    result in it and none in the suite's window before it. One query each when they apply."""
-    if run.failed or run.errors:
+    result in it and none in the suite's window before it. Their queries run only when a
+    webhook or rule may want the event."""
+    service_id = run.service_id
+    if (run.failed or run.errors) and event_wanted(
+        kind=events.SIGNATURE_NEW, service_id=service_id
+    ):
         new = list(
             FailureSignature.objects.filter(
                 suite_id=run.suite_id,
@@ -180,7 +195,7 @@ def run_results_judged(*, run) -> None:
                 service=run.service,
                 payload=lambda: signatures_data(run, new),
             )
-    if run.flaky:
+    if run.flaky and event_wanted(kind=events.TEST_FLAKY, service_id=service_id):
         before = [pk for pk in recent_run_ids(suite_id=run.suite_id) if pk != run.pk]
         earlier = TestResult.objects.filter(run_id__in=before, flaky=True).values("case_id")
         cases = list(

@@ -179,3 +179,18 @@ def test_a_failed_send_is_logged_and_recorded_without_the_channels_secrets(
     for secret in ("s3cr3t-pass", "Bearer-t0k3n", "t0k3n"):
         assert secret not in delivery.error and secret not in logged
         assert secret not in channel.target
+
+
+def test_concurrent_failures_each_record_only_their_own_error(db, allow_private, settings):
+    settings.NOTIFICATIONS_CONCURRENCY = 4
+    for host in ("127.0.0.1", "127.0.0.2", "127.0.0.3"):
+        route(channel_create(name=host, kind="apprise", url=f"json://{host}:1/x"))
+    _run_failed(ServiceFactory())
+
+    assert notifications_send_due().retrying == 3
+    for delivery in NotificationDelivery.objects.select_related("channel"):
+        host = delivery.channel.name
+        assert host in delivery.error
+        assert not any(
+            other in delivery.error for other in {"127.0.0.1", "127.0.0.2", "127.0.0.3"} - {host}
+        )
