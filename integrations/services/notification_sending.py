@@ -3,9 +3,10 @@
 A claim moves due rows to ``delivering`` with a lease in one transaction (``FOR UPDATE SKIP
 LOCKED`` on PostgreSQL), so two workers never send one message twice; a row whose worker died is
 claimed again when its lease runs out. Messages go out concurrently from a thread pool, outside
-any transaction: Apprise URLs through Apprise, email through Django's email backend. Each send
-has a deadline: a receiver that hangs is recorded as a timeout and the worker moves on (its
-thread ends at the socket timeout). Failures are retried with backoff, then given up.
+any transaction: Apprise URLs through Apprise (their hosts pass the SSRF guard again first),
+email through Django's email backend. Each send has a deadline: a receiver that hangs is
+recorded as a timeout and the worker moves on (its thread ends at the socket timeout). Failures
+are retried with backoff, then given up.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from integrations.apprise_channels import Result, apprise_secrets, apprise_send, scrub
+from integrations.apprise_channels import (
+    AppriseUrlInvalid,
+    Result,
+    apprise_check,
+    apprise_secrets,
+    apprise_send,
+    scrub,
+)
 from integrations.messages import Message
 from integrations.models import Channel, NotificationDelivery
 from integrations.services.deliveries import retry_delay
@@ -100,6 +108,10 @@ def _send_one(row: NotificationDelivery) -> Result:
         return _email_send(to=[row.email], message=message)
     if channel.kind == Channel.Kind.EMAIL:
         return _email_send(to=[a.strip() for a in channel.emails.split(",")], message=message)
+    try:  # again at each send: the name may resolve elsewhere now, or the admin's switch changed
+        apprise_check(channel.url, allow_private=settings.WEBHOOKS_ALLOW_PRIVATE)
+    except AppriseUrlInvalid as exc:
+        return Result(False, f"Not sent: {exc}", 0)
     total = float(settings.NOTIFICATIONS_TIMEOUT)
     return apprise_send(
         channel.url,

@@ -194,3 +194,16 @@ def test_concurrent_failures_each_record_only_their_own_error(db, allow_private,
         assert not any(
             other in delivery.error for other in {"127.0.0.1", "127.0.0.2", "127.0.0.3"} - {host}
         )
+
+
+def test_a_channel_saved_while_private_hosts_were_allowed_is_not_sent_once_they_are_not(
+    json_channel, receiver, settings
+):
+    route(json_channel())
+    settings.WEBHOOKS_ALLOW_PRIVATE = False  # the admin turned the switch off
+    _run_failed(ServiceFactory())
+
+    assert notifications_send_due().delivered == 0
+    delivery = NotificationDelivery.objects.get()
+    assert delivery.error.startswith("Not sent: The host 127.0.0.1 resolves to 127.0.0.1")
+    assert receiver.requests == []
