@@ -187,6 +187,8 @@ class ActionItem(models.Model):
         help_text="The fixing commit sha, build, revision name, a URL or a path on this site.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the "overdue" notification went out: the beat announces each overdue item once.
+    overdue_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "runs_actionitem"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from analyses.services.analyses import action_items_overdue_notify
 from analyses.services.analyze import run_analyze_execute
 from runs.services import enqueue
 from runs.services.gates import gate_evaluate_run
@@ -26,3 +27,9 @@ def run_analyze(run_id: int) -> None:
         test_states_judge_run(run_id=run_id)
         gate_evaluate_run(run_id=run_id)
         suite_tree_refresh(run_id=run_id)
+
+
+@shared_task(name="analyses.tasks.action_items_overdue", ignore_result=True, time_limit=300)
+def action_items_overdue() -> int:
+    """The beat's: announce open action items that became overdue, each once."""
+    return action_items_overdue_notify()

@@ -299,6 +299,23 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(hours=1),
         "options": {"expires": 3000},
     },
+    # Notifications: due ones (retries, lost wake-ups), digests whose period ended, and action
+    # items that became overdue (each announced once).
+    "notifications-send": {
+        "task": "integrations.tasks.notifications_send",
+        "schedule": timedelta(seconds=10),
+        "options": {"expires": 10},
+    },
+    "notifications-digest": {
+        "task": "integrations.tasks.notifications_digest",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 60},
+    },
+    "action-items-overdue": {
+        "task": "analyses.tasks.action_items_overdue",
+        "schedule": timedelta(minutes=15),
+        "options": {"expires": 900},
+    },
 }
 
 # --- Stageloop ----------------------------------------------------------------------------------
@@ -378,6 +395,24 @@ COMMIT_STATUS_RETRY_BASE_SECONDS = env_int(
 COMMIT_STATUS_CONNECT_TIMEOUT = env_int("STAGELOOP_COMMIT_STATUS_CONNECT_TIMEOUT", 3, minimum=1)
 COMMIT_STATUS_TIMEOUT = env_int("STAGELOOP_COMMIT_STATUS_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "stageloop@localhost")
+# --- Notifications (integrations/) ----------------------------------------------------------------
+# Email (email channels, subscriptions to one's own address, paused-webhook notes) goes through
+# Django's backend, configured by the environment (Django's defaults: SMTP on localhost:25).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+# Seconds one message may take (connect, send, answer); past it the worker moves on.
+NOTIFICATIONS_TIMEOUT = env_int("STAGELOOP_NOTIFICATIONS_TIMEOUT", 10, minimum=1)
+NOTIFICATIONS_MAX_ATTEMPTS = env_int("STAGELOOP_NOTIFICATIONS_MAX_ATTEMPTS", 5, minimum=1)
+NOTIFICATIONS_BATCH = env_int("STAGELOOP_NOTIFICATIONS_BATCH", 50, minimum=1)
+NOTIFICATIONS_CONCURRENCY = env_int("STAGELOOP_NOTIFICATIONS_CONCURRENCY", 8, minimum=1)
+# The hour (UTC) daily digests go out.
+NOTIFICATIONS_DIGEST_HOUR = env_int("STAGELOOP_NOTIFICATIONS_DIGEST_HOUR", 8, minimum=0)
 
 LOGGING = {
     "version": 1,
@@ -387,5 +422,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # httpx logs every request's full URL at INFO: a webhook URL may carry a token in its query
     # string. Warnings and errors only (they name no URL).
-    "loggers": {"httpx": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        # Apprise logs request URLs, which hold channel tokens: the sender logs its own scrubbed
+        # errors instead (integrations.services.notification_sending).
+        "apprise": {"handlers": [], "propagate": False, "level": "WARNING"},
+    },
 }

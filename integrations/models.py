@@ -207,3 +207,169 @@ class CommitStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.context} {self.state} on {self.repository}@{self.sha[:12]} ({self.status})"
+
+
+# --- Notifications ------------------------------------------------------------------------------
+
+
+class Channel(models.Model):
+    """Where notifications go: an Apprise URL (Slack, Teams, Discord, ntfy, Matrix, JSON…) or
+    plain email addresses sent through Django's email backend."""
+
+    class Kind(models.TextChoices):
+        APPRISE = "apprise", "Apprise URL"
+        EMAIL = "email", "Email"
+
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.APPRISE)
+    # Holds the channel's secrets (tokens, passwords): only the sender reads it; pages and logs
+    # show ``url_masked``.
+    url = models.TextField(blank=True)
+    url_masked = models.TextField(blank=True)
+    emails = models.CharField(max_length=1000, blank=True, help_text="Comma-separated addresses.")
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="notification_channels",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="apprise", emails="") & ~models.Q(url="")
+                | models.Q(kind="email", url="") & ~models.Q(emails=""),
+                name="channel_url_or_emails",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def target(self) -> str:
+        """What pages show of where it sends: the masked URL or the addresses."""
+        return self.url_masked if self.kind == self.Kind.APPRISE else self.emails
+
+
+class NotificationRule(models.Model):
+    """Which events go to which channel: a team rule (a Manager's, to a channel) or a person's
+    subscription (``subscriber`` set: to a channel or to their own email)."""
+
+    class Digest(models.TextChoices):
+        IMMEDIATE = "", "Each event at once"
+        HOURLY = "hourly", "One message per hour"
+        DAILY = "daily", "One message per day"
+
+    subscriber = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notification_subscriptions",
+    )
+    channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.CASCADE, related_name="rules"
+    )
+    events = models.JSONField(default=list, blank=True, help_text="Empty: every event.")
+    service = models.ForeignKey(
+        "runs.Service",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notification_rules",
+    )
+    # Only events owned by this user or team (test owners, analysis and action item owners).
+    owner_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    owner_team = models.ForeignKey(
+        "auth.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    min_severity = models.CharField(
+        max_length=10,
+        choices=[("info", "Info"), ("warning", "Warning"), ("critical", "Critical")],
+        default="info",
+    )
+    digest = models.CharField(max_length=10, choices=Digest.choices, default="", blank=True)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            # A team rule needs a channel; a subscription without one goes to its owner's email.
+            models.CheckConstraint(
+                condition=models.Q(channel__isnull=False) | models.Q(subscriber__isnull=False),
+                name="rule_channel_or_subscriber",
+            ),
+        ]
+        indexes = [models.Index(fields=["active", "service"], name="rule_active_service")]
+
+    def __str__(self) -> str:
+        return f"rule {self.pk}"
+
+
+class NotificationDelivery(models.Model):
+    """One message for one rule's target: the line and link as sent, and how sending went.
+    The table is the sender's work queue, as for webhook deliveries."""
+
+    class Status(models.TextChoices):
+        HELD = "held", "Held for the digest"
+        DIGESTED = "digested", "Sent in a digest"
+        PENDING = "pending", "Pending"
+        DELIVERING = "delivering", "Delivering"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+        GIVEN_UP = "given_up", "Given up"
+
+    rule = models.ForeignKey(
+        NotificationRule, null=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    # The subscriber's address when the rule sends to their email (resolved when written).
+    email = models.CharField(max_length=254, blank=True)
+    event_id = models.UUIDField()
+    kind = models.CharField(max_length=50)
+    severity = models.CharField(max_length=10, default="info")
+    service = models.ForeignKey(
+        "runs.Service", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    title = models.CharField(max_length=200)
+    text = models.TextField(help_text="What happened, one line per event, each with its link.")
+    link = models.CharField(max_length=2000, blank=True)
+    digest_due_at = models.DateTimeField(null=True, blank=True)
+    digest = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="digested"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=1000, blank=True)
+    response_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="notif_due"),
+            models.Index(fields=["status", "digest_due_at"], name="notif_digest_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.status})"
+
+    @property
+    def target(self) -> str:
+        return self.channel.target if self.channel_id and self.channel else self.email

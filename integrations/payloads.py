@@ -108,11 +108,107 @@ def incident_data(incident) -> dict[str, Any]:
     }
 
 
+def _test(case) -> dict[str, Any]:
+    return {"id": case.pk, "name": case.name, "classname": case.classname, "file": case.file,
+            "url": link("test-detail", case.pk)}  # fmt: skip
+
+
+def signatures_data(run, signatures) -> dict[str, Any]:
+    """``signatures``: the new FailureSignature rows (at most the first 20 listed)."""
+    return {
+        "run": {"id": run.pk, "url": link("run-detail", run.pk), "suite": run.suite.name},
+        "count": len(signatures),
+        "signatures": [
+            {"id": s.pk, "kind": s.kind, "example": s.example[:300]} for s in signatures[:20]
+        ],
+    }
+
+
+def flaky_data(run, cases) -> dict[str, Any]:
+    return {
+        "run": {"id": run.pk, "url": link("run-detail", run.pk), "suite": run.suite.name},
+        "count": len(cases),
+        "tests": [_test(case) for case in cases[:20]],
+    }
+
+
+def test_state_data(case, *, state: str, reason: str, automatic: bool) -> dict[str, Any]:
+    return {
+        "test": _test(case),
+        "state": state,
+        "reason": reason[:1000],
+        "automatic": automatic,
+    }
+
+
+def loop_data(loop) -> dict[str, Any]:
+    return {
+        "loop": {
+            "id": loop.pk,
+            "url": link("loop-detail", loop.pk),
+            "status": loop.status,
+            "goal": loop.goal,
+            "max_iterations": loop.max_iterations,
+            "iterations": loop.iterations.count(),
+            "suite": loop.suite.name,
+        }
+    }
+
+
+def action_item_data(item) -> dict[str, Any]:
+    return {
+        "action_item": {
+            "id": item.pk,
+            "what": item.what[:500],
+            "due_date": item.due_date.isoformat() if item.due_date else None,
+            "owner": item.owner.get_username() if item.owner_id else None,
+            "status": item.status,
+        },
+        "analysis": {
+            "id": item.analysis_id,
+            "title": item.analysis.title,
+            "url": link("analysis-detail", item.analysis_id),
+        },
+    }
+
+
+def analysis_data(analysis) -> dict[str, Any]:
+    return {
+        "analysis": {
+            "id": analysis.pk,
+            "title": analysis.title,
+            "url": link("analysis-detail", analysis.pk),
+            "verified_at": _time(analysis.verified_at),
+            "verified_by_run": {
+                "id": analysis.verified_by_run_id,
+                "url": link("run-detail", analysis.verified_by_run_id),
+            }
+            if analysis.verified_by_run_id
+            else None,
+        }
+    }
+
+
 _REVISION = {
     "id": 42,
     "name": "payments-api-00042-x7k",
     "commit_sha": "4e1f0c2a9b7d5e3f1a0c8b6d4e2f0a1b3c5d7e9f",
     "url": "https://stageloop.example.com/revisions/42/",
+}
+
+_TEST = {
+    "id": 501,
+    "name": "test_checkout_pays",
+    "classname": "tests.test_checkout",
+    "file": "tests/test_checkout.py",
+    "url": "https://stageloop.example.com/tests/501/",
+}
+_LOOP = {
+    "id": 31,
+    "url": "https://stageloop.example.com/loops/31/",
+    "goal": "all_pass",
+    "max_iterations": 5,
+    "suite": "e2e",
 }
 
 # kind -> an example ``data``, for the docs page (the envelope is shown there once).
@@ -178,6 +274,55 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             "opened_at": "2026-12-01T02:00:00+00:00",
             "closed_at": "2026-12-01T02:06:00+00:00",
             "first_error": "expected status 200, got 503",
+        }
+    },
+    "signature.new": {
+        "run": {"id": 1234, "url": "https://stageloop.example.com/runs/1234/", "suite": "e2e"},
+        "count": 1,
+        "signatures": [
+            {"id": 77, "kind": "failed", "example": "AssertionError: expected 200, got 502"}
+        ],
+    },
+    "test.flaky": {
+        "run": {"id": 1234, "url": "https://stageloop.example.com/runs/1234/", "suite": "e2e"},
+        "count": 1,
+        "tests": [_TEST],
+    },
+    "test.quarantined": {
+        "test": _TEST,
+        "state": "quarantined",
+        "reason": "Flaky: flake score 0.35 (≥ 0.20): 7 flips and 0 passes on retry in 20 results.",
+        "automatic": True,
+    },
+    "test.released": {
+        "test": _TEST,
+        "state": "active",
+        "reason": "Released: 10 consecutive clean runs.",
+        "automatic": True,
+    },
+    "loop.finished": {"loop": {**_LOOP, "status": "succeeded", "iterations": 2}},
+    "loop.gave_up": {"loop": {**_LOOP, "status": "exhausted", "iterations": 5}},
+    "action_item.overdue": {
+        "action_item": {
+            "id": 12,
+            "what": "Add a timeout to the payment provider client",
+            "due_date": "2026-11-28",
+            "owner": "ana",
+            "status": "open",
+        },
+        "analysis": {
+            "id": 9,
+            "title": "Checkout fails when the provider is slow",
+            "url": "https://stageloop.example.com/analyses/9/",
+        },
+    },
+    "analysis.verified": {
+        "analysis": {
+            "id": 9,
+            "title": "Checkout fails when the provider is slow",
+            "url": "https://stageloop.example.com/analyses/9/",
+            "verified_at": "2026-12-01T03:00:00+00:00",
+            "verified_by_run": {"id": 1240, "url": "https://stageloop.example.com/runs/1240/"},
         }
     },
     "webhook.test": {"message": "A test event from Stageloop: your endpoint receives webhooks."},

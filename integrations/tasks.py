@@ -1,5 +1,5 @@
-"""Celery tasks of integrations: send due webhook deliveries and commit statuses, prune old ones
-(thin: the services do it)."""
+"""Celery tasks of integrations: send due webhook deliveries, commit statuses and notifications,
+fold digests, prune old rows (thin: the services do it)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from celery import shared_task
 
 from integrations.services.commit_statuses import commit_statuses_prune, commit_statuses_send_due
 from integrations.services.deliveries import deliveries_prune, deliveries_send_due
+from integrations.services.notification_sending import notifications_send_due
+from integrations.services.notifications import notifications_digest
 
 
 @shared_task(
@@ -38,3 +40,21 @@ def commit_statuses_send() -> int:
 def integrations_prune() -> int:
     """Delete old finished deliveries and commit statuses (the beat, hourly)."""
     return deliveries_prune().deliveries + commit_statuses_prune()
+
+
+@shared_task(
+    name="integrations.tasks.notifications_send",
+    acks_late=True,
+    ignore_result=True,
+    time_limit=120,
+    soft_time_limit=100,
+)
+def notifications_send() -> int:
+    """Send due notifications, batch after batch for up to 20 s; return how many were tried."""
+    return notifications_send_due(budget_seconds=20.0).attempted
+
+
+@shared_task(name="integrations.tasks.notifications_digest", ignore_result=True, time_limit=120)
+def notifications_digest_task() -> int:
+    """Fold the held messages whose digest period ended into one message per target."""
+    return notifications_digest()

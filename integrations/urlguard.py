@@ -89,6 +89,25 @@ def url_refusal(url: str, *, allow_private: bool) -> str:
     return ""
 
 
+def host_refusal(host: str, port: int, *, allow_private: bool) -> str:
+    """Why a notification channel may not connect to ``host``, as a sentence, or ''."""
+    host = host.strip("[]")
+    try:
+        addresses = _resolve(host, port)
+    except OSError:
+        return f"The host {host} does not resolve; check the URL's spelling and the DNS."
+    for address in addresses:
+        why = address_refusal(address, allow_private=allow_private)
+        if why:
+            return (
+                f"The host {host} resolves to {address}, {why}: channels only reach public "
+                "addresses, so they cannot reach the server's own network. An admin can allow "
+                "private addresses with STAGELOOP_WEBHOOKS_ALLOW_PRIVATE=1 (metadata "
+                "addresses are never allowed)."
+            )
+    return ""
+
+
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     """httpcore's network backend, resolving each host itself and connecting only to addresses
     the guard accepts (TLS still checks the certificate against the URL's host name)."""

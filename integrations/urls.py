@@ -1,6 +1,6 @@
 from django.urls import path
 
-from integrations.views import webhooks
+from integrations.views import notifications, webhooks
 
 urlpatterns = [
     path("settings/webhooks/", webhooks.webhook_list, name="webhook-list"),
@@ -19,5 +19,27 @@ urlpatterns = [
         "settings/webhooks/deliveries/<int:pk>/redeliver",
         webhooks.delivery_redeliver_view,
         name="delivery-redeliver",
+    ),
+    path("settings/notifications/", notifications.notification_list, name="notification-list"),
+    path(
+        "settings/notifications/channels/<int:pk>/delete",
+        notifications.channel_delete_view,
+        name="channel-delete",
+    ),
+    path(
+        "settings/notifications/channels/<int:pk>/test",
+        notifications.channel_test_view,
+        name="channel-test",
+    ),
+    path(
+        "settings/notifications/rules/<int:pk>/delete",
+        notifications.rule_delete_view,
+        name="rule-delete",
+    ),
+    path("settings/notifications/mine/", notifications.notification_mine, name="notification-mine"),
+    path(
+        "settings/notifications/mine/<int:pk>/delete",
+        notifications.subscription_delete_view,
+        name="subscription-delete",
     ),
 ]

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from analyses.models import Analysis, AnalysisEvent
+from analyses.models import ActionItem, Analysis, AnalysisEvent
 from analyses.selectors.analyses import (
     FAILING,
     failing_results_of_run,
     failure_history,
     signatures_of_run,
 )
+from analyses.selectors.owners import analysis_owners
+from integrations.services.events import action_item_overdue, analysis_verified
+from integrations.services.notifications import Owners
 from runs.models import FailureSignature, Revision, TestCase, TestResult, TestRun
 
 logger = logging.getLogger(__name__)
@@ -286,6 +289,8 @@ def analyses_verify_for_run(*, run: TestRun) -> None:
                     what=f"Verified: every linked test passed in run #{run.pk} "
                     f"on revision {run_revision.name}",
                 )
+                # Notifications and webhooks: analysis.verified, to its owners among others.
+                analysis_verified(analysis=analysis, owners=_owners_later(analysis))
 
     failing_case = through.objects.filter(
         analysis_id=OuterRef("pk"), testcase_id__in=failed_here.values("case_id")
@@ -315,3 +320,48 @@ def analyses_verify_for_run(*, run: TestRun) -> None:
         except IntegrityError:
             # Another analysis of the same signature is already open: that one carries the work.
             logger.info("analysis %s not reopened: its signature has an open one", analysis.pk)
+
+
+def analysis_owners_of(*, analysis: Analysis) -> Owners:
+    """Who owns an analysis, for routing its notifications: the owners of its tests, its
+    author and its action items' owners."""
+    rules = analysis_owners(analysis_ids=[analysis.pk]).get(analysis.pk, [])
+    items = ActionItem.objects.filter(analysis=analysis).values_list("owner_id", flat=True)
+    return Owners.of(
+        users=[*(r.user_id for r in rules), analysis.created_by_id, *items],
+        teams=[r.team_id for r in rules],
+    )
+
+
+def _owners_later(analysis: Analysis) -> Callable[[], Owners]:
+    """The analysis's owners, computed only when a notification rule routes by owner."""
+    return lambda: analysis_owners_of(analysis=analysis)
+
+
+def _item_owners_later(item: ActionItem) -> Callable[[], Owners]:
+    def owners() -> Owners:
+        of_analysis = analysis_owners_of(analysis=item.analysis)
+        return Owners.of(users=[item.owner_id, *of_analysis.user_ids], teams=of_analysis.team_ids)
+
+    return owners
+
+
+def action_items_overdue_notify(*, now=None) -> int:
+    """Announce each open action item whose due date has passed, once (``overdue_notified_at``
+    claims it in the same transaction as its notification). Returns how many."""
+    now = now or timezone.now()
+    overdue = ActionItem.objects.filter(
+        status__in=ActionItem.OPEN_STATES,
+        due_date__lt=timezone.localdate(now),
+        overdue_notified_at__isnull=True,
+    ).select_related("analysis__service", "owner")
+    count = 0
+    for item in overdue[:500]:
+        with transaction.atomic():
+            if not ActionItem.objects.filter(pk=item.pk, overdue_notified_at__isnull=True).update(
+                overdue_notified_at=now
+            ):
+                continue  # another beat run took it
+            action_item_overdue(item=item, owners=_item_owners_later(item))
+            count += 1
+    return count

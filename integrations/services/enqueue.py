@@ -15,6 +15,7 @@ logger = logging.getLogger(__name__)
 
 WEBHOOKS_SEND = "integrations.tasks.webhooks_send"
 COMMIT_STATUSES_SEND = "integrations.tasks.commit_statuses_send"
+NOTIFICATIONS_SEND = "integrations.tasks.notifications_send"
 
 
 def webhooks_send_on_commit() -> None:
@@ -32,3 +33,8 @@ def _send(name: str = WEBHOOKS_SEND) -> None:
         current_app.send_task(name)
     except Exception:  # kombu raises several kinds for an unreachable broker
         logger.warning("could not enqueue %s; the beat sends its rows later", name)
+
+
+def notifications_send_on_commit() -> None:
+    """Wake a worker to send due notifications once the current transaction commits."""
+    transaction.on_commit(lambda: _send(NOTIFICATIONS_SEND))

@@ -1,8 +1,10 @@
-"""Emitting events: one delivery per matching webhook, written in the caller's transaction.
+"""Emitting events: one delivery per matching webhook and one notification per target of the
+matching notification rules, written in the caller's transaction.
 
 ``event_emit`` is the one entry point; the functions below it are what the emitting services
-call, one line each (runs through runs/integrations_seam.py, health directly). A transaction
-that rolls back takes its deliveries with it, and the sender is woken only on commit.
+call, one line each (runs through runs/integrations_seam.py, health and analyses directly). A
+transaction that rolls back takes its deliveries with it, and the senders are woken only on
+commit.
 """
 
 from __future__ import annotations
@@ -16,11 +18,30 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations import events
-from integrations.models import Webhook, WebhookDelivery
-from integrations.payloads import incident_data, rollback_data, run_data, verdict_data
+from integrations.models import NotificationRule, Webhook, WebhookDelivery
+from integrations.payloads import (
+    action_item_data,
+    analysis_data,
+    flaky_data,
+    incident_data,
+    loop_data,
+    rollback_data,
+    run_data,
+    signatures_data,
+    test_state_data,
+    verdict_data,
+)
 from integrations.services.commit_statuses import commit_status_for_verdict
 from integrations.services.enqueue import webhooks_send_on_commit
-from runs.models import Deploy
+from integrations.services.notifications import (
+    Owners,
+    OwnersArg,
+    notifications_write,
+    rules_matching,
+)
+from runs.models import Deploy, FailureSignature, TestCase, TestResult
+from runs.selectors.flaky import recent_run_ids
+from runs.selectors.owners import case_owners
 
 Data = dict[str, Any] | Callable[[], dict[str, Any]]
 
@@ -37,12 +58,21 @@ def body_build(*, kind: str, event_id: uuid.UUID, service, data: dict[str, Any])
     return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
 
 
-def event_emit(*, kind: str, service, payload: Data) -> int:
+def event_emit(
+    *,
+    kind: str,
+    service,
+    payload: Data,
+    owners: OwnersArg = None,
+    severity: str | None = None,
+) -> int:
     """Write a pending delivery of event ``kind`` for each active webhook that wants it (of
-    ``service`` or of every service) and wake the sender on commit; return how many.
+    ``service`` or of every service), and a notification for each target of the notification
+    rules that want it; wake the senders on commit; return how many webhook deliveries.
 
-    ``payload`` is the event's data, or a function building it, called only when a webhook
-    wants the event (so an event nobody wants costs one query).
+    ``payload`` is the event's data, or a function building it, called only when a webhook or
+    a rule wants the event (so an event nobody wants costs two queries). ``owners`` (who owns
+    what the event is about) and ``severity`` (default: the kind's) route notifications.
     """
     service_id = service.pk if service is not None else None
     wanted = [
@@ -52,10 +82,23 @@ def event_emit(*, kind: str, service, payload: Data) -> int:
         .only("pk", "events")
         if hook.wants(kind)
     ]
-    if not wanted:
+    severity = severity or events.SEVERITY.get(kind, events.INFO)
+    rules = rules_matching(kind=kind, service_id=service_id, severity=severity, owners=owners)
+    if not wanted and not rules:
         return 0
     data = payload() if callable(payload) else payload
     event_id = uuid.uuid4()
+    if rules:
+        notifications_write(
+            rules=rules,
+            kind=kind,
+            service=service,
+            severity=severity,
+            data=data,
+            event_id=event_id,
+        )
+    if not wanted:
+        return 0
     body = body_build(kind=kind, event_id=event_id, service=service, data=data)
     now = timezone.now()
     WebhookDelivery.objects.bulk_create(
@@ -96,6 +139,7 @@ def rollback_finished(*, deploy_id: int) -> None:
             kind=events.ROLLBACK_FINISHED,
             service=deploy.service,
             payload=lambda: rollback_data(deploy),
+            severity=events.CRITICAL if deploy.status == "failed" else None,
         )
 
 
@@ -129,4 +173,103 @@ def incident_closed(*, incident) -> None:
         kind=events.INCIDENT_CLOSED,
         service=incident.service,
         payload=lambda: incident_data(incident),
+    )
+
+
+def _case_owners(*, suite_id: int, case_ids: list[int]) -> Owners:
+    rules = [r for r in case_owners(suite_id=suite_id, case_ids=case_ids).values() if r]
+    return Owners.of(users=(r.user_id for r in rules), teams=(r.team_id for r in rules))
+
+
+def event_wanted(*, kind: str, service_id: int | None) -> bool:
+    """Whether a webhook or a notification rule may want this event (two small queries): an
+    emitter whose data costs a query asks first."""
+    of_service = Q(service__isnull=True) | Q(service_id=service_id)
+    hooks = Webhook.objects.filter(of_service, active=True).only("pk", "events")
+    rules = NotificationRule.objects.filter(of_service, active=True).only("pk", "events")
+    return any(hook.wants(kind) for hook in hooks) or any(
+        not rule.events or kind in rule.events for rule in rules
+    )
+
+
+def run_results_judged(*, run) -> None:
+    """A run's results are all written (inside the import's transaction): ``signature.new``
+    for the failure signatures first seen in it, ``test.flaky`` for tests that had a flaky
+    result in it and none in the suite's window before it. Their queries run only when a
+    webhook or rule may want the event."""
+    service_id = run.service_id
+    if (run.failed or run.errors) and event_wanted(
+        kind=events.SIGNATURE_NEW, service_id=service_id
+    ):
+        new = list(
+            FailureSignature.objects.filter(
+                suite_id=run.suite_id,
+                first_seen_at__gte=run.created_at,
+                pk__in=TestResult.objects.filter(run_id=run.pk).values("signature_id"),
+            ).order_by("pk")
+        )
+        if new:
+            event_emit(
+                kind=events.SIGNATURE_NEW,
+                service=run.service,
+                payload=lambda: signatures_data(run, new),
+            )
+    if run.flaky and event_wanted(kind=events.TEST_FLAKY, service_id=service_id):
+        before = [pk for pk in recent_run_ids(suite_id=run.suite_id) if pk != run.pk]
+        earlier = TestResult.objects.filter(run_id__in=before, flaky=True).values("case_id")
+        cases = list(
+            TestCase.objects.filter(
+                pk__in=TestResult.objects.filter(run_id=run.pk, flaky=True).values("case_id")
+            )
+            .exclude(pk__in=earlier)
+            .order_by("name", "pk")
+        )
+        if cases:
+            event_emit(
+                kind=events.TEST_FLAKY,
+                service=run.service,
+                payload=lambda: flaky_data(run, cases),
+                owners=lambda: _case_owners(suite_id=run.suite_id, case_ids=[c.pk for c in cases]),
+            )
+
+
+def test_state_changed(*, case, state: str, before: str, reason: str, automatic: bool) -> None:
+    """A test's state changed: ``test.quarantined`` when it became quarantined,
+    ``test.released`` when a quarantine or disable ended (by a person, the policy or expiry)."""
+    if state == "quarantined" and before != "quarantined":
+        kind = events.TEST_QUARANTINED
+    elif state == "active" and before in ("quarantined", "disabled"):
+        kind = events.TEST_RELEASED
+    else:
+        return
+    event_emit(
+        kind=kind,
+        service=case.suite.service,
+        payload=lambda: test_state_data(case, state=state, reason=reason, automatic=automatic),
+        owners=lambda: _case_owners(suite_id=case.suite_id, case_ids=[case.pk]),
+    )
+
+
+def loop_ended(*, loop) -> None:
+    """A loop finished: ``loop.finished`` when green, ``loop.gave_up`` when out of iterations."""
+    kinds = {"succeeded": events.LOOP_FINISHED, "exhausted": events.LOOP_GAVE_UP}
+    if loop.status in kinds:
+        event_emit(kind=kinds[loop.status], service=loop.service, payload=lambda: loop_data(loop))
+
+
+def action_item_overdue(*, item, owners: OwnersArg) -> None:
+    event_emit(
+        kind=events.ACTION_ITEM_OVERDUE,
+        service=item.analysis.service,
+        payload=lambda: action_item_data(item),
+        owners=owners,
+    )
+
+
+def analysis_verified(*, analysis, owners: OwnersArg) -> None:
+    event_emit(
+        kind=events.ANALYSIS_VERIFIED,
+        service=analysis.service,
+        payload=lambda: analysis_data(analysis),
+        owners=owners,
     )

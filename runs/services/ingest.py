@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from engine.junit import ERROR, FAILED, PASSED, SKIPPED, JUnitError, ParsedCase, ReportCases
 from runs import page_cache
-from runs.integrations_seam import run_finished
+from runs.integrations_seam import run_finished, run_results_judged
 from runs.lifecycle.runs import run_lifecycle
 from runs.models import (
     FailureSignature,
@@ -442,6 +442,7 @@ def run_results_written(*, run: TestRun, failing: int) -> None:
     if failing:  # the snapshot of quarantined failures, taken with the states of import time
         run.quarantined_failures = run_quarantine_mark(run_id=run.pk, suite_id=run.suite_id)
     run_finished(run=run)  # webhooks: run.failed (integrations, through runs.integrations_seam)
+    run_results_judged(run=run)  # signature.new, test.flaky (the same seam)
 
 
 def signatures_upsert(*, suite: Suite, cases: list[ParsedCase]) -> dict[int, int]:

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from engine.junit import ERROR, FAILED, ParsedCase, case_key, key_suite
 from runs import page_cache
-from runs.integrations_seam import commit_statuses_for_runs, run_finished
+from runs.integrations_seam import commit_statuses_for_runs, run_finished, run_results_judged
 from runs.lifecycle.runs import run_lifecycle
 from runs.models import TestCase, TestResult, TestRun
 from runs.models.testing import case_key_hash, is_real
@@ -419,5 +419,7 @@ def _streamed_end(*, run: TestRun, error: str, now) -> None:
         **counts,
     )
     flake_window_update(run=run)
-    run_finished(run=TestRun.objects.get(pk=run.pk))  # webhooks: run.failed, with its final status
+    ended = TestRun.objects.get(pk=run.pk)
+    run_finished(run=ended)  # webhooks: run.failed, with its final status
+    run_results_judged(run=ended)  # signature.new, test.flaky
     run_analyze_enqueue(run_id=run.pk)

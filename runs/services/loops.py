@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from runs.health_seam import revision_wait_stable
+from runs.integrations_seam import loop_ended
 from runs.lifecycle.loops import loop_lifecycle
 from runs.models import Build, Deploy, Loop, LoopIteration, Service, Suite, TestRun, Verdict
 from runs.services.deploys import DeployInProgress, deploy_and_test_create
@@ -143,7 +144,8 @@ def _note(run: TestRun, met: bool, stable: bool | None) -> str:
 
 
 def _finish(loop: Loop, status: str) -> None:
-    loop_lifecycle.move(loop, status, frm=[Loop.Status.RUNNING], finished_at=timezone.now())
+    if loop_lifecycle.move(loop, status, frm=[Loop.Status.RUNNING], finished_at=timezone.now()):
+        loop_ended(loop=loop)  # loop.finished / loop.gave_up (runs.integrations_seam)
 
 
 def _build_newer_than(loop: Loop, build_id: int | None) -> Build | None:

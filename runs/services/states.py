@@ -10,6 +10,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from runs.integrations_seam import test_state_changed
 from runs.models import State, TestCase, TestResult, TestRun, TestState, TestStateChange
 from runs.selectors.states import (
     BROKEN_RUNS,
@@ -64,6 +65,8 @@ def test_state_set(
         )
     by = user if user is not None and user.is_authenticated else None
     with transaction.atomic():
+        current = TestState.objects.filter(case=case).first()
+        before = current.effective(now) if current is not None else State.ACTIVE
         row, _ = TestState.objects.update_or_create(
             case=case,
             defaults={
@@ -85,6 +88,10 @@ def test_state_set(
             expires_at=expires_at,
             automatic=automatic,
             evidence=evidence or {},
+        )
+        # Notifications and webhooks: test.quarantined / test.released (runs.integrations_seam)
+        test_state_changed(
+            case=case, state=state, before=before, reason=reason, automatic=automatic
         )
     return row
 
@@ -109,13 +116,17 @@ def test_states_expire(*, now: datetime | None = None, suite_id: int | None = No
                 automatic=True,
             ):
                 continue
+            reason = f"The {row.state} state set on {row.since:%Y-%m-%d %H:%M} expired."
             TestStateChange.objects.create(
                 case_id=row.pk,
                 state=State.ACTIVE,
-                reason=f"The {row.state} state set on {row.since:%Y-%m-%d %H:%M} expired.",
+                reason=reason,
                 at=expired_at,
                 automatic=True,
                 evidence={"expired": row.state, "expires_at": expired_at.isoformat()},
+            )
+            test_state_changed(
+                case=row.case, state=State.ACTIVE, before=row.state, reason=reason, automatic=True
             )
             released += 1
     return released

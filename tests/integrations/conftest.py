@@ -97,3 +97,13 @@ def make_webhook(db, allow_private, receiver):
         )
 
     return _make
+
+
+# Fixtures of the notification tests (a real SMTP server, json:// channels, no network below
+# requests, a hanging receiver).
+from tests.integrations.notif_support import (  # noqa: E402, F401
+    hanging,
+    json_channel,
+    no_network,
+    smtp_server,
+)
