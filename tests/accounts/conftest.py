@@ -29,6 +29,13 @@ def sso(oidc_provider, settings):
 
 
 @pytest.fixture
+def local_off(sso, settings):
+    """Single sign-on on and password sign-in off (STAGELOOP_LOCAL_LOGIN=0)."""
+    settings.LOCAL_LOGIN_ENABLED = False
+    return sso
+
+
+@pytest.fixture
 def op_browser(oidc_provider):
     browser = ProviderBrowser(oidc_provider)
     yield browser
