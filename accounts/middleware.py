@@ -14,7 +14,13 @@ class OidcSessionCheck:
 
     def __call__(self, request):
         # Settings are read per request so that the switch is the setting, not start-up order.
-        if settings.OIDC_ENABLED and not request.path_info.startswith("/api/"):
+        # Only page loads are sent to the provider: an htmx fragment or an API call cannot follow
+        # a redirect to another site, and the next page load makes the check.
+        if (
+            settings.OIDC_ENABLED
+            and not request.path_info.startswith("/api/")
+            and "HX-Request" not in request.headers
+        ):
             response = SessionRefresh(self.get_response).process_request(request)
             if response is not None:
                 return response

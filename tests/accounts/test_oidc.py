@@ -140,6 +140,21 @@ def test_it_does_not_check_the_session_before_it_is_due(sso, client, op_browser)
     assert client.get("/").status_code == 200
 
 
+def test_it_leaves_the_session_check_to_page_loads_not_fragments(sso, client, op_browser):
+    sso.user_put("ned", ["engineering"])
+    sso_login(client, op_browser, "ned")
+    _expire_session_check(client)
+    assert client.get("/worker-status", HTTP_HX_REQUEST="true").status_code == 200
+    assert client.get("/").status_code == 302  # the page load goes to the provider
+
+
+def test_it_returns_to_the_page_asked_for_and_only_on_this_site(sso, client, op_browser):
+    sso.user_put("oli", ["engineering"])
+    assert sso_login(client, op_browser, "oli", next_url="/admin/")["Location"] == "/admin/"
+    elsewhere = sso_login(Client(), op_browser, "oli", next_url="https://evil.example/")
+    assert elsewhere["Location"] == "/"
+
+
 def test_it_signs_the_user_out_when_the_provider_does_not_confirm_the_session(
     sso, client, op_browser
 ):
