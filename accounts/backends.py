@@ -74,31 +74,9 @@ class OidcBackend(OIDCAuthenticationBackend):
                 leeway=settings.OIDC_CLOCK_LEEWAY,
                 options={"require": ["exp", "iat", "iss", "aud", "sub"]},
             )
-        except jwt.InvalidSignatureError as exc:
-            raise SignInRefused(
-                f"The sign-in token from {_provider()} has a signature that does not match the "
-                "provider's keys Stageloop trusts, so it was refused: it may have been tampered "
-                "with, or STAGELOOP_OIDC_JWKS_URL points at the wrong provider. Tell an admin."
-            ) from exc
-        except jwt.ExpiredSignatureError as exc:
-            raise SignInRefused(
-                f"The sign-in token from {_provider()} had already expired, so it was refused. "
-                "Start again from the sign-in page; if it happens again, the clock of this "
-                "server or of the provider is wrong: tell an admin."
-            ) from exc
-        except jwt.InvalidAudienceError as exc:
-            raise SignInRefused(
-                f"The sign-in token from {_provider()} was issued for another application (its "
-                "audience is not this server's client id), so it was refused. Tell an admin: "
-                "STAGELOOP_OIDC_CLIENT_ID must be the client id registered at the provider."
-            ) from exc
-        except jwt.InvalidIssuerError as exc:
-            raise SignInRefused(
-                f"The sign-in token was issued by another provider than {_provider()} (its "
-                "issuer is not STAGELOOP_OIDC_ISSUER), so it was refused. Tell an admin."
-            ) from exc
         except jwt.InvalidTokenError as exc:
-            raise _refusal(str(exc).rstrip("."), exc) from exc
+            logger.warning("oidc: refused an ID token: %s: %s", type(exc).__name__, exc)
+            raise _token_refusal(exc) from exc
 
     def get_userinfo(self, access_token, id_token, payload):
         """The ID token's claims with the userinfo endpoint's over them: some providers put the
@@ -147,6 +125,35 @@ class OidcBackend(OIDCAuthenticationBackend):
         )
         logger.info("oidc: %s signed in with roles %s", user.get_username(), sorted(roles))
         return user
+
+
+def _token_refusal(exc: jwt.InvalidTokenError) -> SignInRefused:
+    """The sentence for an ID token that did not pass, by what was wrong with it."""
+    name = _provider()
+    if isinstance(exc, jwt.InvalidSignatureError):
+        return SignInRefused(
+            f"The sign-in token from {name} has a signature that does not match the provider's "
+            "keys Stageloop trusts, so it was refused: it may have been tampered with, or "
+            "STAGELOOP_OIDC_JWKS_URL points at the wrong provider. Tell an admin."
+        )
+    if isinstance(exc, jwt.ExpiredSignatureError):
+        return SignInRefused(
+            f"The sign-in token from {name} had already expired, so it was refused. Start again "
+            "from the sign-in page; if it happens again, the clock of this server or of the "
+            "provider is wrong: tell an admin."
+        )
+    if isinstance(exc, jwt.InvalidAudienceError):
+        return SignInRefused(
+            f"The sign-in token from {name} was issued for another application (its audience is "
+            "not this server's client id), so it was refused. Tell an admin: "
+            "STAGELOOP_OIDC_CLIENT_ID must be the client id registered at the provider."
+        )
+    if isinstance(exc, jwt.InvalidIssuerError):
+        return SignInRefused(
+            f"The sign-in token was issued by another provider than {name} (its issuer is not "
+            "STAGELOOP_OIDC_ISSUER), so it was refused. Tell an admin."
+        )
+    return _refusal(str(exc).rstrip("."), exc)
 
 
 def _username(claims) -> str:
