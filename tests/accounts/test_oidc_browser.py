@@ -3,8 +3,11 @@ login form, and back to the overview with the role the groups give."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 
 from tests.accounts.provider import OP_PASSWORD, PROVIDER_NAME
 
@@ -60,3 +63,20 @@ def test_it_offers_only_the_provider_when_local_login_is_off(local_off, live_ser
     assert page.locator("#id_password").count() == 0
     assert "Password sign-in is switched off" in page.inner_text("#local-login-off")
     assert page.inner_text("#sso-login") == f"Sign in with {PROVIDER_NAME}"
+
+
+def test_it_signs_an_admin_in_with_a_break_glass_link(local_off, live_server, page, admin_user):
+    out = io.StringIO()
+    call_command(
+        "breakglass_login",
+        admin_user.username,
+        base_url=live_server.url,
+        stdout=out,
+        stderr=io.StringIO(),
+    )
+
+    page.goto(out.getvalue().strip())
+    page.click(f"text=Sign in as {admin_user.username}")  # a real form post, CSRF and all
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/admin/")
+    assert "Site administration" in page.content()
