@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "ninja",
     "axes",
+    "accounts",
     "dashboard",
     "runs",
     "analyses",
@@ -71,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "dashboard.middleware.PagesLoginRequiredMiddleware",
+    # Re-checks a single sign-on session with the provider now and then (a no-op without it).
+    "accounts.middleware.OidcSessionCheck",
     "dashboard.middleware.BadInputMiddleware",
     "dashboard.time_range.TimeRangeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -132,7 +135,8 @@ LOGOUT_REDIRECT_URL = "login"
 # users and addresses are not affected. `manage.py axes_reset_username NAME` lifts a lockout.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.LocalPasswordBackend",
+    "accounts.backends.OidcBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("STAGELOOP_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("STAGELOOP_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
@@ -140,6 +144,70 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+
+# --- Single sign-on (OpenID Connect; accounts/, README "Single sign-on") --------------------------
+# Off unless STAGELOOP_OIDC_CLIENT_ID is set; then every URL below must be set too. The URLs are
+# in the provider's discovery document (<issuer>/.well-known/openid-configuration).
+OIDC_RP_CLIENT_ID = env_str("STAGELOOP_OIDC_CLIENT_ID", "")
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_RP_CLIENT_SECRET = env_str("STAGELOOP_OIDC_CLIENT_SECRET", "")
+OIDC_PROVIDER_NAME = env_str("STAGELOOP_OIDC_PROVIDER_NAME", "single sign-on")
+_OIDC_URL_SCHEMES = ("https", "http")
+OIDC_ISSUER = env_url("STAGELOOP_OIDC_ISSUER", "", schemes=_OIDC_URL_SCHEMES)
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_url(
+    "STAGELOOP_OIDC_AUTHORIZATION_URL", "", schemes=_OIDC_URL_SCHEMES
+)
+OIDC_OP_TOKEN_ENDPOINT = env_url("STAGELOOP_OIDC_TOKEN_URL", "", schemes=_OIDC_URL_SCHEMES)
+OIDC_OP_USER_ENDPOINT = env_url("STAGELOOP_OIDC_USERINFO_URL", "", schemes=_OIDC_URL_SCHEMES)
+OIDC_OP_JWKS_ENDPOINT = env_url("STAGELOOP_OIDC_JWKS_URL", "", schemes=_OIDC_URL_SCHEMES)
+if OIDC_ENABLED:
+    _missing = [
+        name
+        for name, value in (
+            ("STAGELOOP_OIDC_CLIENT_SECRET", OIDC_RP_CLIENT_SECRET),
+            ("STAGELOOP_OIDC_ISSUER", OIDC_ISSUER),
+            ("STAGELOOP_OIDC_AUTHORIZATION_URL", OIDC_OP_AUTHORIZATION_ENDPOINT),
+            ("STAGELOOP_OIDC_TOKEN_URL", OIDC_OP_TOKEN_ENDPOINT),
+            ("STAGELOOP_OIDC_USERINFO_URL", OIDC_OP_USER_ENDPOINT),
+            ("STAGELOOP_OIDC_JWKS_URL", OIDC_OP_JWKS_ENDPOINT),
+        )
+        if not value
+    ]
+    if _missing:
+        raise ImproperlyConfigured(
+            f"STAGELOOP_OIDC_CLIENT_ID is set, so single sign-on is on, but {', '.join(_missing)} "
+            "is not set: set it (the provider's discovery document lists the URLs), or unset "
+            "STAGELOOP_OIDC_CLIENT_ID."
+        )
+OIDC_RP_SIGN_ALGO = env_str("STAGELOOP_OIDC_SIGN_ALGO", "RS256")
+if OIDC_RP_SIGN_ALGO not in ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512"):
+    raise ImproperlyConfigured(
+        f"STAGELOOP_OIDC_SIGN_ALGO={OIDC_RP_SIGN_ALGO!r} is not supported: use RS256 (the "
+        "default), RS384, RS512, ES256, ES384 or ES512."
+    )
+OIDC_RP_SCOPES = env_str("STAGELOOP_OIDC_SCOPES", "openid email profile")
+OIDC_USERNAME_CLAIM = env_str("STAGELOOP_OIDC_USERNAME_CLAIM", "preferred_username")
+OIDC_GROUPS_CLAIM = env_str("STAGELOOP_OIDC_GROUPS_CLAIM", "groups")
+# Which provider groups give which role; a user in none of them signs in with no role.
+OIDC_ROLE_GROUPS = {
+    role: env_list(f"STAGELOOP_OIDC_ROLE_{role.upper()}", [])
+    for role in ("Viewer", "Operator", "Manager", "admin")
+}
+# A signed-in user's session is checked with the provider (roles re-read) this often.
+OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS = env_int("STAGELOOP_OIDC_SESSION_CHECK_SECONDS", 900, minimum=0)
+OIDC_CLOCK_LEEWAY = env_int("STAGELOOP_OIDC_CLOCK_LEEWAY_SECONDS", 60, minimum=0)
+OIDC_TIMEOUT = env_int("STAGELOOP_OIDC_TIMEOUT", 10, minimum=1)
+OIDC_USE_PKCE = True
+OIDC_CREATE_USER = True
+# STAGELOOP_LOCAL_LOGIN=0 refuses passwords (the login page and /admin/); admins keep a way in
+# with `manage.py breakglass_login USERNAME`.
+LOCAL_LOGIN_ENABLED = env_bool("STAGELOOP_LOCAL_LOGIN", True)
+if not LOCAL_LOGIN_ENABLED and not OIDC_ENABLED:
+    raise ImproperlyConfigured(
+        "STAGELOOP_LOCAL_LOGIN=0 switches password sign-in off, but single sign-on is not "
+        "configured (STAGELOOP_OIDC_CLIENT_ID), so nobody could sign in: configure it or "
+        "leave password sign-in on."
+    )
 
 # --- I18N / static ------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

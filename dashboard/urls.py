@@ -10,8 +10,9 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("worker-status", views.worker_status_partial, name="worker-status"),
     path("healthz", login_not_required(views.healthz), name="healthz"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Before admin/: the login page, single sign-on, break-glass links, the admin's login.
+    path("", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("runs.urls")),

@@ -80,6 +80,10 @@ PAGES: dict[str, str | None] = {
 # Named URLs that are not pages a person opens, and why. Django's admin is left out on purpose.
 NOT_PAGES: dict[str, str] = {
     "logout": "POST only",
+    "oidc_logout": "POST only (the same sign-out, named for mozilla-django-oidc)",
+    "oidc_authentication_init": "a redirect to the identity provider (tests/accounts)",
+    "oidc_authentication_callback": "the identity provider's redirect back (tests/accounts)",
+    "breakglass": "needs a one-time link from manage.py breakglass_login (tests/accounts)",
     "healthz": "JSON for load balancers",
     "worker-status": "htmx fragment of the overview",
     "deploy-progress": "htmx fragment of the deploy page",

@@ -1,0 +1,1 @@
+"""Signing in: local passwords (switchable), OpenID Connect single sign-on, break-glass links."""
