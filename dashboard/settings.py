@@ -143,7 +143,9 @@ AXES_VERBOSE = False
 
 # --- I18N / static ------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env_str("TIME_ZONE", "UTC")
+# Days (uptime bars, "today") follow this zone, daylight-saving changes included: an IANA name
+# such as Europe/Berlin. STAGELOOP_TIME_ZONE wins over the older TIME_ZONE.
+TIME_ZONE = env_str("STAGELOOP_TIME_ZONE", env_str("TIME_ZONE", "UTC"))
 USE_I18N = False
 USE_TZ = True
 STATIC_URL = "static/"
