@@ -70,7 +70,7 @@ def make_legacy(model, **filters) -> None:
 
 
 def record_hours(probe, start: datetime, hours: int) -> None:
-    """A result every 30 s for ``hours`` hours, latencies spread 10–400 ms."""
+    """A result every 30 s for ``hours`` hours, latencies spread 10-400 ms."""
     outcomes = [
         outcome(probe, at=start + timedelta(seconds=30 * n), latency_ms=10 + (n * 37) % 390)
         for n in range(hours * 120)
@@ -152,7 +152,7 @@ def test_the_command_reports_what_it_did_and_refuses_an_unknown_probe():
     record_hours(probe, start, 1)
     make_legacy(ProbeRollupHour)
 
-    with pytest.raises(CommandError, match="No probe has id 999999; nothing was rebuilt."):
+    with pytest.raises(CommandError, match=r"No probe has id 999999; nothing was rebuilt\."):
         call_command("rebuild_latency_sketches", "--probe", "999999")
     assert ProbeRollupHour.objects.get().latency_error == sketch.LEGACY_RELATIVE_ERROR
 
@@ -223,6 +223,7 @@ def test_the_migration_turns_old_histograms_into_sketches_with_their_bound():
         probe = make_probe(ServiceFactory())
         latencies = [0.4, 3.0, 12.0, 12.5, 90.0, 90.0, 1800.0, 75_000.0]
         hist = old_histogram(latencies)
+        at = connection.ops.adapt_datetimefield_value(datetime(2026, 3, 2, 9, tzinfo=UTC))
         with connection.cursor() as cursor:
             for table in ("health_proberollupminute", "health_proberolluphour"):
                 cursor.execute(
