@@ -229,13 +229,7 @@ def test_the_migration_turns_old_histograms_into_sketches_with_their_bound():
                 cursor.execute(
                     f"INSERT INTO {table} (probe_id, bucket_start, count, ok_count, "  # noqa: S608
                     "latency_sum, histogram) VALUES (%s, %s, 8, 8, 0, %s)",
-                    [
-                        probe.pk,
-                        connection.ops.adapt_datetimefield_value(
-                            datetime(2026, 3, 2, 9, tzinfo=UTC)
-                        ),
-                        json.dumps(hist),
-                    ],
+                    [probe.pk, at, json.dumps(hist)],
                 )
 
         # when the migration to sketches runs
