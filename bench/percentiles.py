@@ -11,7 +11,7 @@ merging a year of hour rollups of 50 services in SQL.
    "lower", the rank the sketch targets), beside the old fixed-bucket histogram's error.
 2. Microseconds to count one latency into a sketch (the probe worker's share) and into the old
    histogram; bins per hour sketch.
-3. With ``--sql``: 50 services × one probe × 400 days of hour rollups (480,000 rows) written
+3. With ``--sql``: 50 services x one probe x 400 days of hour rollups (480,000 rows) written
    with SQL, then the time of the merges the pages run (median of 5).
 """
 
@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from health import sketch  # noqa: E402 - after the path is set
+from health import sketch
 
 # The fixed-bucket histogram rollups carried before sketches, for comparison.
 _STEPS = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.5)
@@ -187,7 +187,7 @@ def sql_merge(services: int, days: int, per_hour: int) -> None:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE health_proberolluphour")
     rows = services * days * 24
-    print(f"3. SQL merges over {rows:,} hour rollups ({services} services × {days} days), "
+    print(f"3. SQL merges over {rows:,} hour rollups ({services} services x {days} days), "
           f"written in {time.perf_counter() - began:.0f} s")  # fmt: skip
 
     def timed(label: str, call) -> None:
