@@ -117,6 +117,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # No JIT: the planner overestimates set-returning functions (jsonb_each of latency sketches:
+    # 100 rows guessed per call) and then spends seconds compiling queries that run in far less.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth ---------------------------------------------------------------------------------------

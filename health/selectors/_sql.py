@@ -10,13 +10,12 @@ bound of a merged window is that of its least accurate rollup.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 
 from health import sketch as sketches
 
@@ -83,16 +82,9 @@ def sketches_by(
         positions=", ".join(str(i + 1) for i in range(len(groups) + 1)),
     )
     ops = connection.ops
-    # PostgreSQL: SET LOCAL lasts until the transaction ends; outside one, one is opened (a
-    # BEGIN, no savepoint, so no statement more than the SET). SQLite needs none (and would take
-    # its write lock at BEGIN).
-    postgresql = connection.vendor == "postgresql"
-    opened = transaction.atomic() if postgresql and not connection.in_atomic_block else None
-    with opened or contextlib.nullcontext(), connection.cursor() as cursor:
-        if postgresql:
-            # The planner guesses 100 bins per sketch and so a cost high enough to compile the
-            # query with JIT: seconds of compiling for a query that runs in a fraction of that.
-            cursor.execute("SET LOCAL jit = off")
+    # (JIT is off for PostgreSQL connections, dashboard/settings.py: the planner guesses 100 bins
+    # per sketch, and compiled these merges for seconds.)
+    with connection.cursor() as cursor:
         cursor.execute(
             sql,
             [
