@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -221,7 +222,7 @@ def page_time(args: argparse.Namespace) -> None:
     from django.urls import reverse
     from django.utils import timezone
 
-    from health import histogram
+    from health import sketch
     from health.models import Incident, Probe
     from runs.models import Deploy, Revision, Service
 
@@ -237,7 +238,7 @@ def page_time(args: argparse.Namespace) -> None:
         for name in ("healthz", "api", "stream")
     ]
     shapes = [
-        histogram.from_latencies([base * (1 + k / 10) for k in range(10)]) for base in (8, 15, 40)
+        sketch.from_latencies([base * (1 + k / 10) for k in range(10)]) for base in (8, 15, 40)
     ]
     days = 30
     per_revision = timedelta(days=days) / len(revisions)
@@ -254,11 +255,11 @@ def page_time(args: argparse.Namespace) -> None:
                 cursor.execute(
                     f"""
                     INSERT INTO {table} (probe_id, revision_id, bucket_start, count, ok_count,
-                        latency_sum, latency_min, latency_max, histogram)
+                        latency_sum, latency_min, latency_max, sketch, latency_error)
                     SELECT %s,
                            (%s::bigint[])[1 + LEAST(%s, floor(extract(epoch from
                                (t - %s::timestamptz)) / %s))::int],
-                           t, %s, %s - (n %% 97 = 0)::int, 300.0, 5.0, 60.0, %s::jsonb
+                           t, %s, %s - (n %% 97 = 0)::int, 300.0, 5.0, 60.0, %s::jsonb, %s
                     FROM generate_series(%s::timestamptz, %s::timestamptz, %s::interval)
                          WITH ORDINALITY AS g(t, n)
                     """,  # noqa: S608 - table names are constants above
@@ -270,7 +271,8 @@ def page_time(args: argparse.Namespace) -> None:
                         per_revision.total_seconds(),
                         6 * step // 60 if step == 60 else 360,
                         6 * step // 60 if step == 60 else 360,
-                        str(shapes[probe_index]).replace(" ", ""),
+                        json.dumps(shapes[probe_index]),
+                        sketch.RELATIVE_ACCURACY,
                         (now - timedelta(days=days)).replace(second=0, microsecond=0),
                         now,
                         f"{step} seconds",

@@ -120,6 +120,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # No JIT: the planner overestimates set-returning functions (jsonb_each of latency sketches:
+    # 100 rows guessed per call) and then spends seconds compiling queries that run in far less.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth ---------------------------------------------------------------------------------------
@@ -211,7 +214,9 @@ if not LOCAL_LOGIN_ENABLED and not OIDC_ENABLED:
 
 # --- I18N / static ------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env_str("TIME_ZONE", "UTC")
+# Days (uptime bars, "today") follow this zone, daylight-saving changes included: an IANA name
+# such as Europe/Berlin. STAGELOOP_TIME_ZONE wins over the older TIME_ZONE.
+TIME_ZONE = env_str("STAGELOOP_TIME_ZONE", env_str("TIME_ZONE", "UTC"))
 USE_I18N = False
 USE_TZ = True
 STATIC_URL = "static/"

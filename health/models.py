@@ -6,6 +6,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Coalesce
 
+from health import sketch as sketch_module
+
 
 class Probe(models.Model):
     """An HTTP health check of a service's current revision (a path) or of a full URL."""
@@ -75,8 +77,9 @@ class ProbeResult(models.Model):
 
 
 class _Rollup(models.Model):
-    """Counts, latency sums and a fixed-bucket histogram of one probe's results that hit one
-    revision (or none known) in one time bucket; a deploy inside a bucket splits it in two."""
+    """Counts, latency sums and a latency sketch (``health.sketch``) of one probe's results that
+    hit one revision (or none known) in one time bucket; a deploy inside a bucket splits it in
+    two."""
 
     probe = models.ForeignKey(Probe, on_delete=models.CASCADE, related_name="+")
     revision = models.ForeignKey(
@@ -88,7 +91,12 @@ class _Rollup(models.Model):
     latency_sum = models.FloatField(default=0)
     latency_min = models.FloatField(null=True)
     latency_max = models.FloatField(null=True)
-    histogram = models.JSONField(default=list)
+    # Sparse sketch bins {key: count}; merged per key in SQL (health.selectors._sql).
+    sketch = models.JSONField(default=dict)
+    # Relative error bound of percentiles read from ``sketch``: the sketch's 1 %, or 1/3 for
+    # rollups converted from the fixed-bucket histograms they carried before (until rebuilt
+    # from raw results). A merged window's bound is the largest of its rollups'.
+    latency_error = models.FloatField(default=sketch_module.RELATIVE_ACCURACY)
 
     class Meta:
         abstract = True

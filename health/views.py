@@ -11,6 +11,7 @@ from health.ranges import health_range
 from health.selectors import (
     HEALTH_RULE,
     deploy_markers,
+    latency_error_note,
     latency_series,
     service_health_states,
     service_incidents,
@@ -44,6 +45,7 @@ def service_health(request: HttpRequest, name: str) -> HttpResponse:
             "incidents": service_incidents(service_id=service.pk, start=start, end=end),
             "probes": service.probes.all(),
             "has_latency": bool(series),
+            "latency_error": latency_error_note(series),
             "latency_json": charts.figure_json(
                 charts.latency_figure(series, deploys, start=start, end=end)
             ),

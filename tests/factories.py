@@ -89,7 +89,7 @@ def chart_history(points: int, *, service_name: str = "demo-checkout", per_revis
 
     from django.utils import timezone
 
-    from health import histogram
+    from health import sketch
     from health.models import Probe, ProbeRollupHour, ProbeRollupMinute
 
     now = timezone.now().replace(second=0, microsecond=0)
@@ -166,7 +166,7 @@ def chart_history(points: int, *, service_name: str = "demo-checkout", per_revis
                 latency_sum=4 * 40.0,
                 latency_min=10.0,
                 latency_max=120.0,
-                histogram=histogram.from_latencies(
+                sketch=sketch.from_latencies(
                     [10 + n % 7, 30 + (n * 13) % 40, 60 + (n * 7) % 50, 90 + n % 30]
                 ),
             )
@@ -188,13 +188,13 @@ def chart_history(points: int, *, service_name: str = "demo-checkout", per_revis
                 latency_sum=0.0,
                 latency_min=m.latency_min,
                 latency_max=m.latency_max,
-                histogram=histogram.empty(),
+                sketch={},
             ),
         )
         hour.count += m.count
         hour.ok_count += m.ok_count
         hour.latency_sum += m.latency_sum
-        hour.histogram = histogram.merge(hour.histogram, m.histogram)
+        hour.sketch = sketch.merge(hour.sketch, m.sketch)
     ProbeRollupHour.objects.bulk_create(hours.values())
     service.current_revision = revisions[-1]
     service.save(update_fields=["current_revision"])

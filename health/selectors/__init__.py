@@ -1,6 +1,13 @@
 """Reads of the health app; aggregation happens in SQL, over rollups."""
 
-from health.selectors.latency import LatencyPoint, LatencySeries, latency_series
+from health.selectors.latency import (
+    LatencyErrorNote,
+    LatencyPoint,
+    LatencySeries,
+    latency_error_note,
+    latency_series,
+    latency_window,
+)
 from health.selectors.states import (
     HEALTH_RULE,
     HealthState,
@@ -27,13 +34,16 @@ __all__ = [
     "MIN_PROBE_CHECKS",
     "DeployMarker",
     "HealthState",
+    "LatencyErrorNote",
     "LatencyPoint",
     "LatencySeries",
     "Uptime",
     "UptimeDay",
     "UptimeFigure",
     "deploy_markers",
+    "latency_error_note",
     "latency_series",
+    "latency_window",
     "not_enough_checks",
     "revision_health",
     "revision_stable",

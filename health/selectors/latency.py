@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from health import histogram
+from health import sketch as sketches
 from health.models import ProbeRollupHour, ProbeRollupMinute
 from health.ranges import TimeRange
-from health.selectors._sql import epoch_bucket, histograms_by
+from health.selectors._sql import Merged, epoch_bucket, sketches_by
 from runs.models import Revision
 
 NO_REVISION = "no revision"
@@ -21,6 +21,7 @@ class LatencyPoint:
     p95: float
     p99: float
     samples: int
+    error: float  # relative error bound of the three percentiles (health.sketch)
 
 
 @dataclass
@@ -40,8 +41,9 @@ def rollup_table(time_range: TimeRange) -> str:
 def latency_series(*, service_id: int, time_range: TimeRange, end: datetime) -> list[LatencySeries]:
     """p50/p95/p99 of the service's probe latencies per chart step and revision over the range.
 
-    Histograms of every probe of the service are merged in SQL per (step, revision); percentiles
-    are read from the merged histograms (error bounded by ``histogram.MAX_RELATIVE_ERROR``).
+    Sketches of every probe of the service are merged in SQL per (step, revision); percentiles
+    are read from the merged sketches, each point with its error bound (1 %, or 1/3 where the
+    step holds rollups from before sketches).
     Minute rollups answer ranges up to 24 h, hour rollups longer ones. Series come in the order
     their revision first appears (oldest first within a step). Two queries, whatever the amount
     of data.
@@ -49,7 +51,7 @@ def latency_series(*, service_id: int, time_range: TimeRange, end: datetime) -> 
     # Start on a step boundary so the first point covers a whole step, not a sliver of one.
     first = (end - time_range.span).timestamp()
     start = datetime.fromtimestamp(first - first % time_range.step_seconds, tz=UTC)
-    merged = histograms_by(
+    merged = sketches_by(
         table=rollup_table(time_range),
         groups=[epoch_bucket(time_range.step_seconds), "r.revision_id"],
         where="p.service_id = %s",
@@ -65,7 +67,7 @@ def latency_series(*, service_id: int, time_range: TimeRange, end: datetime) -> 
     series: dict[int | None, LatencySeries] = {}
     # Two revisions first seen in the same step come oldest first (ids grow with age), so the
     # legend's order does not depend on the order the database grouped them in.
-    for (epoch, revision_id), hist in sorted(
+    for (epoch, revision_id), found in sorted(
         merged.items(), key=lambda kv: (kv[0][0], kv[0][1] is not None, kv[0][1] or 0)
     ):
         if revision_id not in series:
@@ -77,10 +79,11 @@ def latency_series(*, service_id: int, time_range: TimeRange, end: datetime) -> 
         series[revision_id].points.append(
             LatencyPoint(
                 time=datetime.fromtimestamp(int(epoch), tz=UTC),
-                p50=histogram.percentile(hist, 0.50) or 0.0,
-                p95=histogram.percentile(hist, 0.95) or 0.0,
-                p99=histogram.percentile(hist, 0.99) or 0.0,
-                samples=sum(hist),
+                p50=found.percentile(0.50) or 0.0,
+                p95=found.percentile(0.95) or 0.0,
+                p99=found.percentile(0.99) or 0.0,
+                samples=found.samples,
+                error=found.error,
             )
         )
     return list(series.values())
@@ -95,7 +98,7 @@ def latency_p95_by_service(
         return {}
     first = (end - time_range.span).timestamp()
     start = datetime.fromtimestamp(first - first % time_range.step_seconds, tz=UTC)
-    merged = histograms_by(
+    merged = sketches_by(
         table=rollup_table(time_range),
         groups=["p.service_id", epoch_bucket(time_range.step_seconds), "r.revision_id"],
         where=f"p.service_id IN ({', '.join(['%s'] * len(service_ids))})",
@@ -104,7 +107,53 @@ def latency_p95_by_service(
         end=end,
     )
     points: dict[int, list[tuple[datetime, float]]] = {}
-    for (service_id, epoch, _), hist in merged.items():
+    for (service_id, epoch, _), found in merged.items():
         at = datetime.fromtimestamp(int(epoch), tz=UTC)
-        points.setdefault(int(service_id), []).append((at, histogram.percentile(hist, 0.95) or 0.0))
+        points.setdefault(int(service_id), []).append((at, found.percentile(0.95) or 0.0))
     return {service_id: sorted(found) for service_id, found in points.items()}
+
+
+def latency_window(
+    *, start: datetime, end: datetime, service_ids: list[int] | None = None
+) -> Merged:
+    """The merged sketch of every hour rollup in ``[start, end)`` (of ``service_ids``, or of all
+    services), with its error bound; for figures over a whole period. One query."""
+    if service_ids is not None and not service_ids:
+        return Merged()
+    where, params = "TRUE", []
+    if service_ids is not None:
+        where, params = f"p.service_id IN ({', '.join(['%s'] * len(service_ids))})", service_ids
+    merged = sketches_by(
+        table=ProbeRollupHour._meta.db_table,
+        groups=["1"],
+        where=where,
+        params=params,
+        start=start,
+        end=end,
+    )
+    return merged.get((1,), Merged())
+
+
+@dataclass(frozen=True)
+class LatencyErrorNote:
+    """What the page says about the error of the percentiles it charts."""
+
+    sketch_error: str  # "± 1 %"
+    legacy_error: str  # "± 33 %" when some points come from rollups written before sketches
+    legacy_until: datetime | None  # the start of the last such point
+    legacy_everywhere: bool
+
+
+def latency_error_note(series: list[LatencySeries]) -> LatencyErrorNote | None:
+    """The error bounds of the charted points: one for the sketch, and the older rollups' own
+    where the range reaches back before sketches (None without points)."""
+    points = [point for item in series for point in item.points]
+    if not points:
+        return None
+    legacy = [point for point in points if point.error > sketches.RELATIVE_ACCURACY]
+    return LatencyErrorNote(
+        sketch_error=sketches.error_text(sketches.RELATIVE_ACCURACY),
+        legacy_error=sketches.error_text(max(p.error for p in legacy)) if legacy else "",
+        legacy_until=max(p.time for p in legacy) if legacy else None,
+        legacy_everywhere=len(legacy) == len(points),
+    )

@@ -22,9 +22,8 @@ from django.db.models import OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from engine.formatting import percent_text
-from health import histogram
 from health.models import Incident, ProbeResult, ProbeRollupMinute
-from health.selectors._sql import histograms_by
+from health.selectors._sql import sketches_by
 from runs.models import Revision, Service, TestRun
 
 WINDOW = timedelta(minutes=15)
@@ -127,7 +126,7 @@ def _gather(*, key: str, scope: dict, now: datetime, keys: list[int]) -> dict[in
         .annotate(count=Sum("count"), ok=Sum("ok_count"))
     )
     column = "p.service_id" if key == "probe__service_id" else "r.revision_id"
-    hists = histograms_by(
+    merged = sketches_by(
         table=ProbeRollupMinute._meta.db_table,
         groups=["r.probe_id"],
         where=f"{column} IN ({', '.join(['%s'] * len(keys))})",
@@ -139,7 +138,8 @@ def _gather(*, key: str, scope: dict, now: datetime, keys: list[int]) -> dict[in
         item = evidence[row[key]]
         item.checks += row["count"] or 0
         item.ok += row["ok"] or 0
-        p95 = histogram.percentile(hists.get((row["probe_id"],), histogram.empty()), 0.95)
+        found = merged.get((row["probe_id"],))
+        p95 = found.percentile(0.95) if found else None
         if p95 is not None:
             item.latencies.append(
                 (row["probe__name"], p95, _threshold(row["probe__latency_threshold_ms"]))

@@ -1,8 +1,9 @@
 """Minute and hour rollups, maintained as results arrive.
 
-Each (probe, revision, bucket) row holds counts, latency sum/min/max and a fixed-bucket histogram
-(``health.histogram``). Latency is counted for results that got an HTTP response; a timeout or a
-refused connection counts against uptime but has no latency worth charting.
+Each (probe, revision, bucket) row holds counts, latency sum/min/max and a latency sketch
+(``health.sketch``: sparse bins, key → count, with 1 % relative error). Latency is counted for
+results that got an HTTP response; a timeout or a refused connection counts against uptime but
+has no latency worth charting.
 """
 
 from __future__ import annotations
@@ -10,17 +11,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models.functions import TruncDate
 
-from health import histogram
+from health import sketch
 from health.models import ProbeResult, ProbeRollupHour, ProbeRollupMinute
 
 _PG_UPSERT = """
 INSERT INTO {table} AS t
     (probe_id, revision_id, bucket_start, count, ok_count,
-     latency_sum, latency_min, latency_max, histogram)
+     latency_sum, latency_min, latency_max, sketch, latency_error)
 VALUES {values}
 ON CONFLICT (probe_id, (COALESCE(revision_id, 0)), bucket_start) DO UPDATE SET
     count = t.count + EXCLUDED.count,
@@ -28,12 +30,11 @@ ON CONFLICT (probe_id, (COALESCE(revision_id, 0)), bucket_start) DO UPDATE SET
     latency_sum = t.latency_sum + EXCLUDED.latency_sum,
     latency_min = LEAST(t.latency_min, EXCLUDED.latency_min),
     latency_max = GREATEST(t.latency_max, EXCLUDED.latency_max),
-    histogram = (
-        SELECT jsonb_agg(old.n::bigint + new.n::bigint ORDER BY old.i)
-        FROM jsonb_array_elements_text(t.histogram) WITH ORDINALITY AS old(n, i)
-        JOIN jsonb_array_elements_text(EXCLUDED.histogram) WITH ORDINALITY AS new(n, i)
-            ON old.i = new.i
-    )
+    -- Only the batch's few bins are visited; the row's other bins are kept as they are by ||.
+    sketch = t.sketch || COALESCE((
+        SELECT jsonb_object_agg(new.k, new.n::bigint + COALESCE((t.sketch ->> new.k)::bigint, 0))
+        FROM jsonb_each_text(EXCLUDED.sketch) AS new(k, n)
+    ), '{{}}'::jsonb)
 """
 
 
@@ -49,7 +50,7 @@ class Bucket:
     latency_sum: float = 0.0
     latency_min: float | None = None
     latency_max: float | None = None
-    histogram: list[int] = field(default_factory=histogram.empty)
+    sketch: sketch.Sketch = field(default_factory=dict)
 
     def add(self, result: ProbeResult) -> None:
         self.count += 1
@@ -60,7 +61,7 @@ class Bucket:
         self.latency_sum += latency
         self.latency_min = latency if self.latency_min is None else min(self.latency_min, latency)
         self.latency_max = latency if self.latency_max is None else max(self.latency_max, latency)
-        histogram.add(self.histogram, latency)
+        sketch.add(self.sketch, latency)
 
 
 def _buckets(results: Iterable[ProbeResult], truncate) -> list[Bucket]:
@@ -99,7 +100,7 @@ def rollups_add(results: list[ProbeResult]) -> None:
 
 def _upsert_postgresql(model, buckets: list[Bucket]) -> None:
     # One statement: the row lock ON CONFLICT takes makes each merge atomic against other workers.
-    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)"] * len(buckets))
+    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)"] * len(buckets))
     params: list[int | float | str | datetime | None] = []
     for b in buckets:
         params += [
@@ -111,7 +112,8 @@ def _upsert_postgresql(model, buckets: list[Bucket]) -> None:
             b.latency_sum,
             b.latency_min,
             b.latency_max,
-            json.dumps(b.histogram),
+            json.dumps(b.sketch),
+            sketch.RELATIVE_ACCURACY,
         ]
     sql = _PG_UPSERT.format(table=model._meta.db_table, values=placeholders)
     with connection.cursor() as cursor:
@@ -144,7 +146,7 @@ def _upsert_portable(model, buckets: list[Bucket]) -> None:
         row.latency_sum += b.latency_sum
         row.latency_min = _least(row.latency_min, b.latency_min)
         row.latency_max = _greatest(row.latency_max, b.latency_max)
-        row.histogram = histogram.merge(row.histogram or histogram.empty(), b.histogram)
+        row.sketch = sketch.merge(row.sketch or {}, b.sketch)
         changed.append(row)
     model.objects.bulk_update(
         changed,
@@ -154,7 +156,7 @@ def _upsert_portable(model, buckets: list[Bucket]) -> None:
             "latency_sum",
             "latency_min",
             "latency_max",
-            "histogram",
+            "sketch",
         ],
     )
 
@@ -165,3 +167,83 @@ def _least(a: float | None, b: float | None) -> float | None:
 
 def _greatest(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else max(a, b)
+
+
+@dataclass(frozen=True)
+class RebuildCounts:
+    """What ``rollups_rebuild`` did per rollup table."""
+
+    rebuilt: int
+    kept: int  # raw results no longer complete for the bucket: the old bound stays, labelled
+
+
+def rollups_rebuild(
+    *, now: datetime, probe_ids: list[int] | None = None
+) -> dict[str, RebuildCounts]:
+    """Recompute the sketches of rollups written before sketches from their raw results.
+
+    A rollup is rebuilt only when the raw results still kept for its bucket are all of them:
+    as many results as its ``count`` and as many latencies as its sketch holds (retention
+    deletes results after 14 days, so older rollups, and the one the retention cut through,
+    keep their converted histogram and its 1/3 bound). The bucket in progress is left alone.
+    Each probe's day is one short transaction that locks its rollups, so a worker adding
+    results meanwhile waits for it and then adds to the rebuilt sketch.
+    """
+    done: dict[str, RebuildCounts] = {}
+    for model, truncate, width in (
+        (ProbeRollupMinute, minute_of, timedelta(minutes=1)),
+        (ProbeRollupHour, hour_of, timedelta(hours=1)),
+    ):
+        legacy = model.objects.filter(
+            latency_error__gt=sketch.RELATIVE_ACCURACY, bucket_start__lt=truncate(now)
+        )
+        if probe_ids is not None:
+            legacy = legacy.filter(probe_id__in=probe_ids)
+        rebuilt = kept = 0
+        days = (
+            legacy.annotate(day=TruncDate("bucket_start", tzinfo=UTC))
+            .values_list("probe_id", "day")
+            .distinct()
+            .order_by("probe_id", "day")
+        )
+        for probe_id, day in list(days):
+            start = datetime.combine(day, time.min, tzinfo=UTC)
+            r, k = _rebuild_day(model, truncate, width, legacy, probe_id, start)
+            rebuilt += r
+            kept += k
+        done[model.__name__] = RebuildCounts(rebuilt=rebuilt, kept=kept)
+    return done
+
+
+def _rebuild_day(model, truncate, width, legacy, probe_id: int, start: datetime) -> tuple[int, int]:
+    end = start + timedelta(days=1)
+    with transaction.atomic():
+        rows = list(
+            legacy.select_for_update()
+            .filter(probe_id=probe_id, bucket_start__gte=start, bucket_start__lt=end)
+            .order_by("bucket_start", "revision_id")
+        )
+        if not rows:
+            return 0, 0
+        results = ProbeResult.objects.filter(
+            probe_id=probe_id,
+            checked_at__gte=rows[0].bucket_start,
+            checked_at__lt=rows[-1].bucket_start + width,
+        ).only("probe_id", "revision_id", "checked_at", "ok", "status_code", "latency_ms")
+        fresh = {
+            (b.revision_id or 0, b.bucket_start): b for b in _buckets(results.iterator(), truncate)
+        }
+        changed = []
+        for row in rows:
+            bucket = fresh.get((row.revision_id or 0, row.bucket_start))
+            if (
+                bucket is None
+                or bucket.count != row.count
+                or sketch.total(bucket.sketch) != sketch.total(row.sketch or {})
+            ):
+                continue
+            row.sketch = bucket.sketch
+            row.latency_error = sketch.RELATIVE_ACCURACY
+            changed.append(row)
+        model.objects.bulk_update(changed, ["sketch", "latency_error"])
+        return len(changed), len(rows) - len(changed)

@@ -6,13 +6,14 @@ health.selectors.uptime, so the health page and the summary never disagree about
 
 from __future__ import annotations
 
-from django.db import connection
 from django.db.models import Count, DurationField, ExpressionWrapper, Max, Q, Sum, Value
 from django.db.models.functions import Coalesce, Greatest, Least
 
-from health import histogram
-from health.models import Incident, Probe, ProbeRollupHour
+from health.models import Incident, ProbeRollupHour
+from health.selectors.latency import latency_window
 from health.selectors.uptime import MIN_PROBE_CHECKS, not_enough_checks, uptime_figure
+from health.sketch import RELATIVE_ACCURACY as sketch_accuracy
+from health.sketch import error_text
 from reports.figures import Figure
 from reports.numbers import hours_text, percent_text, to_hours
 from reports.scope import Scope
@@ -24,36 +25,6 @@ def _rollups(scope: Scope):
         bucket_start__gte=scope.start_dt, bucket_start__lt=scope.end_dt
     )
     return scope.filter(rollups, "probe__service")
-
-
-def merged_histogram(scope: Scope) -> list[int]:
-    """Sum the hourly latency histograms of the period element-wise, in the database."""
-    rollup, probe = ProbeRollupHour._meta.db_table, Probe._meta.db_table
-    if connection.vendor == "postgresql":
-        each = (
-            "CROSS JOIN LATERAL jsonb_array_elements_text(r.histogram::jsonb) "
-            "WITH ORDINALITY AS e(val, idx)"
-        )
-        index, value = "e.idx - 1", "e.val::bigint"
-    else:
-        each = "JOIN json_each(r.histogram) AS e"
-        index, value = "CAST(e.key AS INTEGER)", "e.value"
-    where = ["r.bucket_start >= %s", "r.bucket_start < %s"]
-    params: list = [scope.start_dt, scope.end_dt]
-    if scope.service_ids:
-        where.append(f"p.service_id IN ({', '.join(['%s'] * len(scope.service_ids))})")
-        params += scope.service_ids
-    sql = (
-        f"SELECT {index} AS i, SUM({value}) FROM {rollup} r JOIN {probe} p ON p.id = r.probe_id "  # noqa: S608 - table names and placeholders only
-        f"{each} WHERE {' AND '.join(where)} GROUP BY 1 ORDER BY 1"
-    )
-    merged = histogram.empty()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for i, count in cursor.fetchall():
-            if 0 <= i < len(merged):
-                merged[i] = int(count)
-    return merged
 
 
 def incidents_in_scope(scope: Scope):
@@ -102,9 +73,17 @@ def reliability_figures(scope: Scope) -> list[Figure]:
         )
     figures.append(uptime)
 
-    merged = merged_histogram(scope) if count >= MIN_PROBE_CHECKS else []
-    p95 = histogram.percentile(merged, 0.95) if merged else None
-    definition = "95th percentile of probe latency, from hourly histograms (error at most 1/3)"
+    enough = count >= MIN_PROBE_CHECKS
+    merged = (
+        latency_window(start=scope.start_dt, end=scope.end_dt, service_ids=scope.service_ids)
+        if enough
+        else None
+    )
+    p95 = merged.percentile(0.95) if merged else None
+    definition = (
+        "95th percentile of probe latency, from hourly latency sketches "
+        f"(within {error_text(merged.error if merged and merged.error else sketch_accuracy)})"
+    )
     if p95 is None:
         figures.append(
             Figure(

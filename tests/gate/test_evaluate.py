@@ -203,7 +203,7 @@ def test_a_failing_evaluation_is_noted_never_raised(suite, cases, revisions, mon
 def _probed(revision, latencies: list[float], ok: int):
     from datetime import timedelta
 
-    from health import histogram
+    from health import sketch
     from health.models import Probe, ProbeRollupMinute
 
     probe = Probe.objects.create(service=revision.service, name="health", path="/healthz")
@@ -216,7 +216,7 @@ def _probed(revision, latencies: list[float], ok: int):
         latency_sum=sum(latencies),
         latency_min=min(latencies),
         latency_max=max(latencies),
-        histogram=histogram.from_latencies(latencies),
+        sketch=sketch.from_latencies(latencies),
     )
 
 
@@ -224,7 +224,7 @@ def test_probe_thresholds_on_the_revision(suite, cases, revisions):
     GatePolicy.objects.create(
         service=suite.service, max_probe_error_percent=5, max_probe_p95_ms=200
     )
-    # 20 checks, 2 failed (10 %); 19 fast and one slow: p95 of the histogram is about 40 ms.
+    # 20 checks, 2 failed (10 %); 19 fast and one slow: p95 of the sketch is about 40 ms.
     _probed(revisions[0], [40.0] * 19 + [900.0], ok=18)
     run = make_run(suite, dict.fromkeys(cases, "passed"), revision=revisions[0])
 

@@ -1,16 +1,16 @@
-"""Rollups: counts and histograms merge across batches; percentiles match the raw rows."""
+"""Rollups: counts and sketches merge across batches; percentiles match the raw rows."""
 
 from __future__ import annotations
 
-import math
 import random
 import threading
 
+import numpy as np
 import pytest
 from django.conf import settings
 from django.db import connections
 
-from health import histogram
+from health import sketch
 from health.models import ProbeResult, ProbeRollupHour, ProbeRollupMinute
 from health.ranges import RANGES
 from health.selectors import latency_series
@@ -21,12 +21,11 @@ from tests.health.helpers import T0, make_probe, outcome, seconds
 
 
 def _exact(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[math.floor(q * (len(ordered) - 1))]
+    return float(np.quantile(values, q))
 
 
 @pytest.mark.django_db
-def test_rollup_percentiles_match_the_raw_rows_within_the_bucket_error():
+def test_rollup_percentiles_match_the_raw_rows_within_the_sketch_error():
     # given three probes of one service recording skewed latencies over ten minutes, in batches
     rng = random.Random(7)
     service = ServiceFactory()
@@ -46,7 +45,7 @@ def test_rollup_percentiles_match_the_raw_rows_within_the_bucket_error():
         service_id=service.pk, time_range=RANGES["1h"], end=T0 + seconds(3600)
     )
 
-    # then each minute's percentiles are within the histogram's bucket error of the raw rows
+    # then each minute's percentiles are within the sketch's 1 % of the raw rows
     assert len(series.points) == 11  # T0 is 5 s into a minute: ten minutes touch eleven
     for point in series.points:
         raw = list(
@@ -57,7 +56,7 @@ def test_rollup_percentiles_match_the_raw_rows_within_the_bucket_error():
         assert point.samples == len(raw)
         for q, estimate in ((0.5, point.p50), (0.95, point.p95), (0.99, point.p99)):
             exact = _exact(raw, q)
-            assert abs(estimate - exact) <= histogram.MAX_RELATIVE_ERROR * exact + 1e-9, (
+            assert abs(estimate - exact) <= sketch.RELATIVE_ACCURACY * exact + 1e-9, (
                 point.time,
                 q,
                 estimate,
@@ -67,7 +66,8 @@ def test_rollup_percentiles_match_the_raw_rows_within_the_bucket_error():
     hour = ProbeRollupHour.objects.filter(probe=probes[0]).get()
     minutes = ProbeRollupMinute.objects.filter(probe=probes[0])
     assert hour.count == sum(m.count for m in minutes) == 120
-    assert hour.histogram == [sum(col) for col in zip(*(m.histogram for m in minutes), strict=True)]
+    assert hour.sketch == sketch.merge(*(m.sketch for m in minutes))
+    assert point.error == hour.latency_error == sketch.RELATIVE_ACCURACY
     assert hour.latency_min == min(m.latency_min for m in minutes)
     assert hour.latency_max == max(m.latency_max for m in minutes)
 
@@ -93,7 +93,7 @@ def test_failures_without_an_answer_count_against_uptime_but_not_latency():
 
     rollup = ProbeRollupMinute.objects.get()
     assert (rollup.count, rollup.ok_count) == (2, 1)
-    assert sum(rollup.histogram) == 1
+    assert sketch.total(rollup.sketch) == 1
     assert rollup.latency_max == 20
 
 
@@ -144,7 +144,7 @@ def test_concurrent_recorders_of_one_bucket_lose_no_counts():
     assert errors == []
     minute = ProbeRollupMinute.objects.get(probe=probe)
     assert minute.count == 100
-    assert sum(minute.histogram) == 100
+    assert minute.sketch == {sketch.key_of(10): 100}
     assert ProbeRollupHour.objects.get(probe=probe).count == 100
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from health import histogram
+from health import sketch
 from health.models import Incident, Probe, ProbeRollupHour
 from runs.models import Deploy, TestResult, TestRun
 from tests.factories import CaseFactory, RevisionFactory, ServiceFactory, SuiteFactory
@@ -87,18 +87,16 @@ def known(db):
     make_deploy(web, 6, revs[0], trigger="rollback", previous=revs[1])
     # Probes: 1,000 checks of which 996 ok -> 99.6 %; latencies: 950 at 40 ms, 50 at 900 ms.
     probe = Probe.objects.create(service=web, name="health", path="/healthz")
-    hist = histogram.empty()
-    for _ in range(950):
-        histogram.add(hist, 40.0)
-    for _ in range(50):
-        histogram.add(hist, 900.0)
+    bins: sketch.Sketch = {}
+    sketch.add(bins, 40.0, 950)
+    sketch.add(bins, 900.0, 50)
     ProbeRollupHour.objects.create(
         probe=probe,
         bucket_start=at(10, 0),
         count=1000,
         ok_count=996,
         latency_sum=83000,
-        histogram=hist,
+        sketch=bins,
     )
     # Incidents: one closed of 90 min on day 10; one opened on day 28 23:00 and still open
     # (1 h inside the period); one before the period (not counted).
