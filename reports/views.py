@@ -101,18 +101,18 @@ def evidence(request: HttpRequest, kind: str) -> HttpResponse:
     scope = _scope_or_error(request)
     if isinstance(scope, HttpResponse):
         return scope
-    filters = {
-        "status": choice_param(request.GET, "status", ["failing"]),
-        "suite": int_param(request.GET, "suite", what="a suite id"),
-        "failed": choice_param(request.GET, "failed", ["1"]),
-    }
+    status = choice_param(request.GET, "status", ["failing"])
+    suite_id = int_param(request.GET, "suite", what="a suite id")
+    failed = choice_param(request.GET, "failed", ["1"])
+    # The filters the page links keep (scope.query leaves out the empty ones).
+    filters = {"status": status, "suite": suite_id, "failed": failed}
     try:
         page = evidence_rows(
             kind=kind,
             scope=scope,
-            failing=filters["status"] == "failing",
-            suite_id=filters["suite"],
-            failed=filters["failed"] == "1",
+            failing=status == "failing",
+            suite_id=suite_id,
+            failed=failed == "1",
             after=request.GET.get("after", "").strip(),
             page=int_param(request.GET, "page", what="a page number", default=1, maximum=100_000)
             or 1,

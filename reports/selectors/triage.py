@@ -90,6 +90,8 @@ def triage_evidence(scope: Scope, *, offset: int = 0, limit: int | None = None) 
     rows = []
     for pk, failures, last_run in shown:
         signature = signatures[pk]
-        signature.failures, signature.last_run = failures, last_run
+        # What the template shows beside the signature's own fields.
+        setattr(signature, "failures", failures)  # noqa: B010
+        setattr(signature, "last_run", last_run)  # noqa: B010
         rows.append(signature)
     return TriageRows(rows=rows, total=len(groups))
