@@ -46,7 +46,7 @@ MAX_QUERIES = {
     "run filtered": 20,  # + the searched tests' ids, read once for every section and count
     "run progress": 3,
     "test": 14,  # + its state, state history, owner rules, the result shown and its attachments
-    "revision": 20,  # + its gate verdict
+    "revision": 21,  # + its gate verdict, the compared runs' suites (suites run on one side)
     "compare runs": 14,  # + the compare picker's runs and revisions
     "compare revisions": 13,
 }
