@@ -16,7 +16,7 @@ from reports.selectors.testing import completed_runs
 from reports.selectors.triage import triage_evidence
 from runs.params import BadParam, shown
 
-PER_PAGE = 100
+PER_PAGE = 50  # as the run page: rendering rows, not reading them, was the cost
 KINDS = ("runs", "deploys", "overrides", "restores", "triage", "incidents")
 # Kinds listed newest first by a time column: read by keyset (after the last row's time and id),
 # so a later page costs what the first does. The others are ordered by figures their query
