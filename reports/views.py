@@ -15,13 +15,15 @@ from reports.forms import CapabilityForm
 from reports.models import Capability, DeliveryBand
 from reports.scope import Scope, scope_from_query
 from reports.selectors.capabilities import capability_status, mapped_tests
-from reports.selectors.evidence import MAX_ROWS, evidence_rows
+from reports.selectors.evidence import evidence_rows
 from reports.summary import summary_build
 from runs.models import Service
 from runs.params import BadParam, choice_param, int_param
 from runs.time_range import request_time_range
 
 EXPORT = "runs.export_report"
+# The tests a capability page lists at most.
+CAPABILITY_TESTS = 500
 
 
 def _scope_or_error(request: HttpRequest) -> Scope | HttpResponse:
@@ -99,20 +101,42 @@ def evidence(request: HttpRequest, kind: str) -> HttpResponse:
     scope = _scope_or_error(request)
     if isinstance(scope, HttpResponse):
         return scope
-    found = evidence_rows(
-        kind=kind,
-        scope=scope,
-        failing=choice_param(request.GET, "status", ["failing"]) == "failing",
-        suite_id=int_param(request.GET, "suite", what="a suite id"),
-        failed=choice_param(request.GET, "failed", ["1"]) == "1",
-    )
-    if found is None:
+    status = choice_param(request.GET, "status", ["failing"])
+    suite_id = int_param(request.GET, "suite", what="a suite id")
+    failed = choice_param(request.GET, "failed", ["1"])
+    # The filters the page links keep (scope.query leaves out the empty ones).
+    filters = {"status": status, "suite": suite_id, "failed": failed}
+    try:
+        page = evidence_rows(
+            kind=kind,
+            scope=scope,
+            failing=status == "failing",
+            suite_id=suite_id,
+            failed=failed == "1",
+            after=request.GET.get("after", "").strip(),
+            page=int_param(request.GET, "page", what="a page number", default=1, maximum=100_000)
+            or 1,
+        )
+    except BadParam as exc:
+        return render(
+            request,
+            "reports/scope_error.html",
+            {"error": str(exc), "services": Service.objects.all()},
+            status=400,
+        )
+    if page is None:
         raise Http404("No such evidence.")
-    rows, total = found
     return render(
         request,
         "reports/evidence.html",
-        {"kind": kind, "rows": rows, "total": total, "scope": scope, "max_rows": MAX_ROWS},
+        {
+            "kind": kind,
+            "page": page,
+            "rows": page.rows,
+            "scope": scope,
+            "next_query": scope.query(**filters, **page.next) if page.next else "",
+            "first_query": scope.query(**filters),
+        },
     )
 
 
@@ -134,7 +158,7 @@ def capability_detail(request: HttpRequest, pk: int) -> HttpResponse:
     scope = _scope_or_error(request)
     if isinstance(scope, HttpResponse):
         return scope
-    cases = mapped_tests(capability, scope, limit=MAX_ROWS)
+    cases = mapped_tests(capability, scope, limit=CAPABILITY_TESTS)
     return render(
         request,
         "reports/capability_detail.html",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     DurationField,
@@ -37,7 +38,7 @@ from reports.numbers import (
 from reports.scope import Scope
 from reports.selectors.common import evidence_url, median
 from reports.selectors.testing import COMPLETED
-from runs.models import Deploy, TestRun
+from runs.models import Deploy, Suite, TestRun
 
 FAILING = (TestRun.Status.FAILED, TestRun.Status.ERROR)
 # The deploys chart counts per day up to this many days in the period, per week beyond.
@@ -232,16 +233,21 @@ def restores(scope: Scope, *, restored_only: bool = False):
     one (or its first run), with the time of the next green run of that suite (None: still red).
 
     Only the period's runs are read: window functions give each run its predecessor and the next
-    green run after it; the suite's last run before the period is one index probe."""
+    green run after it. A suite's last run before the period is one index probe per suite, in a
+    subquery run once (not once per run of the period: 15,000 probes a month at 100 M results)."""
     order = [F("created_at"), F("pk")]
     previous = Window(Lag("status"), partition_by=[F("suite_id")], order_by=order)
-    before_period = Subquery(
+    last_before = Subquery(
         TestRun.objects.filter(
-            suite=OuterRef("suite"), status__in=COMPLETED, created_at__lt=scope.start_dt
+            suite=OuterRef("pk"), status__in=COMPLETED, created_at__lt=scope.start_dt
         )
         .order_by("-created_at", "-pk")
         .values("status")[:1]
     )
+    # Suites whose last run before the period failed: their first failing run in the period
+    # continues that episode rather than starting one.
+    red_before = scope.filter(Suite.objects.all(), "service").annotate(last=last_before)
+    red_before = red_before.filter(last__in=FAILING).values("pk")
     # The earliest green run after this one: a running minimum, newest first (linear, where a
     # frame of the following rows would be quadratic).
     next_green = Window(
@@ -258,16 +264,15 @@ def restores(scope: Scope, *, restored_only: bool = False):
     episode = Q(status__in=FAILING)
     if restored_only:
         episode &= Q(restored_at__isnull=False)
-    first_ever = Q(previous_status__isnull=True, before_period__isnull=True)
-    after_green = Q(previous_status__isnull=True, before_period=TestRun.Status.PASSED)
+    first_in_period = Q(previous_status__isnull=True, after_red=False)
     return (
-        runs.annotate(previous_status=previous, before_period=before_period, restored_at=next_green)
-        .annotate(restore=ExpressionWrapper(F("restored_at") - F("created_at"), DurationField()))
-        .filter(
-            (episode & first_ever)
-            | (episode & after_green)
-            | (episode & Q(previous_status=TestRun.Status.PASSED))
+        runs.annotate(
+            previous_status=previous,
+            after_red=ExpressionWrapper(Q(suite_id__in=red_before), BooleanField()),
+            restored_at=next_green,
         )
+        .annotate(restore=ExpressionWrapper(F("restored_at") - F("created_at"), DurationField()))
+        .filter((episode & first_in_period) | (episode & Q(previous_status=TestRun.Status.PASSED)))
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Count, Max, Q
 
 from reports.figures import Figure
@@ -56,13 +58,40 @@ def triage_figure(scope: Scope) -> Figure:
     )
 
 
-def triage_evidence(scope: Scope):
+@dataclass(frozen=True)
+class TriageRows:
+    rows: list[FailureSignature]  # each with `failures` and `last_run` set
+    total: int  # signatures with a failure in the period
+
+
+def triage_evidence(scope: Scope, *, offset: int = 0, limit: int | None = None) -> TriageRows:
     """The signatures behind the figure: each with its failures in the period and the last run
-    that failed so, by category (untriaged last), then by failures."""
-    failing = Q(results__run__in=completed_runs(scope).values("pk"), results__outcome__in=FAILING)
-    return (
-        FailureSignature.objects.filter(failing)
-        .annotate(failures=Count("results", filter=failing), last_run=Max("results__run_id"))
-        .select_related("suite__service", "triage_analysis", "triage_by")
-        .order_by("triage", "-failures", "pk")
-    )
+    that failed so, by category (untriaged last), then by failures; `limit` of them from
+    `offset`. Two queries whatever the period holds."""
+    # Grouped from the failing-results index alone (result_run_failing carries the signature):
+    # the period's failures are counted first and their few signatures joined after, where
+    # starting from the signatures read every failure they ever had, with its heap row
+    # (bench/pages.py, evidence triage). COUNT(run_id) keeps the scan index-only; asking for
+    # signature IS NOT NULL would make the planner misjudge the rows, so the failures without
+    # a signature form a group of their own, left out here.
+    groups = [
+        row
+        for row in _failing_results(scope)
+        .values("signature_id", "signature__triage")
+        .annotate(failures=Count("run"), last_run=Max("run"))
+        .order_by("signature__triage", "-failures", "signature_id")
+        .values_list("signature_id", "failures", "last_run")
+        if row[0] is not None
+    ]
+    shown = groups[offset : None if limit is None else offset + limit]
+    signatures = FailureSignature.objects.select_related(
+        "suite__service", "triage_analysis", "triage_by"
+    ).in_bulk([pk for pk, _, _ in shown])
+    rows = []
+    for pk, failures, last_run in shown:
+        signature = signatures[pk]
+        # What the template shows beside the signature's own fields.
+        setattr(signature, "failures", failures)  # noqa: B010
+        setattr(signature, "last_run", last_run)  # noqa: B010
+        rows.append(signature)
+    return TriageRows(rows=rows, total=len(groups))

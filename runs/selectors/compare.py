@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict
 
@@ -89,14 +90,17 @@ def sides_of(a: QuerySet[TestRun], b: QuerySet[TestRun]) -> Sides:
     return Sides(a=ids["a"], b=ids["b"])
 
 
-def _candidates(sides: Sides) -> RawSQL:
+def _candidates(sides: Sides, without_passes: Sequence[int] = ()) -> RawSQL:
     """The ids of the tests that can have changed: those present on one side only, and those
     not passed on either. Read from indexes alone: the two sides' (run, case) entries merged,
     and the small partial indexes of failures and other results; a test that passed on both
-    sides is never read twice more (bench/pages.py, compare)."""
+    sides is never read twice more (bench/pages.py, compare). The runs in `without_passes`
+    are left out of the merge: only their failures and other results are candidates."""
     results = TestResult._meta.db_table
-    a = ", ".join(["%s"] * len(sides.a)) or "NULL"
-    b = ", ".join(["%s"] * len(sides.b)) or "NULL"
+    merged_a = [pk for pk in sides.a if pk not in without_passes]
+    merged_b = [pk for pk in sides.b if pk not in without_passes]
+    a = ", ".join(["%s"] * len(merged_a)) or "NULL"
+    b = ", ".join(["%s"] * len(merged_b)) or "NULL"
     both = ", ".join(["%s"] * (len(sides.a) + len(sides.b))) or "NULL"
     sql = (
         f"SELECT COALESCE(ra.case_id, rb.case_id) FROM "  # noqa: S608 (placeholders only)
@@ -109,14 +113,18 @@ def _candidates(sides: Sides) -> RawSQL:
         f"AND outcome NOT IN ('passed', 'failed', 'error')"
     )
     ids = [*sides.a, *sides.b]
-    return RawSQL(sql, [*ids, *ids, *ids])  # noqa: S611 (ids are parameters, never text)
+    return RawSQL(sql, [*merged_a, *merged_b, *ids, *ids])  # noqa: S611 (ids are parameters)
 
 
-def outcome_diff(sides: Sides) -> QuerySet[ChangedCase]:
+def outcome_diff(sides: Sides, *, without_passes: Sequence[int] = ()) -> QuerySet[ChangedCase]:
     """Tests whose outcome differs between side A and side B (present on only one side counts),
     with `a`, `b` and `change` annotated; newly failing first. Lazy: paginate it. Only the
     tests that can have changed are read (_candidates), so a side of 200,000 passes costs an
-    index scan, not a probe per test."""
+    index scan, not a probe per test.
+
+    `without_passes`: runs of a suite that has no run on the other side. Each of their tests is
+    on one side only, so each pass there is an "other change"; those are left out of the diff
+    (the caller counts them from the runs' stored counts) rather than read one by one."""
     on_a = FilteredRelation("results", condition=Q(results__run_id__in=sides.a))
     on_b = FilteredRelation("results", condition=Q(results__run_id__in=sides.b))
     change = Case(
@@ -127,7 +135,7 @@ def outcome_diff(sides: Sides) -> QuerySet[ChangedCase]:
         output_field=CharField(),
     )
     return (
-        TestCase.objects.filter(pk__in=_candidates(sides))
+        TestCase.objects.filter(pk__in=_candidates(sides, without_passes))
         .annotate(on_a=on_a, on_b=on_b)
         .annotate(a=F("on_a__outcome"), b=F("on_b__outcome"))
         .filter(Q(a__isnull=False) | Q(b__isnull=False))

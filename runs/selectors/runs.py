@@ -26,6 +26,7 @@ from django.db.models.functions import RowNumber
 from runs.models import TestCase, TestResult, TestRun
 from runs.models.testing import Outcome
 from runs.selectors.rates import FAILING, OUTCOMES
+from runs.selectors.search import case_text_q
 
 COMPARISON_DEFINITION = (
     "Compared with the previous finished run of the suite: new failure = failing now, not before; "
@@ -33,6 +34,9 @@ COMPARISON_DEFINITION = (
     "flaky = passed only on a retry in this run."
 )
 CATEGORIES = ("new", "still", "fixed", "flaky")
+# What only a test's key holds, beside its name, class and file: the "::" before the name, the
+# separator after a suite name (U+203A), the "#" of a numbered or cut key (junit case_key).
+KEY_MARKS = ("::", "\u203a", "#")
 # The run page's "only" filters, with the same definitions as the comparison above.
 ONLY = ("new", "flaky")
 ONLY_DEFINITION = (
@@ -69,8 +73,51 @@ def _new_failure(before_field: str = "before") -> Q:
     )
 
 
+@dataclass(frozen=True)
+class Matches:
+    """The ids of a suite's tests a search text matched, read once for the whole run page (its
+    result sections and counts) instead of once a query."""
+
+    search: str
+    case_ids: list[int]
+
+    def __bool__(self) -> bool:
+        return True  # a search was given, even one that matched nothing
+
+    def __str__(self) -> str:
+        return self.search
+
+
+# A page reads the matched ids once when there are at most this many; a broader text (half the
+# suite) is matched inside each query instead of sending its ids back and forth.
+MATCHES_LISTED = 2_000
+
+
+def _matching_cases(run: TestRun, search: str) -> QuerySet[TestCase]:
+    """The run's suite's tests whose text holds `search`, found through the trigram indexes of
+    name, class and file (runs.selectors.search): matching each of a big run's 200,000 tests
+    by its text took 0.5-1 s a query (bench/pages.py). The key has no such index (one more
+    would slow every import); it is matched only for a key-shaped text, one holding a mark only
+    keys hold (KEY_MARKS)."""
+    text = case_text_q(search)
+    if any(mark in search for mark in KEY_MARKS):
+        text |= Q(key__icontains=search)
+    return TestCase.objects.filter(suite_id=run.suite_id).filter(text)
+
+
+def search_matches(*, run: TestRun, search: str) -> Matches | str:
+    """What the run page's selectors take as `search`: the matched tests' ids read once (one
+    query), or the text itself when it matches more than MATCHES_LISTED tests or is empty."""
+    if not search:
+        return search
+    ids = list(
+        _matching_cases(run, search).order_by().values_list("pk", flat=True)[: MATCHES_LISTED + 1]
+    )
+    return search if len(ids) > MATCHES_LISTED else Matches(search=search, case_ids=ids)
+
+
 def _filtered(
-    *, run: TestRun, outcome: str, search: str, previous: TestRun | None
+    *, run: TestRun, outcome: str, search: str | Matches, previous: TestRun | None
 ) -> QuerySet[TestResult]:
     if outcome and outcome not in OUTCOMES:
         raise BadFilter(
@@ -79,13 +126,10 @@ def _filtered(
     results = run.results.annotate(before=_before(previous))
     if outcome:
         results = results.filter(outcome=outcome)
-    if search:
-        # The suite's matching tests first (one pass over its names), then their results here:
-        # a join would test the name of each of a big run's 200,000 results instead.
-        matching = TestCase.objects.filter(suite_id=run.suite_id).filter(
-            Q(name__icontains=search) | Q(key__icontains=search)
-        )
-        results = results.filter(case_id__in=matching.values("pk"))
+    if isinstance(search, Matches):
+        results = results.filter(case_id__in=search.case_ids)
+    elif search:
+        results = results.filter(case_id__in=_matching_cases(run, search).values("pk"))
     return results
 
 
@@ -120,7 +164,7 @@ def parse_cursor(raw: str) -> tuple[int, int] | None:
 
 
 def _only_filtered(
-    *, run: TestRun, outcome: str, search: str, only: str, previous: TestRun | None
+    *, run: TestRun, outcome: str, search: str | Matches, only: str, previous: TestRun | None
 ) -> QuerySet[TestResult]:
     if only and only not in ONLY:
         raise BadFilter(
@@ -138,7 +182,7 @@ def run_results(
     *,
     run: TestRun,
     outcome: str = "",
-    search: str = "",
+    search: str | Matches = "",
     only: str = "",
     previous: TestRun | None = None,
 ) -> QuerySet[TestResult]:
@@ -179,7 +223,7 @@ def run_results_page(
     *,
     run: TestRun,
     outcome: str = "",
-    search: str = "",
+    search: str | Matches = "",
     only: str = "",
     previous: TestRun | None = None,
     after: str = "",
@@ -244,7 +288,7 @@ def run_results_page(
 
 
 def only_counts(
-    *, run: TestRun, outcome: str = "", search: str = "", previous: TestRun | None = None
+    *, run: TestRun, outcome: str = "", search: str | Matches = "", previous: TestRun | None = None
 ) -> dict[str, int]:
     """How many of the results the outcome and search filters keep are in each `only` filter,
     and in all. One query, over the run's failures and flaky results only (small partial

@@ -22,7 +22,7 @@ from runs.selectors import (
     suite_tree,
     suites,
 )
-from runs.selectors.compare import diff_counts, latest_runs_of, run_counts
+from runs.selectors.compare import latest_runs_of, run_counts
 from runs.selectors.compare_picker import compare_picker
 from runs.selectors.gates import promote_needs_reason, revision_release_verdicts
 from runs.selectors.rates import RATE_DEFINITION
@@ -254,9 +254,9 @@ def revision_detail(request: HttpRequest, pk: int) -> HttpResponse:
     newer = may_roll_back and (current is None or revision.created_at > current.created_at)
     changes, change_counts = None, None
     if previous is not None:
-        diff = revisions.revision_changes(revision=revision, previous=previous)
-        change_counts = diff_counts(diff)
-        changes = list(diff.exclude(change="other change")[:50])
+        diff = revisions.revision_diff(revision=revision, previous=previous)
+        change_counts = diff.counts()
+        changes = list(diff.changes.exclude(change="other change")[:50])
     return render(
         request,
         "runs/revision_detail.html",

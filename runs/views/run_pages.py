@@ -27,11 +27,13 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     search = request.GET.get("q", "").strip()[:200]
     only = request.GET.get("only", "")
     previous = run_selectors.previous_run(run=run)
+    # The tests the text matches, read once for the page's sections and counts.
+    matches = run_selectors.search_matches(run=run, search=search)
     try:
         page = run_selectors.run_results_page(
             run=run,
             outcome=outcome,
-            search=search,
+            search=matches,
             only=only,
             previous=previous,
             after=request.GET.get("after", ""),
@@ -56,7 +58,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "search": search,
             "only": only,
             "only_counts": run_selectors.only_counts(
-                run=run, outcome=outcome, search=search, previous=previous
+                run=run, outcome=outcome, search=matches, previous=previous
             ),
             "only_definition": run_selectors.ONLY_DEFINITION,
             "query_without_only": query_without(request, "only", "page", "after", "before"),

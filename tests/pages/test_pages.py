@@ -43,10 +43,10 @@ MAX_QUERIES = {
     "run": 21,  # + its failures' owner rules, the counts on its "only" filter links, and up to
     # three keyset reads of its results (failures, passes, skipped) instead of a count and a page,
     # and the comparison's "fixed" tests read from the previous run's failures (its own query)
-    "run filtered": 19,
+    "run filtered": 20,  # + the searched tests' ids, read once for every section and count
     "run progress": 3,
     "test": 14,  # + its state, state history, owner rules, the result shown and its attachments
-    "revision": 20,  # + its gate verdict
+    "revision": 21,  # + its gate verdict, the compared runs' suites (suites run on one side)
     "compare runs": 14,  # + the compare picker's runs and revisions
     "compare revisions": 13,
 }
