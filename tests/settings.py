@@ -42,3 +42,8 @@ if _redis_cache:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# PostgreSQL: the real backend, with a cheaper flush between transactional tests
+# (tests/postgresql_flush).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    DATABASES["default"]["ENGINE"] = "tests.postgresql_flush"  # noqa: F405

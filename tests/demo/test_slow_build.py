@@ -23,6 +23,10 @@ from runs.models import Revision, Service, Verdict
 from tests.demo.test_demo_service import GOOD_BUILD, demo_service, junit_outcomes, run_e2e
 from tests.factories import RevisionFactory, ServiceFactory
 
+# Starts the demo service as real processes and compares their latencies: a doubled machine load
+# would distort the comparison, so CI runs it with the other process tests, one mode at a time.
+pytestmark = pytest.mark.slow
+
 SLOW_BUILD = "stageloop-demo:1.4.2"
 
 
