@@ -21,7 +21,13 @@ from analyses.services.analyses import analysis_start_from_run
 from health.models import Incident, Probe
 from health.services import probe_results_record
 from integrations.events import KINDS
-from integrations.models import Webhook, WebhookDelivery
+from integrations.models import (
+    Channel,
+    NotificationDelivery,
+    NotificationRule,
+    Webhook,
+    WebhookDelivery,
+)
 from reports.models import Capability
 from runs.models import (
     Build,
@@ -75,6 +81,8 @@ PAGES: dict[str, str | None] = {
     "webhooks": "webhook-list",
     "webhook": "webhook-detail",
     "webhooks docs": "webhook-docs",
+    "notifications": "notification-list",
+    "my notifications": "notification-mine",
 }
 
 # Named URLs that are not pages a person opens, and why. Django's admin is left out on purpose.
@@ -118,6 +126,11 @@ NOT_PAGES: dict[str, str] = {
     "webhook-delete": "POST only (the webhook page's button)",
     "webhook-test": "POST only (the webhook page's button)",
     "delivery-redeliver": "POST only (a delivery's button on the webhook page)",
+    "webhook-rotate-secret": "POST only (its answer shows the new secret once)",
+    "channel-delete": "POST only (the notifications page's button)",
+    "channel-test": "POST only (the notifications page's button)",
+    "rule-delete": "POST only (the notifications page's button)",
+    "subscription-delete": "POST only (the my-notifications page's button)",
 }
 # The API (namespace "api") answers JSON; its docs page is django-ninja's Swagger UI, not ours.
 NOT_PAGE_NAMESPACES = ("admin", "api")
@@ -282,6 +295,30 @@ def seed_world() -> dict[str, str]:
         response_excerpt=LONG_MESSAGE[:1024],
         error="The receiver answered 503; Stageloop tries again later. Gave up after 8 attempts.",
     )
+    channel = Channel.objects.create(
+        name="storefront-checkout-alerts-" + "storefront-checkout-" * 4,
+        url="json://" + LONG_URL.split("://", 1)[1],
+        url_masked="json://" + LONG_URL.split("://", 1)[1],
+        created_by=admin,
+    )
+    rule = NotificationRule.objects.create(
+        channel=channel, events=list(KINDS), service=service, created_by=admin
+    )
+    NotificationRule.objects.create(subscriber=admin, events=list(KINDS), digest="daily")
+    NotificationDelivery.objects.create(
+        rule=rule,
+        channel=channel,
+        event_id=uuid.uuid4(),
+        kind="run.failed",
+        severity="warning",
+        service=service,
+        title=LONG_MESSAGE[:200],
+        text=LONG_MESSAGE,
+        link=LONG_URL,
+        status=NotificationDelivery.Status.GIVEN_UP,
+        attempts=5,
+        error="The receiver answered 503. " + LONG_MESSAGE[:900],
+    )
 
     return {
         "login": "/login/",
@@ -317,4 +354,6 @@ def seed_world() -> dict[str, str]:
         "webhooks": "/settings/webhooks/",
         "webhook": f"/settings/webhooks/{webhook.pk}/",
         "webhooks docs": "/settings/webhooks/docs",
+        "notifications": "/settings/notifications/",
+        "my notifications": "/settings/notifications/mine/",
     }
