@@ -251,3 +251,40 @@ def test_an_action_item_refuses_a_link_that_names_nothing(analysis, operator, lo
     assert response.status_code == 400
     assert "a commit sha, a build such as stageloop-demo:1.4.1" in response.content.decode()
     assert ActionItem.objects.count() == 0
+
+
+def test_moving_an_announced_overdue_items_due_date_announces_it_again_when_it_passes(
+    analysis, operator, login
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from analyses.services.analyses import action_items_overdue_notify
+
+    today = timezone.localdate()
+    item = ActionItem.objects.create(
+        analysis=analysis, what="Add a timeout", due_date=today - timedelta(days=2)
+    )
+    assert action_items_overdue_notify() == 1
+    new_due = today + timedelta(days=7)
+    existing = {
+        "id": str(item.pk),
+        "what": item.what,
+        "owner": "",
+        "due_date": new_due.isoformat(),
+        "status": "open",
+        "link": "",
+    }
+
+    response = login(operator).post(
+        reverse("analysis-edit", args=[analysis.pk]),
+        _post_data(analysis, existing_items=[existing]),
+    )
+
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert item.due_date == new_due and item.overdue_notified_at is None
+    assert action_items_overdue_notify() == 0  # not due yet
+    after_new_due = timezone.now() + timedelta(days=9)
+    assert action_items_overdue_notify(now=after_new_due) == 1
