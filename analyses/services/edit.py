@@ -67,6 +67,8 @@ def _build_items(*, analysis: Analysis, items: list[dict]) -> tuple[list, list, 
         if item.pk is None:
             creates.append(item)
         elif before != {name: getattr(item, name) for name in _ITEM_FIELDS}:
+            if item.due_date != before["due_date"]:
+                item.overdue_notified_at = None  # a new due date is announced when it passes
             updates.append(item)
     if errors:
         raise ValidationError(errors)
