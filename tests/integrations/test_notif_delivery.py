@@ -282,3 +282,19 @@ def test_every_event_kind_has_a_one_line_message_with_a_link(kind):
     assert message.line.startswith("payments: ") and "\n" not in message.line
     assert message.line != f"payments: {kind}"  # its own sentence, not the fallback
     assert message.link.startswith("https://stageloop.example.com/")
+
+
+def test_a_mattermost_url_reaches_the_local_receiver_as_mattermost_would_get_it(
+    allow_private, receiver
+):
+    host_port = receiver.url.removeprefix("http://").split("/", 1)[0]
+    route(channel_create(name="mattermost", kind="apprise", url=f"mmost://{host_port}/tok3n"))
+
+    _emit(ServiceFactory(name="payments"))
+    assert notifications_send_due().delivered == 1 and receiver.wait_for(1)
+
+    [request] = receiver.requests
+    assert request.path == "/hooks/tok3n"  # Mattermost's incoming-webhook path
+    text = json.loads(request.body)["text"]
+    assert "payments: run #7 of e2e failed" in text
+    assert "https://stageloop.example.com/runs/7/" in text
