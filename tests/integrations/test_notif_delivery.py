@@ -298,3 +298,18 @@ def test_a_mattermost_url_reaches_the_local_receiver_as_mattermost_would_get_it(
     text = json.loads(request.body)["text"]
     assert "payments: run #7 of e2e failed" in text
     assert "https://stageloop.example.com/runs/7/" in text
+
+
+def test_a_matrix_webhook_url_reaches_the_local_receiver_as_the_bridge_would_get_it(
+    allow_private, receiver
+):
+    host_port = receiver.url.removeprefix("http://").split("/", 1)[0]
+    url = f"matrix://stageloop:tok3n@{host_port}/?mode=matrix"
+    route(channel_create(name="matrix", kind="apprise", url=url))
+
+    _emit(ServiceFactory(name="payments"))
+    assert notifications_send_due().delivered == 1 and receiver.wait_for(1)
+
+    [request] = receiver.requests
+    assert request.path == "/api/v1/matrix/hook/tok3n"  # the Matrix webhook bridge's path
+    assert b"payments: run #7 of e2e failed" in request.body
