@@ -296,7 +296,7 @@ def seed_world() -> dict[str, str]:
         error="The receiver answered 503; Stageloop tries again later. Gave up after 8 attempts.",
     )
     channel = Channel.objects.create(
-        name="storefront-checkout-alerts-" + "storefront-checkout-" * 4,
+        name="ci-alerts-" + "storefront-checkout-" * 4,
         url="json://" + LONG_URL.split("://", 1)[1],
         url_masked="json://" + LONG_URL.split("://", 1)[1],
         created_by=admin,
