@@ -339,6 +339,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(hours=1),
         "options": {"expires": 3000},
     },
+    # SLO burn-rate alerts (health.services.slo_alerts): windows of 5 min to 6 h, every minute.
+    "slo-alerts-check": {
+        "task": "health.tasks.slo_alerts_check",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 55},
+    },
     "attachments-prune": {
         "task": "runs.tasks.attachments_prune",
         "schedule": timedelta(hours=1),

@@ -16,6 +16,7 @@ from django.utils.safestring import SafeString, mark_safe
 from engine import charts as c
 from engine.charts import chart_text
 from health.selectors import DeployMarker, LatencySeries, UptimeDay
+from health.selectors.slos import BurnPoint
 
 Figure = dict
 
@@ -102,6 +103,41 @@ def uptime_figure(days: Sequence[UptimeDay], *, x_range: c.XRange = None) -> Fig
         yaxis=c.value_axis("%", title="uptime"),
     )
     return c.figure([bars], layout)
+
+
+def burn_down_figure(
+    points: Sequence[BurnPoint], *, start: datetime, end: datetime, name: str
+) -> Figure:
+    """Error budget remaining (percent) over the SLO's window: a falling line from 100 %, a
+    dashed line at 0 % (the budget spent); below 0 the objective is missed."""
+    values = [round(p.remaining_percent, 2) for p in points]
+    line = {
+        "type": "scatter",
+        "x": [p.time for p in points],
+        "y": values,
+        "name": chart_text(name),
+        "mode": "lines+markers" if len(points) < 3 else "lines",
+        "line": {"color": c.LINE, "width": 2, "shape": "hv"},
+        "customdata": [["", chart_text(name)]] * len(points),
+        "hovertemplate": "%{customdata[1]}: %{y:.1f} % of the budget left at %{x}<extra></extra>",
+    }
+    zero = {
+        "type": "scatter",
+        "x": [start, end],
+        "y": [0, 0],
+        "mode": "lines",
+        "line": {"color": c.OUTCOME["failed"], "dash": "dash", "width": 1},
+        "hoverinfo": "skip",
+        "showlegend": False,
+        "name": "budget spent",
+    }
+    yaxis = c.value_axis("%", title="budget left")
+    low = min(values, default=0)
+    if low < 0:
+        yaxis["range"] = [low - 5, 103]
+        yaxis.pop("tickvals", None)
+    layout = c.layout(height=220, xaxis=c.date_axis(x_range=(start, end)), yaxis=yaxis)
+    return c.figure([line, zero], layout)
 
 
 def _default(value: object) -> str:

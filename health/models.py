@@ -164,3 +164,99 @@ class Incident(models.Model):
         if self.closed_at is None:
             return None
         return (self.closed_at - self.opened_at).total_seconds()
+
+
+class Slo(models.Model):
+    """A service level objective of a service over a rolling window (Google SRE workbook).
+
+    The SLI is a share of good events: probe checks that succeeded (availability), probe
+    responses at or under ``latency_threshold_ms`` (latency), or scheduled suite runs that
+    passed (tests). The error budget is the share ``1 - objective`` of the window's events.
+    """
+
+    class Kind(models.TextChoices):
+        AVAILABILITY = "availability", "Availability (probe checks that succeed)"
+        LATENCY = "latency", "Latency (probe responses under a threshold)"
+        TESTS = "tests", "Tests (scheduled suite runs that pass)"
+
+    class Window(models.IntegerChoices):
+        WEEK = 7, "7 days"
+        FOUR_WEEKS = 28, "28 days"
+        MONTH = 30, "30 days"
+
+    service = models.ForeignKey("runs.Service", on_delete=models.CASCADE, related_name="slos")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    objective_percent = models.FloatField(
+        validators=[MinValueValidator(0.001), MaxValueValidator(99.999)],
+        help_text="The promised share of good events, in percent, e.g. 99.9 (below 100).",
+    )
+    latency_threshold_ms = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Latency objectives: a probe response is good at or under this many ms.",
+    )
+    window_days = models.PositiveSmallIntegerField(
+        choices=Window.choices, default=Window.FOUR_WEEKS
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["service__name", "name"]
+        permissions = [("manage_slos", "Can add, change and remove SLOs")]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "name"], name="slo_unique_name"),
+            models.CheckConstraint(
+                condition=models.Q(objective_percent__gt=0, objective_percent__lt=100),
+                name="slo_objective_between_0_and_100",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="latency")
+                | models.Q(latency_threshold_ms__isnull=False, latency_threshold_ms__gte=1),
+                name="slo_latency_needs_threshold",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.objective_percent:g} %)"
+
+    @property
+    def budget_share(self) -> float:
+        """The share of events allowed to be bad: 0.001 for 99.9 %."""
+        return (100.0 - self.objective_percent) / 100.0
+
+
+class SloAlert(models.Model):
+    """A burn-rate alert of an SLO: opened when both windows of a pair burn the budget at least
+    ``threshold`` times too fast, closed when the short window drops below it.
+
+    Shown beside the probe incidents of the service (``Incident`` stays one probe's failures).
+    """
+
+    class Severity(models.TextChoices):
+        CRITICAL = "critical", "Critical (fast burn)"
+        WARNING = "warning", "Warning (slow burn)"
+
+    slo = models.ForeignKey(Slo, on_delete=models.CASCADE, related_name="alerts")
+    service = models.ForeignKey("runs.Service", on_delete=models.CASCADE, related_name="slo_alerts")
+    severity = models.CharField(max_length=16, choices=Severity.choices)
+    threshold = models.FloatField()
+    long_burn = models.FloatField(help_text="Burn rate of the long window when it opened.")
+    short_burn = models.FloatField(help_text="Burn rate of the short window when it opened.")
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slo", "severity"],
+                condition=models.Q(closed_at__isnull=True),
+                name="sloalert_one_open_per_severity",
+            ),
+        ]
+        indexes = [models.Index(fields=["service", "-opened_at"], name="sloalert_service_time")]
+
+    def __str__(self) -> str:
+        return f"{self.severity} burn of {self.slo} at {self.opened_at}"

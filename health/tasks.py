@@ -20,6 +20,7 @@ from health.services import (
     probes_claim_due_with_times,
     retention_prune,
 )
+from health.services.slo_alerts import slo_alerts_evaluate
 
 logger = logging.getLogger(__name__)
 
@@ -87,3 +88,10 @@ def health_retention_prune() -> dict[str, int]:
     deleted = retention_prune(now=timezone.now())
     logger.info("health retention pruned %s", deleted)
     return deleted
+
+
+@shared_task(acks_late=True, ignore_result=True, time_limit=55, soft_time_limit=50)
+def slo_alerts_check() -> dict[str, int]:
+    """Open and close the SLOs' burn-rate alerts (every minute)."""
+    result = slo_alerts_evaluate(now=timezone.now())
+    return {"opened": len(result.opened), "closed": len(result.closed)}

@@ -1,7 +1,10 @@
 from django.urls import path
 
-from health import views
+from health import views, views_slos
 
 urlpatterns = [
     path("services/<slug:name>/health/", views.service_health, name="service-health"),
+    path("services/<slug:name>/slos/", views_slos.service_slos, name="service-slos"),
+    path("services/<slug:name>/slos/<int:pk>/edit/", views_slos.slo_edit, name="slo-edit"),
+    path("services/<slug:name>/slos/<int:pk>/delete/", views_slos.slo_remove, name="slo-delete"),
 ]

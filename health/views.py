@@ -18,6 +18,7 @@ from health.selectors import (
     service_uptime,
     uptime_by_day,
 )
+from health.selectors.slos import service_slo_alerts, slo_statuses
 from runs.models import Service
 from runs.time_range import request_time_range
 
@@ -43,6 +44,8 @@ def service_health(request: HttpRequest, name: str) -> HttpResponse:
             "uptime": service_uptime(service_id=service.pk, now=timezone.now()),
             "days": days,
             "incidents": service_incidents(service_id=service.pk, start=start, end=end),
+            "slos": slo_statuses([service.pk])[service.pk],
+            "alerts": service_slo_alerts(service_id=service.pk, start=start, end=end),
             "probes": service.probes.all(),
             "has_latency": bool(series),
             "latency_error": latency_error_note(series),

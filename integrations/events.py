@@ -11,6 +11,8 @@ GATE_FAILED = "gate.failed"
 ROLLBACK_FINISHED = "rollback.finished"
 INCIDENT_OPENED = "incident.opened"
 INCIDENT_CLOSED = "incident.closed"
+SLO_ALERT_OPENED = "slo_alert.opened"
+SLO_ALERT_CLOSED = "slo_alert.closed"
 SIGNATURE_NEW = "signature.new"
 TEST_FLAKY = "test.flaky"
 TEST_QUARANTINED = "test.quarantined"
@@ -29,6 +31,8 @@ KINDS: dict[str, str] = {
     ROLLBACK_FINISHED: "A rollback finished, succeeded or failed.",
     INCIDENT_OPENED: "A probe's failures opened an incident.",
     INCIDENT_CLOSED: "A probe's successes closed an incident.",
+    SLO_ALERT_OPENED: "An SLO's error budget burns too fast (fast burn: critical, slow: warning).",
+    SLO_ALERT_CLOSED: "An SLO's burn-rate alert closed: its short window burns slowly again.",
     SIGNATURE_NEW: "A run failed in a way its suite never failed before (new failure signatures).",
     TEST_FLAKY: "Tests became flaky: a flaky result in a run, none in the suite's window before.",
     TEST_QUARANTINED: "A test was quarantined, by a person or the suite's policy.",
@@ -49,6 +53,8 @@ SEVERITY: dict[str, str] = {
     ROLLBACK_FINISHED: WARNING,
     INCIDENT_OPENED: CRITICAL,
     INCIDENT_CLOSED: INFO,
+    SLO_ALERT_OPENED: CRITICAL,  # its emitter passes the alert's own severity
+    SLO_ALERT_CLOSED: INFO,
     SIGNATURE_NEW: WARNING,
     TEST_FLAKY: INFO,
     TEST_QUARANTINED: INFO,

@@ -68,6 +68,21 @@ def _incident(verb: str) -> Callable[[str, dict], tuple[str, str]]:
     return build
 
 
+def _slo_alert(verb: str) -> Callable[[str, dict], tuple[str, str]]:
+    def build(s: str, d: dict) -> tuple[str, str]:
+        a = d["slo_alert"]
+        slo = a["slo"]
+        what = "fast" if a["severity"] == "critical" else "slow"
+        burn = f" (burn rate {a['long_burn']:g}x ≥ {a['threshold']:g}x)" if verb == "opened" else ""
+        return (
+            f"{s}: {what}-burn alert {verb} on SLO {_one_line(slo['name'], 80)} "
+            f"({slo['objective_percent']:g} % over {slo['window_days']} days){burn}",
+            a["url"],
+        )
+
+    return build
+
+
 def _signatures(s: str, d: dict) -> tuple[str, str]:
     run, first = d["run"], (d["signatures"] or [{}])[0]
     example = f": {_one_line(first.get('example', ''), 100)}" if first.get("example") else ""
@@ -122,6 +137,8 @@ _BUILDERS: dict[str, Callable[[str, dict], tuple[str, str]]] = {
     events.ROLLBACK_FINISHED: _rollback,
     events.INCIDENT_OPENED: _incident("opened"),
     events.INCIDENT_CLOSED: _incident("closed"),
+    events.SLO_ALERT_OPENED: _slo_alert("opened"),
+    events.SLO_ALERT_CLOSED: _slo_alert("closed"),
     events.SIGNATURE_NEW: _signatures,
     events.TEST_FLAKY: _flaky,
     events.TEST_QUARANTINED: _state("quarantined"),

@@ -108,6 +108,29 @@ def incident_data(incident) -> dict[str, Any]:
     }
 
 
+def slo_alert_data(alert) -> dict[str, Any]:
+    slo, service = alert.slo, alert.service
+    return {
+        "slo_alert": {
+            "id": alert.pk,
+            "url": link("service-slos", service.name),
+            "severity": alert.severity,
+            "threshold": alert.threshold,
+            "long_burn": round(alert.long_burn, 2),
+            "short_burn": round(alert.short_burn, 2),
+            "opened_at": _time(alert.opened_at),
+            "closed_at": _time(alert.closed_at),
+            "slo": {
+                "id": slo.pk,
+                "name": slo.name,
+                "kind": slo.kind,
+                "objective_percent": slo.objective_percent,
+                "window_days": slo.window_days,
+            },
+        }
+    }
+
+
 def _test(case) -> dict[str, Any]:
     return {"id": case.pk, "name": case.name, "classname": case.classname, "file": case.file,
             "url": link("test-detail", case.pk)}  # fmt: skip
@@ -263,6 +286,44 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             "opened_at": "2026-12-01T02:00:00+00:00",
             "closed_at": None,
             "first_error": "expected status 200, got 503",
+        }
+    },
+    "slo_alert.opened": {
+        "slo_alert": {
+            "id": 7,
+            "url": "https://stageloop.example.com/services/payments-api/slos/",
+            "severity": "critical",
+            "threshold": 14.4,
+            "long_burn": 16.67,
+            "short_burn": 200.0,
+            "opened_at": "2026-12-01T02:01:00+00:00",
+            "closed_at": None,
+            "slo": {
+                "id": 2,
+                "name": "availability",
+                "kind": "availability",
+                "objective_percent": 99.9,
+                "window_days": 28,
+            },
+        }
+    },
+    "slo_alert.closed": {
+        "slo_alert": {
+            "id": 7,
+            "url": "https://stageloop.example.com/services/payments-api/slos/",
+            "severity": "critical",
+            "threshold": 14.4,
+            "long_burn": 16.67,
+            "short_burn": 200.0,
+            "opened_at": "2026-12-01T02:01:00+00:00",
+            "closed_at": "2026-12-01T02:35:00+00:00",
+            "slo": {
+                "id": 2,
+                "name": "availability",
+                "kind": "availability",
+                "objective_percent": 99.9,
+                "window_days": 28,
+            },
         }
     },
     "incident.closed": {

@@ -28,6 +28,7 @@ _READ += [
     ("analyses", f"view_{model}") for model in ("analysis", "why", "actionitem", "analysisevent")
 ]
 _READ += [("health", f"view_{model}") for model in ("probe", "proberesult", "incident")]
+_READ += [("health", f"view_{model}") for model in ("slo", "sloalert")]
 
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     VIEWER: _READ,
@@ -43,6 +44,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("runs", "pin_run"),
         ("runs", "manage_retention"),
         ("integrations", "manage_integrations"),
+        ("health", "manage_slos"),
     ],
 }
 

@@ -28,6 +28,7 @@ from integrations.payloads import (
     rollback_data,
     run_data,
     signatures_data,
+    slo_alert_data,
     test_state_data,
     verdict_data,
 )
@@ -173,6 +174,24 @@ def incident_closed(*, incident) -> None:
         kind=events.INCIDENT_CLOSED,
         service=incident.service,
         payload=lambda: incident_data(incident),
+    )
+
+
+def slo_alert_opened(*, alert) -> None:
+    """A burn-rate alert opened: critical for a fast burn, warning for a slow one."""
+    event_emit(
+        kind=events.SLO_ALERT_OPENED,
+        service=alert.service,
+        payload=lambda: slo_alert_data(alert),
+        severity=events.CRITICAL if alert.severity == "critical" else events.WARNING,
+    )
+
+
+def slo_alert_closed(*, alert) -> None:
+    event_emit(
+        kind=events.SLO_ALERT_CLOSED,
+        service=alert.service,
+        payload=lambda: slo_alert_data(alert),
     )
 
 
