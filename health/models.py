@@ -224,7 +224,8 @@ class Slo(models.Model):
     @property
     def budget_share(self) -> float:
         """The share of events allowed to be bad: 0.001 for 99.9 %."""
-        return (100.0 - self.objective_percent) / 100.0
+        # rounded: 100 - 99.9 is 0.0999999999999943 in floats, and budgets compare exactly
+        return round((100.0 - self.objective_percent) / 100.0, 12)
 
 
 class SloAlert(models.Model):

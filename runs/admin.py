@@ -182,6 +182,7 @@ class GatePolicyAdmin(admin.ModelAdmin):
         "max_probe_error_percent",
         "max_probe_p95_ms",
         "no_open_incident",
+        "no_exhausted_error_budget",
         "dry_run",
     )
     list_filter = ("goal", "dry_run")

@@ -7,9 +7,11 @@ runs' rows. What runs asks of health goes through here, and the import-linter co
 - a default probe for a service made in the admin or by the demo seeder;
 - whether a new revision is stable under its probes (a deploy, and a loop before it ends);
 - samples of two revisions probed side by side, for a canary step's comparison;
-- the health state shown on the service and revision pages.
+- the health state shown on the service and revision pages;
+- the SLOs whose error budget is spent, for the release gate.
 """
 
+from health.selectors.slos import slo_statuses
 from health.selectors.states import revision_health, service_health_states
 from health.services.comparing import Samples, revisions_probe_compare
 from health.services.probes import service_probe_ensure
@@ -23,4 +25,5 @@ __all__ = [
     "revisions_probe_compare",
     "service_health_states",
     "service_probe_ensure",
+    "slo_statuses",
 ]

@@ -24,7 +24,7 @@ class RuleOut(Schema):
     key: str = Field(
         description="Before traffic: run_finished, min_tests, min_tests_percent, goal, "
         "max_failed, quarantined, no_new_signatures, probe_error_rate, probe_p95 or "
-        "no_open_incident. At a "
+        "no_open_incident or error_budget. At a "
         "canary step: canary_latency (one-sided Mann-Whitney U on probe latency, with the median "
         "shift against the margin) or canary_errors (one-sided Fisher exact test on probe "
         "errors, with the rate difference against the margin); measured shows the p-value."

@@ -66,6 +66,11 @@ class GatePolicy(models.Model):
     no_open_incident = models.BooleanField(
         default=True, help_text="Fail while the service has an open incident."
     )
+    no_exhausted_error_budget = models.BooleanField(
+        default=False,
+        help_text="Fail while an error budget of the service is spent (an SLO's bad events over "
+        "its window reached what its objective allows).",
+    )
     canary_latency_margin_ms = models.FloatField(
         default=20.0,
         validators=[MinValueValidator(0)],

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from runs.health_seam import revision_health
+from runs.health_seam import revision_health, slo_statuses
 from runs.integrations_seam import verdict_made
 from runs.models import GatePolicy, TestRun, Verdict
 from runs.selectors.gates import (
@@ -217,7 +217,39 @@ def _rules(run: TestRun, policy: GatePolicy) -> list[Rule]:
                 evidence=[{"label": "health page", "url": health_url}],
             )
         )
+    if policy.no_exhausted_error_budget:
+        rules.append(_error_budget_rule(run, health_url))
     return rules
+
+
+def _error_budget_rule(run: TestRun, health_url: str) -> Rule:
+    """Fail while an SLO of the service has spent its error budget; no SLO (or no events in
+    any window yet) is nothing to refuse on."""
+    statuses = slo_statuses([run.service_id])[run.service_id]
+    spent = [s for s in statuses if s.exhausted]
+    judged = [s for s in statuses if s.budget_remaining_percent is not None]
+    lowest = min(judged, key=lambda s: s.budget_remaining, default=None)
+    slos_url = reverse("service-slos", args=[run.service.name])
+    if lowest is None:
+        measured = "no SLO with data" if statuses else "no SLO"
+    else:
+        measured = (
+            f"{len(spent)} of {len(statuses)} spent; lowest {lowest.slo.name}: "
+            f"{lowest.budget_remaining_percent:.1f} % left"
+        )
+    return Rule(
+        key="error_budget",
+        name="No spent error budget",
+        measured=measured,
+        threshold="every SLO > 0 % of its budget left",
+        outcome=FAIL if spent else PASS,
+        note="; ".join(
+            f"{s.slo.name}: {s.budget_consumed} bad of {s.budget_total:.1f} allowed over "
+            f"{s.slo.window_days} days"
+            for s in spent[:3]
+        ),
+        evidence=[{"label": "SLOs", "url": slos_url}, {"label": "health page", "url": health_url}],
+    )
 
 
 def _quarantined_text(count: int) -> str:
