@@ -72,7 +72,6 @@ def service_slos(request: HttpRequest, name: str) -> HttpResponse:
             "can_manage": can_manage,
             "now": now,
         },
-        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -88,11 +87,9 @@ def slo_edit(request: HttpRequest, name: str, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"SLO {slo.name} saved.")
             return redirect("service-slos", slo.service.name)
-    status = 400 if request.method == "POST" else 200
     return render(
-        request, "health/slo_edit.html", {"slo": slo, "service": slo.service, "form": form},
-        status=status,
-    )  # fmt: skip
+        request, "health/slo_edit.html", {"slo": slo, "service": slo.service, "form": form}
+    )
 
 
 @require_POST

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from analyses.models import ActionItem, Why
 from analyses.services.analyses import analysis_start_from_run
-from health.models import Incident, Probe
+from health.models import Incident, Probe, Slo, SloAlert
 from health.services import probe_results_record
 from integrations.events import KINDS
 from integrations.models import (
@@ -83,6 +83,8 @@ PAGES: dict[str, str | None] = {
     "webhooks docs": "webhook-docs",
     "notifications": "notification-list",
     "my notifications": "notification-mine",
+    "slos": "service-slos",
+    "slo edit": "slo-edit",
 }
 
 # Named URLs that are not pages a person opens, and why. Django's admin is left out on purpose.
@@ -102,6 +104,7 @@ NOT_PAGES: dict[str, str] = {
     "reports:summary-csv": "a CSV export",
     "reports:summary-pdf": "a PDF export",
     "deploy-and-test": "POST only (the service page's form)",
+    "slo-delete": "POST only (the SLO edit page's button)",
     "revision-rollback": "POST only",
     "revision-promote": "POST only",
     "deploy-abort": "POST only",
@@ -266,6 +269,27 @@ def seed_world() -> dict[str, str]:
         ]
     )
     Incident.objects.filter(probe=probe).update(first_error=LONG_MESSAGE)
+    # SLOs (issue 19): the longest name a form accepts, a latency one, and an open fast burn.
+    slo = Slo.objects.create(
+        service=service, name=LONG_NAME[:100], kind="availability", objective_percent=99.95
+    )
+    Slo.objects.create(
+        service=service,
+        name="checkout latency",
+        kind="latency",
+        objective_percent=99.0,
+        latency_threshold_ms=250,
+        window_days=7,
+    )
+    SloAlert.objects.create(
+        slo=slo,
+        service=service,
+        severity="critical",
+        threshold=14.4,
+        long_burn=611.1,
+        short_burn=3000.0,
+        opened_at=now - timedelta(minutes=20),
+    )
     capability = Capability.objects.create(
         name="Checkout of every cart the storefront can build, streamed agent replies included",
         description=LONG_MESSAGE,
@@ -356,4 +380,6 @@ def seed_world() -> dict[str, str]:
         "webhooks docs": "/settings/webhooks/docs",
         "notifications": "/settings/notifications/",
         "my notifications": "/settings/notifications/mine/",
+        "slos": f"/services/{service.name}/slos/",
+        "slo edit": f"/services/{service.name}/slos/{slo.pk}/edit/",
     }
