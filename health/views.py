@@ -31,6 +31,7 @@ def service_health(request: HttpRequest, name: str) -> HttpResponse:
     days = uptime_by_day(service_id=service.pk, now=end, days=max(30, time_range.span.days))
     series = latency_series(service_id=service.pk, time_range=time_range, end=end)
     deploys = deploy_markers(service_id=service.pk, start=start, end=end)
+    slos = slo_statuses([service.pk])[service.pk]
     return render(
         request,
         "health/service_health.html",
@@ -44,8 +45,11 @@ def service_health(request: HttpRequest, name: str) -> HttpResponse:
             "uptime": service_uptime(service_id=service.pk, now=timezone.now()),
             "days": days,
             "incidents": service_incidents(service_id=service.pk, start=start, end=end),
-            "slos": slo_statuses([service.pk])[service.pk],
-            "alerts": service_slo_alerts(service_id=service.pk, start=start, end=end),
+            "slos": slos,
+            # an alert belongs to an SLO: without SLOs there is nothing to look for
+            "alerts": service_slo_alerts(service_id=service.pk, start=start, end=end)
+            if slos
+            else [],
             "probes": service.probes.all(),
             "has_latency": bool(series),
             "latency_error": latency_error_note(series),

@@ -12,6 +12,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from health.models import SloAlert
 from health.services.slo_alerts import slo_alerts_evaluate
@@ -232,3 +233,25 @@ def test_the_notification_message_is_one_line_with_a_link(hook, settings):
     assert "\n" not in message.text
     assert message.line.startswith("payments: fast-burn alert opened on SLO checkout availability")
     assert message.link == "https://stageloop.example.com/services/payments/slos/"
+
+
+def test_the_beat_task_evaluates_every_minute_at_the_current_time(settings):
+    # given the schedule, and an outage in the last minutes
+    from health.tasks import slo_alerts_check
+
+    entry = settings.CELERY_BEAT_SCHEDULE["slo-alerts-check"]
+    assert entry["task"] == slo_alerts_check.name
+    assert entry["schedule"] == timedelta(minutes=1)
+    service = ServiceFactory()
+    probe = probe_for(service)
+    slo_for(service, objective=99.9)
+    now = timezone.now().replace(second=0, microsecond=0)
+    minutes(probe, start=now - timedelta(minutes=60), count=58, per_minute=6)
+    minutes(probe, start=now - timedelta(minutes=2), count=2, per_minute=6, bad=6)
+
+    # when the task runs
+    result = slo_alerts_check()
+
+    # then it opened the critical alert, once
+    assert result == {"opened": 1, "closed": 0}
+    assert slo_alerts_check() == {"opened": 0, "closed": 0}
