@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -38,7 +39,7 @@ def service_slos(request: HttpRequest, name: str) -> HttpResponse:
     form = SloForm(request.POST or None)
     if request.method == "POST":
         if not can_manage:
-            return HttpResponse("You may not change SLOs.", status=403)
+            raise PermissionDenied("Creating SLOs needs the health.manage_slos permission.")
         if form.is_valid():
             try:
                 slo = slo_create(service=service, **_fields(form))
