@@ -5,6 +5,9 @@ probes, and probe names and error texts only when the page allows them.
 An incident's analysis is the newest analysis of the same service about the incident's
 revision (analyses name a revision, incidents the revision they hit; there is no direct link).
 Its one-line cause is the analysis' first root cause, else its title.
+
+The daily bars sum hour rollups per local day in SQL; the 89 finished days' sums are cached for
+PAST_DAYS_SECONDS (keyed by time zone, date and services), today's are read on every request.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db.models import Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -25,6 +29,8 @@ from runs.models import Service
 
 DAYS = 90
 INCIDENTS = 50
+# How long the finished days' sums are reused: a late result shows within this long.
+PAST_DAYS_SECONDS = 15 * 60
 
 
 def status_page_for(*, slug: str, authenticated: bool) -> StatusPage | None:
@@ -67,27 +73,46 @@ class StatusPageData:
     incidents: list[IncidentLine]
 
 
-def _days_by_service(ids: list[int], now: datetime) -> dict[int, list[UptimeDay]]:
-    # Days in the site's time zone: TruncDate converts to the current time zone in SQL.
-    today = timezone.localdate(now)
-    first = today - timedelta(days=DAYS - 1)
-    first_moment = timezone.make_aware(datetime.combine(first, datetime.min.time()))
+def _day_counts(ids: list[int], start: datetime, end: datetime) -> dict[tuple[int, str], tuple]:
+    """(ok, checks) per (service, local day as ISO text) of hour rollups in [start, end)."""
     rows = (
-        ProbeRollupHour.objects.filter(probe__service_id__in=ids, bucket_start__gte=first_moment)
+        ProbeRollupHour.objects.filter(
+            probe__service_id__in=ids, bucket_start__gte=start, bucket_start__lt=end
+        )
+        # Days in the site's time zone: TruncDate converts to the current time zone in SQL.
         .annotate(day=TruncDate("bucket_start"))
         .values("probe__service_id", "day")
         .annotate(count=Sum("count"), ok=Sum("ok_count"))
         .order_by()
     )
-    found = {(row["probe__service_id"], row["day"]): row for row in rows}
+    return {
+        (row["probe__service_id"], row["day"].isoformat()): (row["ok"], row["count"])
+        for row in rows
+    }
+
+
+def _days_by_service(ids: list[int], now: datetime) -> dict[int, list[UptimeDay]]:
+    today = timezone.localdate(now)
+    first = today - timedelta(days=DAYS - 1)
+    first_moment = timezone.make_aware(datetime.combine(first, datetime.min.time()))
+    today_moment = timezone.make_aware(datetime.combine(today, datetime.min.time()))
+    # The 89 finished days are summed once per PAST_DAYS_SECONDS (a year of hour rollups of 50
+    # services is 108,000 rows to group); today is always read live.
+    key = "status-days:{}:{}:{}".format(
+        timezone.get_current_timezone_name(), today.isoformat(), ",".join(map(str, sorted(ids)))
+    )
+    past = cache.get(key)
+    if past is None:
+        past = _day_counts(ids, first_moment, today_moment)
+        cache.set(key, past, PAST_DAYS_SECONDS)
+    found = {**past, **_day_counts(ids, today_moment, now + timedelta(hours=1))}
     strips: dict[int, list[UptimeDay]] = {}
     for service_id in ids:
         strip = []
         for offset in range(DAYS):
             day = first + timedelta(days=offset)
-            row = found.get((service_id, day))
-            figure = uptime_figure(row["ok"], row["count"]) if row else uptime_figure(0, 0)
-            strip.append(UptimeDay(day=day, figure=figure))
+            ok, checks = found.get((service_id, day.isoformat()), (0, 0))
+            strip.append(UptimeDay(day=day, figure=uptime_figure(ok, checks)))
         strips[service_id] = strip
     return strips
 

@@ -164,3 +164,25 @@ def test_a_service_in_a_window_shows_under_maintenance(client):
 
     assert 'data-state="maintenance"' in html
     assert "under maintenance" in html
+
+
+def test_finished_days_are_reused_and_today_is_read_live():
+    service = ServiceFactory()
+    probe = make_probe(service)
+    page = StatusPage.objects.create(name="P", slug="p", public=True)
+    page.services.add(service)
+    now = timezone.now()
+    yesterday = now - timedelta(days=1)
+    ProbeRollupHour.objects.create(probe=probe, bucket_start=yesterday, count=100, ok_count=100)
+    first = status_page_data(page=page, now=now).services[0].days
+    assert (first[-2].checks, first[-1].checks) == (100, 0)
+
+    # a late rollup of yesterday waits for the cache; one of today shows at once
+    ProbeRollupHour.objects.create(
+        probe=probe, bucket_start=yesterday + timedelta(seconds=1), count=50, ok_count=0
+    )
+    ProbeRollupHour.objects.create(
+        probe=probe, bucket_start=now.replace(minute=0, second=0), count=200, ok_count=199
+    )
+    again = status_page_data(page=page, now=now).services[0].days
+    assert (again[-2].checks, again[-1].checks) == (100, 200)
