@@ -3,13 +3,15 @@ health.manage_maintenance) create, edit and delete windows; bad input is a 400 w
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils import timezone
 
 from health.models import MaintenanceWindow
+from health.services.maintenance import maintenance_window_create
 from tests.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
@@ -92,3 +94,17 @@ def test_the_named_permission_is_enough(service, login, operator):
 
     client.post(reverse("maintenance-delete", args=[service.name, window.pk]))
     assert not MaintenanceWindow.objects.exists()
+
+
+def test_the_health_page_names_the_next_window_and_says_uptime_leaves_maintenance_out(
+    service, login, viewer
+):
+    soon = timezone.now() + timedelta(days=2)
+    maintenance_window_create(
+        service_id=service.pk, kind="once", starts_at=soon, ends_at=soon + timedelta(hours=1)
+    )
+
+    html = login(viewer).get(reverse("service-health", args=[service.name])).content.decode()
+
+    assert "Next maintenance window: " + timezone.localtime(soon).strftime("%Y-%m-%d %H:%M") in html
+    assert html.count("(maintenance excluded)") == 3
