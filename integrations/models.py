@@ -196,6 +196,8 @@ class CommitStatus(models.Model):
             models.Index(fields=["status", "next_attempt_at"], name="commit_status_due"),
             models.Index(fields=["sha", "context"], name="commit_status_sha_context"),
             models.Index(fields=["created_at"], name="commit_status_time"),
+            # The commit statuses page of one service.
+            models.Index(fields=["service", "-created_at"], name="commit_status_service_time"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -365,6 +367,7 @@ class NotificationDelivery(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="notif_due"),
             models.Index(fields=["status", "digest_due_at"], name="notif_digest_due"),
+            models.Index(fields=["created_at"], name="notif_time"),  # the message log's pages
         ]
 
     def __str__(self) -> str:

@@ -22,6 +22,17 @@ urlpatterns = [
     ),
     path("settings/notifications/", notifications.notification_list, name="notification-list"),
     path(
+        "settings/notifications/channels/<int:pk>/",
+        notifications.channel_edit,
+        name="channel-edit",
+    ),
+    path("settings/notifications/rules/<int:pk>/", notifications.rule_edit, name="rule-edit"),
+    path(
+        "settings/notifications/mine/<int:pk>/",
+        notifications.subscription_edit,
+        name="subscription-edit",
+    ),
+    path(
         "settings/notifications/channels/<int:pk>/delete",
         notifications.channel_delete_view,
         name="channel-delete",

@@ -83,6 +83,9 @@ PAGES: dict[str, str | None] = {
     "webhooks docs": "webhook-docs",
     "notifications": "notification-list",
     "my notifications": "notification-mine",
+    "channel edit": "channel-edit",
+    "rule edit": "rule-edit",
+    "subscription edit": "subscription-edit",
 }
 
 # Named URLs that are not pages a person opens, and why. Django's admin is left out on purpose.
@@ -356,4 +359,8 @@ def seed_world() -> dict[str, str]:
         "webhooks docs": "/settings/webhooks/docs",
         "notifications": "/settings/notifications/",
         "my notifications": "/settings/notifications/mine/",
+        "channel edit": f"/settings/notifications/channels/{channel.pk}/",
+        "rule edit": f"/settings/notifications/rules/{rule.pk}/",
+        "subscription edit": "/settings/notifications/mine/"
+        f"{NotificationRule.objects.filter(subscriber=admin).values_list('pk', flat=True)[0]}/",
     }
