@@ -1,6 +1,6 @@
 from django.urls import path
 
-from integrations.views import notifications, webhooks
+from integrations.views import commit_statuses, notifications, webhooks
 
 urlpatterns = [
     path("settings/webhooks/", webhooks.webhook_list, name="webhook-list"),
@@ -19,6 +19,16 @@ urlpatterns = [
         "settings/webhooks/deliveries/<int:pk>/redeliver",
         webhooks.delivery_redeliver_view,
         name="delivery-redeliver",
+    ),
+    path(
+        "settings/commit-statuses/",
+        commit_statuses.commit_status_list,
+        name="commit-status-list",
+    ),
+    path(
+        "settings/commit-statuses/<int:pk>/repost",
+        commit_statuses.commit_status_repost_view,
+        name="commit-status-repost",
     ),
     path("settings/notifications/", notifications.notification_list, name="notification-list"),
     path(

@@ -23,6 +23,7 @@ from health.services import probe_results_record
 from integrations.events import KINDS
 from integrations.models import (
     Channel,
+    CommitStatus,
     NotificationDelivery,
     NotificationRule,
     Webhook,
@@ -86,6 +87,7 @@ PAGES: dict[str, str | None] = {
     "channel edit": "channel-edit",
     "rule edit": "rule-edit",
     "subscription edit": "subscription-edit",
+    "commit statuses": "commit-status-list",
 }
 
 # Named URLs that are not pages a person opens, and why. Django's admin is left out on purpose.
@@ -134,6 +136,7 @@ NOT_PAGES: dict[str, str] = {
     "channel-test": "POST only (the notifications page's button)",
     "rule-delete": "POST only (the notifications page's button)",
     "subscription-delete": "POST only (the my-notifications page's button)",
+    "commit-status-repost": "POST only (the commit statuses page's button)",
 }
 # The API (namespace "api") answers JSON; its docs page is django-ninja's Swagger UI, not ours.
 NOT_PAGE_NAMESPACES = ("admin", "api")
@@ -322,6 +325,22 @@ def seed_world() -> dict[str, str]:
         attempts=5,
         error="The receiver answered 503. " + LONG_MESSAGE[:900],
     )
+    CommitStatus.objects.create(
+        service=service,
+        run=run,
+        host="github",
+        repository="storefront-" * 20 + "checkout",
+        sha="f" * 64,
+        context="stageloop/" + "storefront-checkout/" * 12,
+        state="failure",
+        description=LONG_MESSAGE[:140],
+        target_url=LONG_URL[:2000],
+        status=CommitStatus.Status.GIVEN_UP,
+        attempts=8,
+        last_status_code=502,
+        response_excerpt=LONG_MESSAGE[:1024],
+        error="The host answered 502. " + LONG_MESSAGE[:400],
+    )
 
     return {
         "login": "/login/",
@@ -363,4 +382,5 @@ def seed_world() -> dict[str, str]:
         "rule edit": f"/settings/notifications/rules/{rule.pk}/",
         "subscription edit": "/settings/notifications/mine/"
         f"{NotificationRule.objects.filter(subscriber=admin).values_list('pk', flat=True)[0]}/",
+        "commit statuses": "/settings/commit-statuses/",
     }
