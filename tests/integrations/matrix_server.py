@@ -5,14 +5,13 @@ checking what a real homeserver would (the password at login, the access token a
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
 import pytest
+
+from tests.integrations.http_server import Reply, Request, http_server, wait_until
 
 API = "/_matrix/client/v3"
 USER, PASSWORD = "stageloop", "Matr1x-Passw0rd-Never-Logged"
@@ -23,9 +22,13 @@ ROOM_ID = "!AlertsRoom:localhost"
 @dataclass
 class Call:
     method: str
-    path: str  # unquoted
+    path: str  # unquoted, without the query string
     authorization: str
     body: dict
+
+
+def _json(status: int, body: dict) -> Reply:
+    return Reply(status, json.dumps(body).encode())
 
 
 @dataclass
@@ -39,80 +42,40 @@ class Homeserver:
         return [c.path for c in self.calls if not method or c.method == method]
 
     def wait_for_message(self, timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.messages:
-                return True
-            time.sleep(0.02)
-        return False
+        return wait_until(lambda: bool(self.messages), timeout)
+
+    def reply(self, request: Request) -> Reply:
+        call = Call(
+            request.method,
+            unquote(request.path.split("?", 1)[0]),
+            request.headers.get("Authorization", ""),
+            json.loads(request.body or b"{}"),
+        )
+        self.calls.append(call)
+        path = call.path.removeprefix(API)
+        if call.method == "POST" and path == "/login":
+            who = call.body.get("identifier", {}).get("user")
+            if (who, call.body.get("password")) != (USER, PASSWORD):
+                return _json(403, {"errcode": "M_FORBIDDEN", "error": "Invalid password"})
+            user = {"user_id": f"@{USER}:localhost", "device_id": "STAGELOOPDEV"}
+            return _json(200, {"access_token": ACCESS_TOKEN, **user})
+        if call.authorization != f"Bearer {ACCESS_TOKEN}":
+            return _json(401, {"errcode": "M_MISSING_TOKEN", "error": "Missing token"})
+        if call.method == "POST" and path.startswith("/join/"):
+            return _json(200, {"room_id": ROOM_ID})
+        if call.method == "PUT" and path.startswith(f"/rooms/{ROOM_ID}/send/m.room.message/"):
+            self.messages.append(call.body)
+            return _json(200, {"event_id": f"$event{len(self.messages)}"})
+        if call.method == "POST" and path == "/logout":
+            return _json(200, {})
+        if call.method == "GET" and path == "/account/whoami":
+            return _json(200, {"user_id": f"@{USER}:localhost", "device_id": "STAGELOOPDEV"})
+        return _json(404, {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"})
 
 
 @pytest.fixture
 def homeserver() -> Iterator[Homeserver]:
     state = Homeserver()
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self, status: int, body: dict) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _handle(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            call = Call(
-                self.command,
-                unquote(self.path.split("?", 1)[0]),
-                self.headers.get("Authorization", ""),
-                json.loads(raw or b"{}"),
-            )
-            with lock:
-                state.calls.append(call)
-            path = call.path.removeprefix(API)
-            if call.method == "POST" and path == "/login":
-                who = call.body.get("identifier", {}).get("user")
-                if (who, call.body.get("password")) != (USER, PASSWORD):
-                    self._answer(403, {"errcode": "M_FORBIDDEN", "error": "Invalid password"})
-                    return
-                self._answer(
-                    200,
-                    {
-                        "access_token": ACCESS_TOKEN,
-                        "user_id": f"@{USER}:localhost",
-                        "device_id": "STAGELOOPDEV",
-                    },
-                )
-                return
-            if call.authorization != f"Bearer {ACCESS_TOKEN}":
-                self._answer(401, {"errcode": "M_MISSING_TOKEN", "error": "Missing token"})
-                return
-            if call.method == "POST" and path.startswith("/join/"):
-                self._answer(200, {"room_id": ROOM_ID})
-            elif call.method == "PUT" and path.startswith(f"/rooms/{ROOM_ID}/send/m.room.message/"):
-                with lock:
-                    state.messages.append(call.body)
-                self._answer(200, {"event_id": f"$event{len(state.messages)}"})
-            elif call.method == "POST" and path == "/logout":
-                self._answer(200, {})
-            elif call.method == "GET" and path == "/account/whoami":
-                self._answer(200, {"user_id": f"@{USER}:localhost", "device_id": "STAGELOOPDEV"})
-            else:
-                self._answer(404, {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"})
-
-        do_GET = do_POST = do_PUT = _handle
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.host_port = f"127.0.0.1:{server.server_address[1]}"
-    state.url = f"http://{state.host_port}"
-    yield state
-    server.shutdown()
-    server.server_close()
+    with http_server(state.reply) as url:
+        state.url, state.host_port = url, url.removeprefix("http://")
+        yield state
