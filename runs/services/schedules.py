@@ -75,6 +75,8 @@ def suite_schedule_set(
     minutes = _minutes(every_minutes)
     with transaction.atomic():
         suite = Suite.objects.select_for_update().select_related("service").get(pk=suite_id)
+        if minutes is None:
+            minutes = suite.schedule_minutes
         if enabled and minutes is None:
             raise ScheduleError("Give an interval in minutes to schedule this suite.")
         if enabled and not suite.command:
@@ -82,8 +84,6 @@ def suite_schedule_set(
                 f"Suite {suite.name} has no command, so Stageloop cannot run it; an admin sets "
                 "its command first."
             )
-        if minutes is None:
-            minutes = suite.schedule_minutes
         next_at = suite.schedule_next_at
         if enabled and minutes is not None:
             if not suite.schedule_enabled or next_at is None:
