@@ -109,9 +109,12 @@ def test_the_suite_page_lists_skipped_occurrences_and_marks_scheduled_runs(monit
     Suite.objects.filter(pk=monitor.suite.pk).update(schedule_next_at=timezone.now())
     schedules_tick()
 
-    page = login(viewer).get(monitor.suite.get_absolute_url()).content.decode()
+    client = login(viewer)
+    page = client.get(monitor.suite.get_absolute_url()).content.decode()
+    run_page = client.get(f"/runs/{going}/").content.decode()
 
     assert 'id="schedule-skips"' in page
     assert f"Skipped 1 occurrence: run #{going} (scheduled," in page
     assert f'<a href="/runs/{going}/">#{going}</a>' in page
     assert 'class="badge scheduled"' in page
+    assert 'id="run-scheduled"' in run_page
