@@ -73,6 +73,8 @@ class Suite(models.Model):
                 condition=models.Q(schedule_enabled=False)
                 | models.Q(schedule_minutes__isnull=False, schedule_next_at__isnull=False),
                 name="suite_schedule_complete",
+                violation_error_message="A scheduled suite needs an interval in minutes and a "
+                "next due time; set its schedule on the suite's page.",
             ),
         ]
         indexes = [

@@ -4,6 +4,7 @@ sentence and nothing changed."""
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -118,3 +119,22 @@ def test_the_suite_page_lists_skipped_occurrences_and_marks_scheduled_runs(monit
     assert f'<a href="/runs/{going}/">#{going}</a>' in page
     assert 'class="badge scheduled"' in page
     assert 'id="run-scheduled"' in run_page
+
+
+def test_the_admin_lists_skips_and_refuses_a_schedule_without_an_interval(
+    monitor, admin_user, login
+):
+    client = login(admin_user)
+    suite_schedule_set(suite_id=monitor.suite.pk, every_minutes="5", enabled=True)
+    schedules_tick()
+    Suite.objects.filter(pk=monitor.suite.pk).update(schedule_next_at=timezone.now())
+    schedules_tick()
+
+    listing = client.get(reverse("admin:runs_scheduleskip_changelist"))
+    refused = Suite(service=monitor.suite.service, name="other", schedule_enabled=True)
+
+    assert listing.status_code == 200 and "A run of the suite was still going" in (
+        listing.content.decode()
+    )
+    with pytest.raises(ValidationError, match="needs an interval in minutes"):
+        refused.full_clean()
