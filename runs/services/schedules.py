@@ -160,6 +160,53 @@ def _skip(
     )
 
 
+def _earlier_record(
+    claim: _Claim, *, suite: Suite, minutes: int, now: datetime, tick: Tick
+) -> None:
+    """Record the occurrences before the latest that no tick took: those due while the run going
+    at the first of them still went (the ticks waited behind busy workers) as an overlap with that
+    run, the rest as missed (no tick ran: the beat was down). One run starts for the latest."""
+    interval = timedelta(minutes=minutes)
+    overlapped = 0
+    ended = (
+        suite.runs.filter(created_at__lte=claim.due_at, finished_at__gte=claim.due_at)
+        .order_by("-finished_at")
+        .first()
+    )
+    if ended is not None and ended.finished_at is not None:
+        overlapped = min(claim.later, int((ended.finished_at - claim.due_at) / interval) + 1)
+        tick.skipped.append(
+            _skip(
+                claim,
+                reason=ScheduleSkip.Reason.OVERLAP,
+                missed=overlapped,
+                active_run=ended,
+                detail=f"Skipped {_occurrences(overlapped)}: run #{ended.pk} "
+                f"({ended.get_trigger_display().lower()}) was still going until "
+                f"{timezone.localtime(ended.finished_at):%Y-%m-%d %H:%M:%S}, and no tick "
+                "could start the next run while it went.",
+                now=now,
+            ).pk
+        )
+    missed = claim.later - overlapped
+    if missed:
+        first = claim.due_at + interval * overlapped
+        last = claim.due_at + interval * (claim.later - 1)
+        tick.skipped.append(
+            _skip(
+                claim,
+                reason=ScheduleSkip.Reason.MISSED,
+                due_at=first,
+                missed=missed,
+                detail=f"Missed {_occurrences(missed)} from "
+                f"{timezone.localtime(first):%Y-%m-%d %H:%M} to "
+                f"{timezone.localtime(last):%Y-%m-%d %H:%M}: no scheduler tick ran then; one "
+                "run started for the latest instead of catching up.",
+                now=now,
+            ).pk
+        )
+
+
 def _occurrence_take(claim: _Claim, *, minutes: int, now: datetime, tick: Tick) -> None:
     """Start the claimed occurrence's run, or record why it did not start."""
     suite = Suite.objects.select_related("service").get(pk=claim.suite_id)
@@ -202,20 +249,7 @@ def _occurrence_take(claim: _Claim, *, minutes: int, now: datetime, tick: Tick) 
         )
         return
     if claim.later:
-        # The beat was down: one run for the latest occurrence, the earlier ones recorded.
-        last_missed = claim.due_at + timedelta(minutes=minutes) * (claim.later - 1)
-        tick.skipped.append(
-            _skip(
-                claim,
-                reason=ScheduleSkip.Reason.MISSED,
-                missed=claim.later,
-                detail=f"Missed {_occurrences(claim.later)} from "
-                f"{timezone.localtime(claim.due_at):%Y-%m-%d %H:%M} to "
-                f"{timezone.localtime(last_missed):%Y-%m-%d %H:%M}: no scheduler tick ran "
-                "then; one run started for the latest instead of catching up.",
-                now=now,
-            ).pk
-        )
+        _earlier_record(claim, suite=suite, minutes=minutes, now=now, tick=tick)
     run = TestRun.objects.create(
         suite=suite,
         service=service,

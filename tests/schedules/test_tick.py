@@ -192,3 +192,26 @@ def test_an_idle_tick_is_two_queries(monitor, django_assert_max_num_queries):
 
     with django_assert_max_num_queries(2):
         schedules_tick(now=minutes(1))
+
+
+def test_occurrences_no_tick_took_while_a_run_went_are_recorded_as_overlaps_with_it(monitor):
+    scheduled(monitor)
+    [going] = schedules_tick(now=T0).started
+    # Every worker was busy: no tick ran until the run ended at T0 + 11 min, nor for a while after.
+    TestRun.objects.filter(pk=going).update(
+        status=TestRun.Status.PASSED, created_at=T0, started_at=T0, finished_at=minutes(11)
+    )
+
+    tick = schedules_tick(now=minutes(21))
+
+    assert len(tick.started) == 1
+    overlap, missed = ScheduleSkip.objects.order_by("pk")
+    # T0+5 and T0+10 were due while it went; T0+15 after it ended; T0+20 starts now.
+    assert (overlap.reason, overlap.due_at, overlap.missed, overlap.active_run_id) == (
+        "overlap",
+        minutes(5),
+        2,
+        going,
+    )
+    assert f"run #{going} (scheduled) was still going until" in overlap.detail
+    assert (missed.reason, missed.due_at, missed.missed) == ("missed", minutes(15), 1)
