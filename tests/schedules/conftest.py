@@ -1,5 +1,5 @@
 """A service with a ready current revision and a suite Stageloop can run: a small program that
-writes a one-test JUnit report, passing or failing as the test says, after an optional pause,
+writes a one-test JUnit report, passing or failing as the test says, held as long as it says,
 and notes when each run began and ended (to show runs never overlap)."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ SUITE = """
 import os, pathlib, time
 here = pathlib.Path(__file__).parent
 began = time.time()
-pause = here / "pause"
-time.sleep(float(pause.read_text()) if pause.exists() else 0)
+while (here / "hold").exists() and time.time() - began < 60:
+    time.sleep(0.05)
 failing = (here / "fail").exists()
 failure = '<failure message="boom">AssertionError: boom</failure>' if failing else ""
 pathlib.Path(os.environ["STAGELOOP_JUNIT_PATH"]).write_text(
@@ -30,7 +30,7 @@ with open(here / "spans", "a") as spans:
 
 
 class Monitor:
-    """The suite's folder: make its next runs fail or pause, read when its runs ran."""
+    """The suite's folder: make its next runs fail or hold them, read when its runs ran."""
 
     def __init__(self, folder: Path, suite: Suite) -> None:
         self.folder, self.suite = folder, suite
@@ -40,8 +40,12 @@ class Monitor:
         if yes:
             (self.folder / "fail").write_text("1")
 
-    def pause(self, seconds: float) -> None:
-        (self.folder / "pause").write_text(str(seconds))
+    def hold(self) -> None:
+        """Runs that start now go on (up to a minute) until ``release``."""
+        (self.folder / "hold").write_text("1")
+
+    def release(self) -> None:
+        (self.folder / "hold").unlink(missing_ok=True)
 
     def spans(self) -> list[tuple[float, float, str]]:
         path = self.folder / "spans"

@@ -95,7 +95,7 @@ def next_occurrence_now(suite: Suite) -> None:
 def test_beat_and_a_worker_run_the_schedule_without_overlap_and_record_the_skip(tmp_path):
     monitor = monitored_suite(tmp_path)
     suite = monitor.suite
-    monitor.pause(4)  # the first run overruns the next occurrence
+    monitor.hold()  # the first run overruns the next occurrence: it goes on until released
     suite_schedule_set(suite_id=suite.pk, every_minutes="1", enabled=True)
 
     # Two pool threads: the tick runs while the first run's suite still runs.
@@ -109,7 +109,7 @@ def test_beat_and_a_worker_run_the_schedule_without_overlap_and_record_the_skip(
         )
         next_occurrence_now(suite)
         skip = wait_for(lambda: ScheduleSkip.objects.first(), "the overlapping occurrence's skip")
-        monitor.pause(0)
+        monitor.release()
         wait_for(
             lambda: TestRun.objects.filter(pk=first.pk, status="passed").exists(),
             "the first run to pass",
