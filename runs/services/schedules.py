@@ -7,7 +7,8 @@ starts a normal run (trigger ``scheduled``) against the service's current revisi
 test-only chain of runs.services.pipeline, or is recorded as a ScheduleSkip saying why:
 
 - a run of the suite is still queued or running (runs never overlap);
-- the service has no current revision that is ready;
+- the service has no current revision that is ready (either reason, lasting many occurrences,
+  stays one row whose count grows);
 - occurrences went by while no tick ran (the beat was down): one run starts for the latest, and
   the earlier ones are recorded in one row as missed: no burst of catch-up runs.
 
@@ -18,6 +19,7 @@ late tick does not make the schedule drift.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -160,6 +162,40 @@ def _skip(
     )
 
 
+def _skip_or_extend(
+    claim: _Claim,
+    *,
+    reason: str,
+    active_run: TestRun | None,
+    detail: Callable[[int], str],
+    minutes: int,
+    now: datetime,
+) -> ScheduleSkip:
+    """Record the claimed occurrences as skipped, extending the suite's latest skip when it is
+    the same story told one occurrence earlier (same reason, same run still going, and it ends
+    right where this claim begins): a run overrunning for a day, or a service with nothing
+    deployed for a week, is one row whose count grows, not a row per occurrence."""
+    count = claim.later + 1
+    latest = (
+        ScheduleSkip.objects.select_for_update()
+        .filter(suite_id=claim.suite_id)
+        .order_by("-recorded_at", "-pk")
+        .first()
+    )
+    if (
+        latest is not None
+        and latest.reason == reason
+        and latest.active_run_id == (active_run.pk if active_run else None)
+        and latest.due_at + timedelta(minutes=minutes) * latest.missed == claim.due_at
+    ):
+        latest.missed += count
+        latest.detail = detail(latest.missed)
+        latest.recorded_at = now
+        latest.save(update_fields=["missed", "detail", "recorded_at"])
+        return latest
+    return _skip(claim, reason=reason, active_run=active_run, detail=detail(count), now=now)
+
+
 def _earlier_record(
     claim: _Claim, *, suite: Suite, minutes: int, now: datetime, tick: Tick
 ) -> None:
@@ -211,18 +247,24 @@ def _occurrence_take(claim: _Claim, *, minutes: int, now: datetime, tick: Tick) 
     """Start the claimed occurrence's run, or record why it did not start."""
     suite = Suite.objects.select_related("service").get(pk=claim.suite_id)
     service = suite.service
-    count = claim.later + 1
     active = suite.runs.filter(status__in=TestRun.ACTIVE).order_by("created_at").first()
     if active is not None:
+
+        def going(total: int) -> str:
+            return (
+                f"Skipped {_occurrences(total)}: run #{active.pk} "
+                f"({active.get_trigger_display().lower()}, started "
+                f"{timezone.localtime(active.created_at):%Y-%m-%d %H:%M:%S}) was still "
+                f"{active.status}."
+            )
+
         tick.skipped.append(
-            _skip(
+            _skip_or_extend(
                 claim,
                 reason=ScheduleSkip.Reason.OVERLAP,
                 active_run=active,
-                detail=f"Skipped {_occurrences(count)}: run #{active.pk} "
-                f"({active.get_trigger_display().lower()}, started "
-                f"{timezone.localtime(active.created_at):%Y-%m-%d %H:%M:%S}) was still "
-                f"{active.status}.",
+                detail=going,
+                minutes=minutes,
                 now=now,
             ).pk
         )
@@ -238,12 +280,19 @@ def _occurrence_take(claim: _Claim, *, minutes: int, now: datetime, tick: Tick) 
             if revision
             else "it has no current revision (nothing deployed yet)"
         )
+
+        def nothing(total: int) -> str:
+            return (
+                f"Skipped {_occurrences(total)}: service {service.name} has nothing to test, {why}."
+            )
+
         tick.skipped.append(
-            _skip(
+            _skip_or_extend(
                 claim,
                 reason=ScheduleSkip.Reason.NO_REVISION,
-                detail=f"Skipped {_occurrences(count)}: service {service.name} has nothing to "
-                f"test, {why}.",
+                active_run=None,
+                detail=nothing,
+                minutes=minutes,
                 now=now,
             ).pk
         )

@@ -215,3 +215,42 @@ def test_occurrences_no_tick_took_while_a_run_went_are_recorded_as_overlaps_with
     )
     assert f"run #{going} (scheduled) was still going until" in overlap.detail
     assert (missed.reason, missed.due_at, missed.missed) == ("missed", minutes(15), 1)
+
+
+def test_a_run_overrunning_many_occurrences_is_one_skip_whose_count_grows(monitor):
+    scheduled(monitor)
+    [going] = schedules_tick(now=T0).started
+
+    for m in (5, 10, 15):
+        schedules_tick(now=minutes(m))
+
+    skip = ScheduleSkip.objects.get()
+    assert (skip.reason, skip.due_at, skip.missed, skip.recorded_at) == (
+        "overlap",
+        minutes(5),
+        3,
+        minutes(15),
+    )
+    assert skip.detail.startswith(f"Skipped 3 occurrences: run #{going} (scheduled,")
+
+
+def test_a_new_stretch_without_a_revision_after_a_run_is_a_new_skip(monitor):
+    service = monitor.suite.service
+    ready = service.current_revision
+    service.current_revision = None
+    service.save()
+    scheduled(monitor)
+    schedules_tick(now=T0)
+    schedules_tick(now=minutes(5))
+    service.current_revision = ready
+    service.save()
+    finish(schedules_tick(now=minutes(10)).started[0])
+    service.current_revision = None
+    service.save()
+
+    schedules_tick(now=minutes(15))
+
+    assert list(ScheduleSkip.objects.order_by("pk").values_list("reason", "due_at", "missed")) == [
+        ("no_revision", T0, 2),
+        ("no_revision", minutes(15), 1),
+    ]
