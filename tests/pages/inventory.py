@@ -37,6 +37,7 @@ from runs.models import (
     Loop,
     LoopIteration,
     Revision,
+    ScheduleSkip,
     Service,
     Suite,
     TestCase,
@@ -127,6 +128,7 @@ NOT_PAGES: dict[str, str] = {
     "signature-triage": "POST only",
     "suite-retention": "POST only (the suite page's retention form)",
     "run-pin": "POST only (the run page's pin button)",
+    "suite-schedule": "POST only (the suite page's schedule form)",
     "search-typeahead": "htmx fragment of the header's search box",
     "search-failure": "a redirect to the newest run (or the suite) of a failure signature",
     "suite-tree-branch": "htmx fragment of the suite page's tree",
@@ -364,6 +366,22 @@ def seed_world() -> dict[str, str]:
         last_status_code=502,
         response_excerpt=LONG_MESSAGE[:1024],
         error="The host answered 502. " + LONG_MESSAGE[:400],
+    )
+
+    # The suite runs on a schedule: a scheduled run, and an occurrence skipped while it ran.
+    Suite.objects.filter(pk=suite.pk).update(
+        schedule_minutes=10_080, schedule_enabled=True, schedule_next_at=now
+    )
+    TestRun.objects.filter(pk=previous.pk).update(trigger=TestRun.Trigger.SCHEDULED)
+    ScheduleSkip.objects.create(
+        suite=suite,
+        reason=ScheduleSkip.Reason.OVERLAP,
+        due_at=now - timedelta(minutes=30),
+        missed=12,
+        active_run=previous,
+        detail=f"Skipped 12 occurrences: run #{previous.pk} (scheduled, started "
+        f"{now:%Y-%m-%d %H:%M:%S}) was still running; " + LONG_MESSAGE[:400],
+        recorded_at=now,
     )
 
     return {
