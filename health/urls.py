@@ -7,4 +7,20 @@ urlpatterns = [
     path("services/<slug:name>/slos/", views_slos.service_slos, name="service-slos"),
     path("services/<slug:name>/slos/<int:pk>/edit/", views_slos.slo_edit, name="slo-edit"),
     path("services/<slug:name>/slos/<int:pk>/delete/", views_slos.slo_remove, name="slo-delete"),
+    path("services/<slug:name>/maintenance/", views.maintenance_list, name="maintenance-list"),
+    path(
+        "services/<slug:name>/maintenance/new",
+        views.maintenance_create,
+        name="maintenance-create",
+    ),
+    path(
+        "services/<slug:name>/maintenance/<int:pk>/edit",
+        views.maintenance_edit,
+        name="maintenance-edit",
+    ),
+    path(
+        "services/<slug:name>/maintenance/<int:pk>/delete",
+        views.maintenance_delete,
+        name="maintenance-delete",
+    ),
 ]

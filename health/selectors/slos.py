@@ -32,7 +32,7 @@ from health.models import ProbeRollupHour, ProbeRollupMinute, Slo, SloAlert
 from health.selectors._sql import epoch_bucket
 from runs.models import TestRun
 
-SCHEDULED_TRIGGER = "scheduled"
+SCHEDULED_TRIGGER: str = TestRun.Trigger.SCHEDULED
 """``TestRun.trigger`` of a run the schedule started: the only runs a tests objective counts."""
 
 COUNTED_RUN_STATUSES = ("passed", "failed", "error")

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('runs', '0029_service_code_repository'),
+        ('runs', '0030_suite_schedules'),
     ]
 
     operations = [
