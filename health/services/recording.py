@@ -8,8 +8,14 @@ from datetime import datetime
 
 from django.db import transaction
 
-from health.incidents_logic import IncidentState, step_incident
-from health.models import Incident, Probe, ProbeResult
+from health.incidents_logic import (
+    IncidentState,
+    locations_state_dump,
+    locations_state_load,
+    step_incident,
+    step_locations,
+)
+from health.models import DEFAULT_LOCATION, Incident, Probe, ProbeResult
 from health.probing import ProbeOutcome
 from health.services.rollups import rollups_add
 from integrations.services.events import incident_closed, incident_opened
@@ -24,6 +30,7 @@ def probe_results_record(
     due_at: Mapping[int, datetime] | None = None,
     revision_id: int | None = None,
     incidents: bool = True,
+    location: str = DEFAULT_LOCATION,
 ) -> list[ProbeResult]:
     """Store ``outcomes`` and everything that follows from them, all or nothing.
 
@@ -36,8 +43,10 @@ def probe_results_record(
       incidents they open or close (``health.incidents_logic.step_incident`` with the probe's
       own thresholds). An incident starts at the first failure of the run that opened it, with
       that failure's revision and error, and ends at the first success of the run that closed
-      it. Samples recorded with ``incidents=False`` (a canary comparison, probing two revisions
-      every second) are not part of any run.
+      it. A probe run from several locations opens its incident when ``quorum`` of them are
+      failing and closes it when fewer are (``step_locations``); ``location`` is where these
+      outcomes were probed from. Samples recorded with ``incidents=False`` (a canary
+      comparison, probing two revisions every second) are not part of any run.
 
     Outcomes of probes deleted meanwhile are dropped. The probe rows are locked for the duration,
     so two workers recording the same probe apply their outcomes one after the other.
@@ -65,6 +74,7 @@ def probe_results_record(
                 or probes[o.probe_id].service.current_revision_id,
                 checked_at=o.checked_at,
                 due_at=due_at.get(o.probe_id),
+                location=location,
                 ok=o.ok,
                 status_code=o.status_code,
                 latency_ms=max(o.latency_ms, 0.0),
@@ -110,15 +120,30 @@ def _incidents_step(results: Sequence[ProbeResult], probes: Mapping[int, Probe])
         )
         for pid, p in probes.items()
     }
+    per_location = {
+        pid: locations_state_load(p.location_states, open=pid in open_incidents)
+        for pid, p in probes.items()
+    }
     for result in results:
         probe = probes[result.probe_id]
-        state, action = step_incident(
+        # The probe's own counters run over every location's results, in the order checked.
+        states[probe.id], _ = step_incident(
             states[probe.id],
             result.ok,
             fail_threshold=probe.failures_before_incident,
             recover_threshold=probe.successes_to_close,
         )
-        states[probe.id] = state
+        located, action = step_locations(
+            per_location[probe.id],
+            result.location,
+            result.ok,
+            locations=probe.locations or [DEFAULT_LOCATION],
+            quorum=min(probe.quorum, len(probe.locations or [DEFAULT_LOCATION])),
+            fail_threshold=probe.failures_before_incident,
+            recover_threshold=probe.successes_to_close,
+        )
+        per_location[probe.id] = located
+        state = located.locations[result.location]
         if action == "open":
             first = _run_start(probe.id, state.consecutive_failures, result)
             open_incidents[probe.id] = Incident.objects.create(
@@ -140,13 +165,16 @@ def _incidents_step(results: Sequence[ProbeResult], probes: Mapping[int, Probe])
     for pid, state in states.items():
         probes[pid].consecutive_failures = state.consecutive_failures
         probes[pid].consecutive_successes = state.consecutive_successes
+        probes[pid].location_states = locations_state_dump(per_location[pid])
     Probe.objects.bulk_update(
-        list(probes.values()), ["consecutive_failures", "consecutive_successes"]
+        list(probes.values()),
+        ["consecutive_failures", "consecutive_successes", "location_states"],
     )
 
 
 def _run_start(probe_id: int, length: int, latest: ProbeResult) -> ProbeResult:
-    """The first result of the run of ``length`` alike results that ends with ``latest``.
+    """The first result of the run of ``length`` alike results that ends with ``latest``, at
+    ``latest``'s location.
 
     Only results alike (all failures or all successes) are read: samples recorded without
     stepping incidents may sit between the run's results, and a success never starts a failure.
@@ -155,7 +183,10 @@ def _run_start(probe_id: int, length: int, latest: ProbeResult) -> ProbeResult:
         return latest
     run = (
         ProbeResult.objects.filter(
-            probe_id=probe_id, checked_at__lte=latest.checked_at, ok=latest.ok
+            probe_id=probe_id,
+            location=latest.location,
+            checked_at__lte=latest.checked_at,
+            ok=latest.ok,
         )
         .order_by("-checked_at", "-pk")
         .only("checked_at", "error", "error_kind", "revision_id")[:length]
