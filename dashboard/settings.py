@@ -434,6 +434,10 @@ if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", HEALTH_PROBE_LOCATION):
         f"STAGELOOP_PROBE_LOCATION={HEALTH_PROBE_LOCATION!r} is not a location label: use 1 to 40 "
         "lower-case letters, digits and dashes, such as eu-west."
     )
+# Probes per task (one transaction, one bulk insert and rollup upsert each), and how many of a
+# task's probes are in flight at once.
+HEALTH_PROBE_BATCH_SIZE = env_int("STAGELOOP_PROBE_BATCH_SIZE", 50, minimum=1)
+HEALTH_PROBE_CONCURRENCY = env_int("STAGELOOP_PROBE_CONCURRENCY", 50, minimum=1)
 # --- Webhooks (integrations/) ---------------------------------------------------------------------
 # The address pages are reached at, such as https://stageloop.example.com: webhook bodies link to
 # it (without it, their links are paths).

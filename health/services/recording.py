@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from health.incidents_logic import (
     IncidentState,
@@ -166,10 +167,38 @@ def _incidents_step(results: Sequence[ProbeResult], probes: Mapping[int, Probe])
         probes[pid].consecutive_failures = state.consecutive_failures
         probes[pid].consecutive_successes = state.consecutive_successes
         probes[pid].location_states = locations_state_dump(per_location[pid])
-    Probe.objects.bulk_update(
-        list(probes.values()),
-        ["consecutive_failures", "consecutive_successes", "location_states"],
-    )
+    _counters_save(list(probes.values()))
+
+
+_PG_COUNTERS = """
+UPDATE health_probe AS p
+SET consecutive_failures = v.failures, consecutive_successes = v.successes,
+    location_states = v.states::jsonb
+FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::text[]::jsonb[])
+    AS v(id, failures, successes, states)
+WHERE p.id = v.id
+"""
+
+
+def _counters_save(probes: list[Probe]) -> None:
+    """Write the probes' counters and location states (their rows are locked by the caller)."""
+    fields = ["consecutive_failures", "consecutive_successes", "location_states"]
+    if connection.vendor != "postgresql":
+        Probe.objects.bulk_update(probes, fields)
+        return
+    # One UPDATE from arrays: bulk_update's CASE WHEN per row and field cost more CPU than the
+    # rest of recording a batch together (profiled at 250 probes a batch).
+    ordered = sorted(probes, key=lambda p: p.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PG_COUNTERS,
+            [
+                [p.pk for p in ordered],
+                [p.consecutive_failures for p in ordered],
+                [p.consecutive_successes for p in ordered],
+                [json.dumps(p.location_states) for p in ordered],
+            ],
+        )
 
 
 def _run_start(probe_id: int, length: int, latest: ProbeResult) -> ProbeResult:
