@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import signal
 import socket
 import statistics
@@ -147,6 +148,36 @@ def load() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
 
+def _tree_cpu(pids: list[int]) -> float:
+    """CPU seconds so far of ``pids`` and their live descendants (Linux /proc)."""
+    total, pending = 0.0, list(pids)
+    while pending:
+        pid = pending.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        pending += [int(child) for child in children]
+    return total
+
+
+def _backends_cpu(since: dict[int, float]) -> dict[int, float]:
+    """CPU seconds of this database's PostgreSQL backends (same machine), less ``since``'s."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        pids = [row[0] for row in cursor.fetchall()]
+    return {pid: _tree_cpu([pid]) - since.get(pid, 0.0) for pid in pids}
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def probe_lag(args: argparse.Namespace) -> None:
     from django.conf import settings
     from django.db import connection
@@ -165,7 +196,7 @@ def probe_lag(args: argparse.Namespace) -> None:
     labels = (
         [f"bench-{i + 1}" for i in range(args.workers)] if args.locations else [DEFAULT_LOCATION]
     )
-    start = timezone.now() + timedelta(seconds=5)
+    start = timezone.now() + timedelta(days=1)  # moved once the workers are up
     Probe.objects.bulk_create(
         (
             Probe(
@@ -175,7 +206,7 @@ def probe_lag(args: argparse.Namespace) -> None:
                 interval_seconds=args.interval,
                 timeout_seconds=5,
                 locations=[labels[n % len(labels)]],
-                next_probe_at=start + timedelta(seconds=args.interval * n / args.targets),
+                next_probe_at=start,
             )
             for n in range(args.targets)
         ),
@@ -215,6 +246,20 @@ def probe_lag(args: argparse.Namespace) -> None:
                 stderr=subprocess.STDOUT,
             )
         )
+    # Workers take seconds to boot (longer on a loaded machine): the schedule starts once all
+    # answer, so a slow start is not measured as lag.
+    deadline = time.monotonic() + 180
+    while len(app.control.ping(timeout=1.0)) < args.workers:
+        if time.monotonic() > deadline:
+            raise SystemExit("bench/probes.py: the workers did not start within 3 minutes")
+    start = timezone.now() + timedelta(seconds=3)
+    with connection.cursor() as cursor:
+        # probe t<n> is first due n/targets of an interval after the start, as created
+        cursor.execute(
+            "UPDATE health_probe SET next_probe_at = %s + make_interval(secs => "
+            "substring(name from 2)::int * %s::float8 / %s) WHERE service_id = %s",
+            [start, args.interval, args.targets, service.pk],
+        )
     load_before = load()
     print(
         f"probing {args.targets} targets every {args.interval} s for {args.duration} s from "
@@ -225,6 +270,11 @@ def probe_lag(args: argparse.Namespace) -> None:
     print(f"load before: {load_before}")
     end = start + timedelta(seconds=args.duration)
     dispatch_ms: list[float] = []
+    cpu_self = _cpu(resource.RUSAGE_SELF)
+    # Worker CPU is counted from here (booting Django in each pool process is not probing).
+    cpu_booted = _tree_cpu([w.pid for w in workers])
+    cpu_pg_booted = _backends_cpu({})
+    cpu_server_booted = _tree_cpu([server.pid])
     try:
         while timezone.now() < end:
             began = time.perf_counter()
@@ -233,6 +283,10 @@ def probe_lag(args: argparse.Namespace) -> None:
             time.sleep(max(0.0, args.tick - (time.perf_counter() - began)))
         load_during = load()
         time.sleep(args.interval)  # let the last batches finish
+        cpu_workers = _tree_cpu([w.pid for w in workers]) - cpu_booted
+        cpu_pg = sum(_backends_cpu(cpu_pg_booted).values())
+        cpu_server = _tree_cpu([server.pid]) - cpu_server_booted
+        cpu_dispatch = _cpu(resource.RUSAGE_SELF) - cpu_self
     finally:
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
@@ -295,6 +349,18 @@ def probe_lag(args: argparse.Namespace) -> None:
         f"against the goals: max lateness {late_max:.2f} s / 1 s = {late_max / 1:.2f}x, "
         f"lag p99 {p99 * 1000:.0f} ms / 250 ms = {p99 / 0.25:.2f}x; "
         f"{'MET' if late + missed == 0 and p99 < 0.25 else 'NOT MET'}"
+    )
+    # On a busy machine lag only says the run was starved; CPU per check says what 2 quiet
+    # cores could carry (PostgreSQL's own CPU is not counted: the cluster may be shared).
+    per_check = (cpu_workers + cpu_dispatch + cpu_server + cpu_pg) / max(count, 1) * 1000
+    needed = args.targets / args.interval
+    print(
+        f"CPU per check made: workers {cpu_workers / max(count, 1) * 1000:.2f} ms, dispatch "
+        f"{cpu_dispatch / max(count, 1) * 1000:.2f} ms, target server "
+        f"{cpu_server / max(count, 1) * 1000:.2f} ms, PostgreSQL (this database's backends) "
+        f"{cpu_pg / max(count, 1) * 1000:.2f} ms; total {per_check:.2f} ms -> 2 cores carry at "
+        f"most {2000 / per_check:,.0f} checks/s (the goal needs "
+        f"{needed:,.0f}/s: {needed / (2000 / per_check):.2f}x)"
     )
     print(
         f"dispatch tick: p50 {statistics.median(dispatch_ms):.1f} ms, "

@@ -436,7 +436,7 @@ if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", HEALTH_PROBE_LOCATION):
     )
 # Probes per task (one transaction, one bulk insert and rollup upsert each), and how many of a
 # task's probes are in flight at once.
-HEALTH_PROBE_BATCH_SIZE = env_int("STAGELOOP_PROBE_BATCH_SIZE", 50, minimum=1)
+HEALTH_PROBE_BATCH_SIZE = env_int("STAGELOOP_PROBE_BATCH_SIZE", 200, minimum=1)
 HEALTH_PROBE_CONCURRENCY = env_int("STAGELOOP_PROBE_CONCURRENCY", 50, minimum=1)
 # --- Webhooks (integrations/) ---------------------------------------------------------------------
 # The address pages are reached at, such as https://stageloop.example.com: webhook bodies link to

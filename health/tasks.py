@@ -41,7 +41,7 @@ def probes_dispatch() -> int:
     """
     now = timezone.now()
     lookahead = _setting("HEALTH_DISPATCH_LOOKAHEAD_SECONDS", 3.0)
-    batch_size = int(_setting("HEALTH_PROBE_BATCH_SIZE", 50))
+    batch_size = int(_setting("HEALTH_PROBE_BATCH_SIZE", 200))
     claimed = probes_claim_due_located(
         now=now + timedelta(seconds=lookahead),
         limit=int(_setting("HEALTH_DISPATCH_LIMIT", 5000)),
