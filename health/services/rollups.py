@@ -21,13 +21,15 @@ from health.models import ProbeResult, ProbeRollupHour, ProbeRollupMinute
 
 _PG_UPSERT = """
 INSERT INTO {table} AS t
-    (probe_id, revision_id, bucket_start, count, ok_count,
+    (probe_id, revision_id, bucket_start, count, ok_count, maintenance_count,
      latency_sum, latency_min, latency_max, sketch, latency_error)
 SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::int[], %s::int[],
-                     %s::float8[], %s::float8[], %s::float8[], %s::text[]::jsonb[], %s::float8[])
+                     %s::int[], %s::float8[], %s::float8[], %s::float8[], %s::text[]::jsonb[],
+                     %s::float8[])
 ON CONFLICT (probe_id, (COALESCE(revision_id, 0)), bucket_start) DO UPDATE SET
     count = t.count + EXCLUDED.count,
     ok_count = t.ok_count + EXCLUDED.ok_count,
+    maintenance_count = t.maintenance_count + EXCLUDED.maintenance_count,
     latency_sum = t.latency_sum + EXCLUDED.latency_sum,
     latency_min = LEAST(t.latency_min, EXCLUDED.latency_min),
     latency_max = GREATEST(t.latency_max, EXCLUDED.latency_max),
@@ -48,12 +50,17 @@ class Bucket:
     revision_id: int | None = None
     count: int = 0
     ok_count: int = 0
+    maintenance_count: int = 0
     latency_sum: float = 0.0
     latency_min: float | None = None
     latency_max: float | None = None
     sketch: sketch.Sketch = field(default_factory=dict)
 
     def add(self, result: ProbeResult) -> None:
+        if result.in_maintenance:
+            # Counted apart, so uptime, SLOs and latency figures leave maintenance out.
+            self.maintenance_count += 1
+            return
         self.count += 1
         self.ok_count += int(result.ok)
         if result.status_code is None:
@@ -109,6 +116,7 @@ def _upsert_postgresql(model, buckets: list[Bucket]) -> None:
         [b.bucket_start for b in buckets],
         [b.count for b in buckets],
         [b.ok_count for b in buckets],
+        [b.maintenance_count for b in buckets],
         [b.latency_sum for b in buckets],
         [b.latency_min for b in buckets],
         [b.latency_max for b in buckets],
@@ -143,6 +151,7 @@ def _upsert_portable(model, buckets: list[Bucket]) -> None:
         row = rows[(b.probe_id, b.revision_id, b.bucket_start)]
         row.count += b.count
         row.ok_count += b.ok_count
+        row.maintenance_count += b.maintenance_count
         row.latency_sum += b.latency_sum
         row.latency_min = _least(row.latency_min, b.latency_min)
         row.latency_max = _greatest(row.latency_max, b.latency_max)
@@ -153,6 +162,7 @@ def _upsert_portable(model, buckets: list[Bucket]) -> None:
         [
             "count",
             "ok_count",
+            "maintenance_count",
             "latency_sum",
             "latency_min",
             "latency_max",
@@ -229,7 +239,15 @@ def _rebuild_day(model, truncate, width, legacy, probe_id: int, start: datetime)
             probe_id=probe_id,
             checked_at__gte=rows[0].bucket_start,
             checked_at__lt=rows[-1].bucket_start + width,
-        ).only("probe_id", "revision_id", "checked_at", "ok", "status_code", "latency_ms")
+        ).only(
+            "probe_id",
+            "revision_id",
+            "checked_at",
+            "ok",
+            "status_code",
+            "latency_ms",
+            "in_maintenance",
+        )
         fresh = {
             (b.revision_id or 0, b.bucket_start): b for b in _buckets(results.iterator(), truncate)
         }

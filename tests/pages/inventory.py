@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from analyses.models import ActionItem, Why
 from analyses.services.analyses import analysis_start_from_run
-from health.models import Incident, Probe
+from health.models import Incident, MaintenanceWindow, Probe
 from health.services import probe_results_record
 from integrations.events import KINDS
 from integrations.models import (
@@ -28,7 +28,7 @@ from integrations.models import (
     Webhook,
     WebhookDelivery,
 )
-from reports.models import Capability
+from reports.models import Capability, StatusPage
 from runs.models import (
     Build,
     Deploy,
@@ -83,6 +83,11 @@ PAGES: dict[str, str | None] = {
     "webhooks docs": "webhook-docs",
     "notifications": "notification-list",
     "my notifications": "notification-mine",
+    # maintenance windows and status pages (issue 19); the public status page is opened logged out
+    "maintenance": "maintenance-list",
+    "maintenance edit": "maintenance-edit",
+    "status page": "status-page",
+    "status page public": "status-page",
 }
 
 # Named URLs that are not pages a person opens, and why. Django's admin is left out on purpose.
@@ -131,6 +136,8 @@ NOT_PAGES: dict[str, str] = {
     "channel-test": "POST only (the notifications page's button)",
     "rule-delete": "POST only (the notifications page's button)",
     "subscription-delete": "POST only (the my-notifications page's button)",
+    "maintenance-create": "POST only (the maintenance page's form)",
+    "maintenance-delete": "POST only (the maintenance page's button)",
 }
 # The API (namespace "api") answers JSON; its docs page is django-ninja's Swagger UI, not ours.
 NOT_PAGE_NAMESPACES = ("admin", "api")
@@ -319,6 +326,23 @@ def seed_world() -> dict[str, str]:
         attempts=5,
         error="The receiver answered 503. " + LONG_MESSAGE[:900],
     )
+    window = MaintenanceWindow.objects.create(
+        service=service,
+        kind=MaintenanceWindow.Kind.WEEKLY,
+        weekdays=[1, 2, 3, 4, 5, 6, 7],
+        local_start=timezone.localtime(now - timedelta(minutes=30)).time().replace(microsecond=0),
+        duration_minutes=60,
+        reason=("Database upgrade of the storefront checkout cluster " + LONG_NAME)[:200],
+    )
+    private_page = StatusPage.objects.create(
+        name=("Storefront checkout and streamed agent replies " + "x" * 100)[:100],
+        slug="storefront-checkout-and-streamed-agent-replies-int"[:50],
+    )
+    public_page = StatusPage.objects.create(
+        name="Acme public status", slug="acme", public=True, show_errors=True
+    )
+    for status_page in (private_page, public_page):
+        status_page.services.add(*Service.objects.all())
 
     return {
         "login": "/login/",
@@ -356,4 +380,8 @@ def seed_world() -> dict[str, str]:
         "webhooks docs": "/settings/webhooks/docs",
         "notifications": "/settings/notifications/",
         "my notifications": "/settings/notifications/mine/",
+        "maintenance": f"/services/{service.name}/maintenance/",
+        "maintenance edit": f"/services/{service.name}/maintenance/{window.pk}/edit",
+        "status page": f"/status/{private_page.slug}/",
+        "status page public": f"/status/{public_page.slug}/",
     }

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('health', '0004_latency_sketches'),
+        ('health', '0005_maintenance_windows'),
         ('runs', '0029_service_code_repository'),
     ]
 
