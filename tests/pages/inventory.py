@@ -23,6 +23,7 @@ from health.services import probe_results_record
 from integrations.events import KINDS
 from integrations.models import (
     Channel,
+    CommitStatus,
     NotificationDelivery,
     NotificationRule,
     Webhook,
@@ -88,6 +89,10 @@ PAGES: dict[str, str | None] = {
     "maintenance edit": "maintenance-edit",
     "status page": "status-page",
     "status page public": "status-page",
+    "channel edit": "channel-edit",
+    "rule edit": "rule-edit",
+    "subscription edit": "subscription-edit",
+    "commit statuses": "commit-status-list",
 }
 
 # Named URLs that are not pages a person opens, and why. Django's admin is left out on purpose.
@@ -138,6 +143,7 @@ NOT_PAGES: dict[str, str] = {
     "subscription-delete": "POST only (the my-notifications page's button)",
     "maintenance-create": "POST only (the maintenance page's form)",
     "maintenance-delete": "POST only (the maintenance page's button)",
+    "commit-status-repost": "POST only (the commit statuses page's button)",
 }
 # The API (namespace "api") answers JSON; its docs page is django-ninja's Swagger UI, not ours.
 NOT_PAGE_NAMESPACES = ("admin", "api")
@@ -343,6 +349,22 @@ def seed_world() -> dict[str, str]:
     )
     for status_page in (private_page, public_page):
         status_page.services.add(*Service.objects.all())
+    CommitStatus.objects.create(
+        service=service,
+        run=run,
+        host="github",
+        repository="storefront-" * 20 + "checkout",
+        sha="f" * 64,
+        context="stageloop/" + "storefront-checkout/" * 12,
+        state="failure",
+        description=LONG_MESSAGE[:140],
+        target_url=LONG_URL[:2000],
+        status=CommitStatus.Status.GIVEN_UP,
+        attempts=8,
+        last_status_code=502,
+        response_excerpt=LONG_MESSAGE[:1024],
+        error="The host answered 502. " + LONG_MESSAGE[:400],
+    )
 
     return {
         "login": "/login/",
@@ -384,4 +406,9 @@ def seed_world() -> dict[str, str]:
         "maintenance edit": f"/services/{service.name}/maintenance/{window.pk}/edit",
         "status page": f"/status/{private_page.slug}/",
         "status page public": f"/status/{public_page.slug}/",
+        "channel edit": f"/settings/notifications/channels/{channel.pk}/",
+        "rule edit": f"/settings/notifications/rules/{rule.pk}/",
+        "subscription edit": "/settings/notifications/mine/"
+        f"{NotificationRule.objects.filter(subscriber=admin).values_list('pk', flat=True)[0]}/",
+        "commit statuses": "/settings/commit-statuses/",
     }
