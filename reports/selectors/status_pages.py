@@ -1,5 +1,5 @@
-"""What a status page shows: each service's state now, 90 daily uptime bars and the incident
-history with the one-line cause of their analyses. Nothing internal: no URLs of services or
+"""What a status page shows: each service's state now, its SLOs, 90 daily uptime bars and the
+incident history with the one-line cause of their analyses. Nothing internal: no URLs of services or
 probes, and probe names and error texts only when the page allows them.
 
 An incident's analysis is the newest analysis of the same service about the incident's
@@ -24,6 +24,7 @@ from analyses.models import Analysis
 from health.models import Incident, ProbeRollupHour
 from health.selectors import UptimeDay, service_health_states, uptime_figure
 from health.selectors.maintenance import maintenance_occurrences
+from health.selectors.slos import SloStatus, slo_statuses
 from reports.models import StatusPage
 from runs.models import Service
 
@@ -47,6 +48,9 @@ class ServiceStatus:
     name: str
     state: str  # healthy / degraded / down / unknown / maintenance
     days: list[UptimeDay]
+    # each SLO's objective, SLI, budget left and state (within budget / burning fast / budget
+    # spent / no data): names and figures only, never the SLO page's URL
+    slos: tuple[SloStatus, ...] = ()
 
     @property
     def label(self) -> str:
@@ -146,6 +150,7 @@ def status_page_data(*, page: StatusPage, now: datetime) -> StatusPageData:
         if found
     }
     strips = _days_by_service(ids, now) if ids else {}
+    slos = slo_statuses(ids, now=now)
     incidents = list(
         Incident.objects.filter(service_id__in=ids, opened_at__gte=now - timedelta(days=DAYS))
         .select_related("service", "probe")
@@ -158,6 +163,7 @@ def status_page_data(*, page: StatusPage, now: datetime) -> StatusPageData:
                 name=s.name,
                 state="maintenance" if s.pk in under_maintenance else states[s.pk].state,
                 days=strips[s.pk],
+                slos=tuple(slos[s.pk]),
             )
             for s in services
         ],

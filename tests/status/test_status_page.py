@@ -10,10 +10,11 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from health.models import ProbeRollupHour
+from health.models import ProbeRollupHour, Slo
 from health.services.maintenance import maintenance_window_create
 from reports.models import StatusPage
 from reports.selectors.status_pages import DAYS, status_page_data
+from runs.models import Service
 from tests.factories import ServiceFactory
 from tests.health.helpers import make_probe
 from tests.status.helpers import (
@@ -107,7 +108,8 @@ def test_the_page_is_read_in_a_fixed_number_of_queries(client, django_assert_max
         make_probe(service)
         page.services.add(service)
 
-    with django_assert_max_num_queries(14):
+    # 14, and one for the services' SLOs (none here; with SLOs, one per kind and one for alerts)
+    with django_assert_max_num_queries(15):
         response = client.get(_url("acme"))
 
     assert response.status_code == 200
@@ -186,3 +188,30 @@ def test_finished_days_are_reused_and_today_is_read_live():
     )
     again = status_page_data(page=page, now=now).services[0].days
     assert (again[-2].checks, again[-1].checks) == (100, 200)
+
+
+def test_the_page_shows_each_slo_with_its_budget_and_no_link_to_it(client):
+    # given a public page whose service has a 99 % SLO: 10 hours of 1,000 checks, 50 failed
+    planted_status_page(public=True)
+    service = Service.objects.get(name="checkout")
+    ProbeRollupHour.objects.all().delete()
+    probe = make_probe(service, name="slo-probe")
+    start = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=10)
+    ProbeRollupHour.objects.bulk_create(
+        ProbeRollupHour(
+            probe=probe, bucket_start=start + timedelta(hours=h), count=1000, ok_count=995
+        )
+        for h in range(10)
+    )
+    Slo.objects.create(
+        service=service, name="checkout availability", kind="availability", objective_percent=99
+    )
+
+    # when an anonymous visitor opens it
+    html = client.get(_url("acme")).content.decode()
+
+    # then the SLO shows: SLI 99.5 %, half its budget (100 failures) left, within budget
+    assert "checkout availability" in html
+    assert "99.500 %" in html and "50.0 %" in html
+    assert 'data-slo-state="ok"' in html and "within budget" in html
+    assert "/slos/" not in html
