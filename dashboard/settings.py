@@ -425,6 +425,8 @@ REALITY_MIN_RUNS = env_int("STAGELOOP_REALITY_MIN_RUNS", 5, minimum=2)
 HEALTH_RESULTS_RETENTION_DAYS = env_int("STAGELOOP_PROBE_RESULTS_DAYS", 14, minimum=1)
 HEALTH_MINUTE_ROLLUPS_RETENTION_DAYS = env_int("STAGELOOP_MINUTE_ROLLUPS_DAYS", 30, minimum=1)
 HEALTH_HOUR_ROLLUPS_RETENTION_DAYS = env_int("STAGELOOP_HOUR_ROLLUPS_DAYS", 400, minimum=1)
+# Day rollups (issue 19) answer charts longer than 7 days; a 24th of the hour rollups' rows.
+HEALTH_DAY_ROLLUPS_RETENTION_DAYS = env_int("STAGELOOP_DAY_ROLLUPS_DAYS", 400, minimum=1)
 # --- Webhooks (integrations/) ---------------------------------------------------------------------
 # The address pages are reached at, such as https://stageloop.example.com: webhook bodies link to
 # it (without it, their links are paths).

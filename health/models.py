@@ -133,6 +133,24 @@ class ProbeRollupHour(_Rollup):
         ]
 
 
+class ProbeRollupDay(_Rollup):
+    """A day of the configured time zone (``STAGELOOP_TIME_ZONE``): ``bucket_start`` is the
+    local midnight that starts it, so a daylight-saving day holds 23 or 25 hours. Written with
+    the minute and hour rollups; the pages read it for ranges longer than 7 days, where merging
+    hour rollups would cost 24 times as many rows (``health.ranges``)."""
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                "probe", Coalesce("revision", 0), "bucket_start", name="rollup_day_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["bucket_start"], name="rollup_day_time"),
+            models.Index(fields=["probe", "bucket_start"], name="rollup_day_probe_time"),
+        ]
+
+
 class Incident(models.Model):
     """Opened after N consecutive failures of a probe, closed after M successes."""
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from health import sketch as sketches
-from health.models import ProbeRollupHour, ProbeRollupMinute
+from health.models import ProbeRollupDay, ProbeRollupHour, ProbeRollupMinute
 from health.ranges import TimeRange
 from health.selectors._sql import Merged, epoch_bucket, sketches_by
 from runs.models import Revision
@@ -33,9 +33,17 @@ class LatencySeries:
     points: list[LatencyPoint]
 
 
+_ROLLUPS = {"minute": ProbeRollupMinute, "hour": ProbeRollupHour, "day": ProbeRollupDay}
+
+
 def rollup_table(time_range: TimeRange) -> str:
-    model = ProbeRollupMinute if time_range.rollup == "minute" else ProbeRollupHour
-    return model._meta.db_table
+    return _ROLLUPS[time_range.rollup]._meta.db_table
+
+
+def step_sql(time_range: TimeRange) -> str:
+    """SQL for the epoch second that starts a rollup's chart step."""
+    # A day rollup starts its own local day (23 to 25 hours long): it is one step as it is.
+    return epoch_bucket(1 if time_range.rollup == "day" else time_range.step_seconds)
 
 
 def latency_series(*, service_id: int, time_range: TimeRange, end: datetime) -> list[LatencySeries]:
@@ -44,19 +52,16 @@ def latency_series(*, service_id: int, time_range: TimeRange, end: datetime) -> 
     Sketches of every probe of the service are merged in SQL per (step, revision); percentiles
     are read from the merged sketches, each point with its error bound (1 %, or 1/3 where the
     step holds rollups from before sketches).
-    Minute rollups answer ranges up to 24 h, hour rollups longer ones. Series come in the order
-    their revision first appears (oldest first within a step). Two queries, whatever the amount
-    of data.
+    Minute rollups answer ranges up to 24 h, hour rollups up to 7 d, day rollups (a point per
+    local day) longer ones (``health.ranges``). Series come in the order their revision first
+    appears (oldest first within a step). Two queries, whatever the amount of data.
     """
-    # Start on a step boundary so the first point covers a whole step, not a sliver of one.
-    first = (end - time_range.span).timestamp()
-    start = datetime.fromtimestamp(first - first % time_range.step_seconds, tz=UTC)
     merged = sketches_by(
         table=rollup_table(time_range),
-        groups=[epoch_bucket(time_range.step_seconds), "r.revision_id"],
+        groups=[step_sql(time_range), "r.revision_id"],
         where="p.service_id = %s",
         params=[service_id],
-        start=start,
+        start=time_range.first_step(end),
         end=end,
     )
     names = dict(
@@ -96,14 +101,12 @@ def latency_p95_by_service(
     oldest first; for the overview's sparklines. One query, whatever the number of services."""
     if not service_ids:
         return {}
-    first = (end - time_range.span).timestamp()
-    start = datetime.fromtimestamp(first - first % time_range.step_seconds, tz=UTC)
     merged = sketches_by(
         table=rollup_table(time_range),
-        groups=["p.service_id", epoch_bucket(time_range.step_seconds), "r.revision_id"],
+        groups=["p.service_id", step_sql(time_range), "r.revision_id"],
         where=f"p.service_id IN ({', '.join(['%s'] * len(service_ids))})",
         params=service_ids,
-        start=start,
+        start=time_range.first_step(end),
         end=end,
     )
     points: dict[int, list[tuple[datetime, float]]] = {}

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from health.models import ProbeResult, ProbeRollupHour, ProbeRollupMinute
+from health.models import ProbeResult, ProbeRollupDay, ProbeRollupHour, ProbeRollupMinute
 
 BATCH = 5_000
 
@@ -17,11 +17,12 @@ def retention_days() -> dict[str, int]:
         "results": int(getattr(settings, "HEALTH_RESULTS_RETENTION_DAYS", 14)),
         "minute_rollups": int(getattr(settings, "HEALTH_MINUTE_ROLLUPS_RETENTION_DAYS", 30)),
         "hour_rollups": int(getattr(settings, "HEALTH_HOUR_ROLLUPS_RETENTION_DAYS", 400)),
+        "day_rollups": int(getattr(settings, "HEALTH_DAY_ROLLUPS_RETENTION_DAYS", 400)),
     }
 
 
 def retention_prune(*, now: datetime, batch: int = BATCH) -> dict[str, int]:
-    """Delete raw results, minute and hour rollups older than their retention; return counts.
+    """Delete raw results, minute, hour and day rollups older than their retention; return counts.
 
     Each batch of at most ``batch`` ids is its own short statement (autocommit), so writers of
     new results are never blocked behind one long delete.
@@ -31,6 +32,7 @@ def retention_prune(*, now: datetime, batch: int = BATCH) -> dict[str, int]:
         ("results", ProbeResult, "checked_at"),
         ("minute_rollups", ProbeRollupMinute, "bucket_start"),
         ("hour_rollups", ProbeRollupHour, "bucket_start"),
+        ("day_rollups", ProbeRollupDay, "bucket_start"),
     )
     deleted: dict[str, int] = {}
     for name, model, column in plan:
