@@ -339,6 +339,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(hours=1),
         "options": {"expires": 3000},
     },
+    # Issue 19: the percentiles of each closed hour and day, so pages read points, not sketches.
+    "health-latency-points-seal": {
+        "task": "health.tasks.latency_points_seal_task",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 240},
+    },
     "attachments-prune": {
         "task": "runs.tasks.attachments_prune",
         "schedule": timedelta(hours=1),

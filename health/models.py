@@ -151,6 +151,58 @@ class ProbeRollupDay(_Rollup):
         ]
 
 
+class LatencyPoint(models.Model):
+    """p50/p95/p99 of one service's probe latencies (all its probes merged) on one revision in
+    one closed hour or local day: one chart point, computed once by ``latency_points_seal`` so
+    that the overview and the long charts read points instead of merging sketches per request.
+    """
+
+    class Step(models.TextChoices):
+        HOUR = "hour", "hour"
+        DAY = "day", "day of the configured time zone"
+
+    service = models.ForeignKey("runs.Service", on_delete=models.CASCADE, related_name="+")
+    revision = models.ForeignKey(
+        "runs.Revision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    step = models.CharField(max_length=4, choices=Step.choices)
+    bucket_start = models.DateTimeField()
+    p50 = models.FloatField()
+    p95 = models.FloatField()
+    p99 = models.FloatField()
+    samples = models.PositiveBigIntegerField()
+    error = models.FloatField()  # the bound of the three percentiles (largest of the rollups')
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                "service",
+                "step",
+                Coalesce("revision", 0),
+                "bucket_start",
+                name="latency_point_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["service", "step", "bucket_start"], name="latency_point_read"),
+            models.Index(fields=["step", "bucket_start"], name="latency_point_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"service {self.service_id} {self.step} from {self.bucket_start}"
+
+
+class LatencySeal(models.Model):
+    """How far ``LatencyPoint`` holds every bucket of a step: those starting before
+    ``sealed_until`` are there; later ones are merged from the rollups when read."""
+
+    step = models.CharField(max_length=4, choices=LatencyPoint.Step.choices, unique=True)
+    sealed_until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.step} points until {self.sealed_until}"
+
+
 class Incident(models.Model):
     """Opened after N consecutive failures of a probe, closed after M successes."""
 

@@ -20,6 +20,7 @@ from health.services import (
     probes_claim_due_with_times,
     retention_prune,
 )
+from health.services.sealing import latency_points_seal
 
 logger = logging.getLogger(__name__)
 
@@ -87,3 +88,11 @@ def health_retention_prune() -> dict[str, int]:
     deleted = retention_prune(now=timezone.now())
     logger.info("health retention pruned %s", deleted)
     return deleted
+
+
+@shared_task(acks_late=True, ignore_result=True, time_limit=1800, soft_time_limit=1700)
+def latency_points_seal_task() -> dict[str, int]:
+    """Compute the chart points of the hours and days closed since the last pass (every 5 min)."""
+    written = latency_points_seal(now=timezone.now())
+    logger.info("latency points sealed %s", written)
+    return written

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from health import sketch as sketches
-from health.models import ProbeRollupDay, ProbeRollupHour, ProbeRollupMinute
+from health.models import LatencyPoint as StoredPoint
+from health.models import LatencySeal, ProbeRollupDay, ProbeRollupHour, ProbeRollupMinute
 from health.ranges import TimeRange
 from health.selectors._sql import Merged, epoch_bucket, sketches_by
 from runs.models import Revision
@@ -46,34 +47,97 @@ def step_sql(time_range: TimeRange) -> str:
     return epoch_bucket(1 if time_range.rollup == "day" else time_range.step_seconds)
 
 
+@dataclass(frozen=True)
+class _Found:
+    p50: float
+    p95: float
+    p99: float
+    samples: int
+    error: float
+
+
+def sealed_step(time_range: TimeRange) -> str | None:
+    """The step of ``LatencyPoint`` whose buckets are this range's chart steps, if any."""
+    if time_range.rollup == "day":
+        return StoredPoint.Step.DAY
+    if time_range.rollup == "hour" and time_range.step_seconds == 3600:
+        return StoredPoint.Step.HOUR
+    return None
+
+
+def _points(
+    *, service_ids: list[int], time_range: TimeRange, end: datetime
+) -> dict[tuple[int, int, int | None], _Found]:
+    """(service id, step start in epoch seconds, revision id) → the step's percentiles.
+
+    Steps before the seal come from the sealed points (one row each); the open steps since are
+    merged from the rollups. Three queries at most, whatever the amount of data.
+    """
+    start = time_range.first_step(end)
+    live_from = start
+    found: dict[tuple[int, int, int | None], _Found] = {}
+    step = sealed_step(time_range)
+    until = (
+        LatencySeal.objects.filter(step=step).values_list("sealed_until", flat=True).first()
+        if step is not None
+        else None
+    )
+    if until is not None and until > start:
+        live_from = min(until, end)
+        rows = StoredPoint.objects.filter(
+            service_id__in=service_ids,
+            step=step,
+            bucket_start__gte=start,
+            bucket_start__lt=live_from,
+        ).values_list(
+            "service_id", "bucket_start", "revision_id", "p50", "p95", "p99", "samples", "error"
+        )
+        for service_id, at, revision_id, p50, p95, p99, samples, error in rows:
+            found[(service_id, int(at.timestamp()), revision_id)] = _Found(
+                p50, p95, p99, samples, error
+            )
+    if live_from < end:
+        merged = sketches_by(
+            table=rollup_table(time_range),
+            groups=["p.service_id", step_sql(time_range), "r.revision_id"],
+            where=f"p.service_id IN ({', '.join(['%s'] * len(service_ids))})",
+            params=service_ids,
+            start=live_from,
+            end=end,
+        )
+        for (service_id, epoch, revision_id), sketch in merged.items():
+            found[(int(service_id), int(epoch), revision_id)] = _Found(
+                p50=sketch.percentile(0.50) or 0.0,
+                p95=sketch.percentile(0.95) or 0.0,
+                p99=sketch.percentile(0.99) or 0.0,
+                samples=sketch.samples,
+                error=sketch.error,
+            )
+    return found
+
+
 def latency_series(*, service_id: int, time_range: TimeRange, end: datetime) -> list[LatencySeries]:
     """p50/p95/p99 of the service's probe latencies per chart step and revision over the range.
 
     Sketches of every probe of the service are merged in SQL per (step, revision); percentiles
     are read from the merged sketches, each point with its error bound (1 %, or 1/3 where the
-    step holds rollups from before sketches).
+    step holds rollups from before sketches). Hour and day steps before the seal are read from
+    the points ``latency_points_seal`` computed the same way.
     Minute rollups answer ranges up to 24 h, hour rollups up to 7 d, day rollups (a point per
     local day) longer ones (``health.ranges``). Series come in the order their revision first
-    appears (oldest first within a step). Two queries, whatever the amount of data.
+    appears (oldest first within a step). Four queries at most, whatever the amount of data.
     """
-    merged = sketches_by(
-        table=rollup_table(time_range),
-        groups=[step_sql(time_range), "r.revision_id"],
-        where="p.service_id = %s",
-        params=[service_id],
-        start=time_range.first_step(end),
-        end=end,
-    )
-    names = dict(
-        Revision.objects.filter(pk__in={rev for _, rev in merged if rev is not None}).values_list(
-            "pk", "name"
-        )
+    merged = _points(service_ids=[service_id], time_range=time_range, end=end)
+    names: dict[int | None, str] = dict(
+        Revision.objects.filter(
+            pk__in={rev for _, _, rev in merged if rev is not None}
+        ).values_list("pk", "name")
     )
     series: dict[int | None, LatencySeries] = {}
     # Two revisions first seen in the same step come oldest first (ids grow with age), so the
     # legend's order does not depend on the order the database grouped them in.
-    for (epoch, revision_id), found in sorted(
-        merged.items(), key=lambda kv: (kv[0][0], kv[0][1] is not None, kv[0][1] or 0)
+    for (_, epoch, revision_id), found in sorted(
+        merged.items(), key=lambda kv: (kv[0][1], kv[0][2] is not None, kv[0][2] or 0)
     ):
         if revision_id not in series:
             series[revision_id] = LatencySeries(
@@ -83,10 +147,10 @@ def latency_series(*, service_id: int, time_range: TimeRange, end: datetime) -> 
             )
         series[revision_id].points.append(
             LatencyPoint(
-                time=datetime.fromtimestamp(int(epoch), tz=UTC),
-                p50=found.percentile(0.50) or 0.0,
-                p95=found.percentile(0.95) or 0.0,
-                p99=found.percentile(0.99) or 0.0,
+                time=datetime.fromtimestamp(epoch, tz=UTC),
+                p50=found.p50,
+                p95=found.p95,
+                p99=found.p99,
                 samples=found.samples,
                 error=found.error,
             )
@@ -94,25 +158,26 @@ def latency_series(*, service_id: int, time_range: TimeRange, end: datetime) -> 
     return list(series.values())
 
 
+def sparkline_range(time_range: TimeRange) -> TimeRange:
+    """The overview's sparklines: a point an hour for ranges read from minute rollups (24 for a
+    day, instead of 96), the chart's own steps otherwise."""
+    if time_range.rollup != "minute":
+        return time_range
+    return replace(time_range, rollup="hour", step_seconds=3600)
+
+
 def latency_p95_by_service(
     *, service_ids: list[int], time_range: TimeRange, end: datetime
 ) -> dict[int, list[tuple[datetime, float]]]:
     """Per service id: the (time, p95) points of latency_series, every revision's together,
-    oldest first; for the overview's sparklines. One query, whatever the number of services."""
+    oldest first, at the steps of ``sparkline_range``; for the overview's sparklines. Three
+    queries at most, whatever the number of services."""
     if not service_ids:
         return {}
-    merged = sketches_by(
-        table=rollup_table(time_range),
-        groups=["p.service_id", step_sql(time_range), "r.revision_id"],
-        where=f"p.service_id IN ({', '.join(['%s'] * len(service_ids))})",
-        params=service_ids,
-        start=time_range.first_step(end),
-        end=end,
-    )
+    merged = _points(service_ids=service_ids, time_range=sparkline_range(time_range), end=end)
     points: dict[int, list[tuple[datetime, float]]] = {}
     for (service_id, epoch, _), found in merged.items():
-        at = datetime.fromtimestamp(int(epoch), tz=UTC)
-        points.setdefault(int(service_id), []).append((at, found.percentile(0.95) or 0.0))
+        points.setdefault(service_id, []).append((datetime.fromtimestamp(epoch, tz=UTC), found.p95))
     return {service_id: sorted(found) for service_id, found in points.items()}
 
 

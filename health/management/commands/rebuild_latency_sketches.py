@@ -10,6 +10,7 @@ from django.utils import timezone
 from health.models import Probe
 from health.services.retention import retention_days
 from health.services.rollups import day_rollups_refresh, rollups_rebuild
+from health.services.sealing import latency_points_seal
 
 
 class Command(BaseCommand):
@@ -55,3 +56,7 @@ class Command(BaseCommand):
             since = None if day_rollups else now - timedelta(days=retention_days()["results"] + 1)
             made = day_rollups_refresh(since=since, probe_ids=probes)
             self.stdout.write(f"ProbeRollupDay: {made} recomputed from the hour rollups")
+            # The sealed chart points of those days and hours are recomputed too.
+            oldest = now - timedelta(days=max(retention_days().values()) + 1)
+            sealed = latency_points_seal(now=now, since=since or oldest)
+            self.stdout.write(f"LatencyPoint: {sum(sealed.values())} recomputed")
