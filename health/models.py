@@ -193,10 +193,11 @@ class LatencyPoint(models.Model):
 
 
 class LatencySeal(models.Model):
-    """How far ``LatencyPoint`` holds every bucket of a step: those starting before
-    ``sealed_until`` are there; later ones are merged from the rollups when read."""
+    """Which buckets of a step ``LatencyPoint`` holds, all of them: those starting in
+    ``[sealed_from, sealed_until)``; others are merged from the rollups when read."""
 
     step = models.CharField(max_length=4, choices=LatencyPoint.Step.choices, unique=True)
+    sealed_from = models.DateTimeField()
     sealed_until = models.DateTimeField()
 
     def __str__(self) -> str:

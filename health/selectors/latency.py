@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from django.db import connection
+
 from health import sketch as sketches
 from health.models import LatencyPoint as StoredPoint
 from health.models import LatencySeal, ProbeRollupDay, ProbeRollupHour, ProbeRollupMinute
@@ -70,25 +72,29 @@ def _points(
 ) -> dict[tuple[int, int, int | None], _Found]:
     """(service id, step start in epoch seconds, revision id) → the step's percentiles.
 
-    Steps before the seal come from the sealed points (one row each); the open steps since are
-    merged from the rollups. Three queries at most, whatever the amount of data.
+    Steps the seal covers come from the sealed points (one row each); the others (the open
+    ones since, and any older than the first seal) are merged from the rollups. Three queries
+    at most, whatever the amount of data.
     """
     start = time_range.first_step(end)
-    live_from = start
     found: dict[tuple[int, int, int | None], _Found] = {}
     step = sealed_step(time_range)
-    until = (
-        LatencySeal.objects.filter(step=step).values_list("sealed_until", flat=True).first()
+    seal = (
+        LatencySeal.objects.filter(step=step).values_list("sealed_from", "sealed_until").first()
         if step is not None
         else None
     )
-    if until is not None and until > start:
-        live_from = min(until, end)
+    # Steps in [sealed_from, sealed_until) are points; the rest of the range is merged.
+    sealed_from, sealed_until = seal or (end, end)
+    sealed_from, sealed_until = max(sealed_from, start), min(sealed_until, end)
+    where = f"p.service_id IN ({', '.join(['%s'] * len(service_ids))})"
+    params: list[object] = list(service_ids)
+    if sealed_from < sealed_until:
         rows = StoredPoint.objects.filter(
             service_id__in=service_ids,
             step=step,
-            bucket_start__gte=start,
-            bucket_start__lt=live_from,
+            bucket_start__gte=sealed_from,
+            bucket_start__lt=sealed_until,
         ).values_list(
             "service_id", "bucket_start", "revision_id", "p50", "p95", "p99", "samples", "error"
         )
@@ -96,23 +102,30 @@ def _points(
             found[(service_id, int(at.timestamp()), revision_id)] = _Found(
                 p50, p95, p99, samples, error
             )
-    if live_from < end:
-        merged = sketches_by(
-            table=rollup_table(time_range),
-            groups=["p.service_id", step_sql(time_range), "r.revision_id"],
-            where=f"p.service_id IN ({', '.join(['%s'] * len(service_ids))})",
-            params=service_ids,
-            start=live_from,
-            end=end,
+        if sealed_from == start and sealed_until == end:
+            return found
+        where += " AND NOT (r.bucket_start >= %s AND r.bucket_start < %s)"
+        ops = connection.ops
+        params += [
+            ops.adapt_datetimefield_value(sealed_from),
+            ops.adapt_datetimefield_value(sealed_until),
+        ]
+    merged = sketches_by(
+        table=rollup_table(time_range),
+        groups=["p.service_id", step_sql(time_range), "r.revision_id"],
+        where=where,
+        params=params,
+        start=start,
+        end=end,
+    )
+    for (service_id, epoch, revision_id), sketch in merged.items():
+        found[(int(service_id), int(epoch), revision_id)] = _Found(
+            p50=sketch.percentile(0.50) or 0.0,
+            p95=sketch.percentile(0.95) or 0.0,
+            p99=sketch.percentile(0.99) or 0.0,
+            samples=sketch.samples,
+            error=sketch.error,
         )
-        for (service_id, epoch, revision_id), sketch in merged.items():
-            found[(int(service_id), int(epoch), revision_id)] = _Found(
-                p50=sketch.percentile(0.50) or 0.0,
-                p95=sketch.percentile(0.95) or 0.0,
-                p99=sketch.percentile(0.99) or 0.0,
-                samples=sketch.samples,
-                error=sketch.error,
-            )
     return found
 
 

@@ -26,29 +26,40 @@ def _hour_start(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-# step → (rollups it is merged from, start of the bucket holding a moment, buckets per pass)
-_STEPS: dict[str, tuple[type, Callable[[datetime], datetime], timedelta]] = {
-    LatencyPoint.Step.HOUR: (ProbeRollupHour, _hour_start, timedelta(days=1)),
-    LatencyPoint.Step.DAY: (ProbeRollupDay, local_day_start, timedelta(days=30)),
+# step → (rollups it is merged from, start of the bucket holding a moment, buckets per
+# transaction, how far back the first pass seals: hour points serve ranges up to 7 days, which
+# people open for recent weeks; an older week is merged from hour rollups as before)
+_STEPS: dict[str, tuple[type, Callable[[datetime], datetime], timedelta, timedelta | None]] = {
+    LatencyPoint.Step.HOUR: (ProbeRollupHour, _hour_start, timedelta(days=1), timedelta(days=32)),
+    LatencyPoint.Step.DAY: (ProbeRollupDay, local_day_start, timedelta(days=30), None),
 }
 
 
 def latency_points_seal(*, now: datetime, since: datetime | None = None) -> dict[str, int]:
     """Compute the points of every bucket closed (``GRACE`` ago) and not yet sealed; with
-    ``since``, recompute those from the bucket holding ``since`` on as well (after rollups were
-    rebuilt). Returns the points written per step.
+    ``since``, recompute the sealed ones from the bucket holding ``since`` on as well (after
+    rollups were rebuilt). The first pass seals every day kept and the last 32 days of hours.
+    Returns the points written per step.
 
     Each chunk of buckets is one transaction that replaces its points and moves the seal, under
     the seal row's lock: two passes at once do the same chunk one after the other, and a pass
     stopped halfway leaves a seal that is right for the points it wrote.
     """
     written: dict[str, int] = {}
-    for step, (model, bucket_of, chunk) in _STEPS.items():
+    for step, (model, bucket_of, chunk, history) in _STEPS.items():
         limit = bucket_of(now - GRACE)
         current = LatencySeal.objects.filter(step=step).first()
-        start = current.sealed_until if current else _first_bucket(model, bucket_of, limit)
-        if since is not None:
-            start = min(start, bucket_of(since))
+        if current is None:
+            start = _first_bucket(model, bucket_of, limit)
+            if history is not None:
+                start = max(start, bucket_of(now - history))
+            LatencySeal.objects.get_or_create(
+                step=step, defaults={"sealed_from": start, "sealed_until": start}
+            )
+        else:
+            start = current.sealed_until
+            if since is not None:
+                start = max(current.sealed_from, min(start, bucket_of(since)))
         written[step] = 0
         while start < limit:
             stop = min(limit, bucket_of(start + chunk))
@@ -66,9 +77,7 @@ def _first_bucket(model, bucket_of, limit: datetime) -> datetime:
 
 def _seal_chunk(step: str, model, start: datetime, stop: datetime) -> int:
     with transaction.atomic():
-        LatencySeal.objects.select_for_update().get_or_create(
-            step=step, defaults={"sealed_until": start}
-        )
+        LatencySeal.objects.select_for_update().get(step=step)
         merged = sketches_by(
             table=model._meta.db_table,
             groups=["p.service_id", epoch_bucket(1), "r.revision_id"],

@@ -11,7 +11,7 @@ from django.test import override_settings
 
 from health import sketch
 from health.models import LatencyPoint, LatencySeal, ProbeRollupDay, ProbeRollupHour
-from health.ranges import RANGES
+from health.ranges import RANGES, TimeRange
 from health.selectors import latency_series
 from health.selectors.latency import latency_p95_by_service
 from health.services import probe_results_record
@@ -149,3 +149,41 @@ def test_the_overview_shows_a_day_as_24_hourly_points():
     assert len(times) == 25  # 10:00 yesterday (partly in range) to 10:00 today (open)
     assert all(t.minute == 0 for t in times)
     assert times[0] == datetime(2026, 3, 30, 10, tzinfo=UTC)
+
+
+def test_the_first_pass_seals_recent_hours_and_older_weeks_are_still_charted():
+    # given 45 days of hour rollups (and their days) of one probe, written before any seal
+    probe = make_probe(ServiceFactory())
+    first = datetime(2026, 2, 14, tzinfo=UTC)
+    hours = [
+        ProbeRollupHour(
+            probe=probe,
+            bucket_start=first + timedelta(hours=h),
+            count=3,
+            ok_count=3,
+            sketch={sketch.key_of(10 + h % 24): 2, sketch.key_of(90 + h % 7): 1},
+        )
+        for h in range(45 * 24)
+    ]
+    ProbeRollupHour.objects.bulk_create(hours)
+    old_week = TimeRange("", "custom", timedelta(days=7), "hour", 3600)
+    old_end = END - timedelta(days=38)
+    before = [
+        latency_series(service_id=probe.service_id, time_range=r, end=e)
+        for r, e in ((old_week, old_end), (RANGES["7d"], END))
+    ]
+
+    latency_points_seal(now=END)
+
+    # then hours are sealed from 32 days back only, and both weeks chart as before
+    seal = LatencySeal.objects.get(step="hour")
+    assert (seal.sealed_from, seal.sealed_until) == (
+        datetime(2026, 2, 27, 10, tzinfo=UTC),
+        datetime(2026, 3, 31, 10, tzinfo=UTC),
+    )
+    after = [
+        latency_series(service_id=probe.service_id, time_range=r, end=e)
+        for r, e in ((old_week, old_end), (RANGES["7d"], END))
+    ]
+    assert after == before
+    assert len(after[0][0].points) == 7 * 24 + 1  # and the hour the range starts in
