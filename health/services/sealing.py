@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 
+from health import sketch
 from health.models import LatencyPoint, LatencySeal, ProbeRollupDay, ProbeRollupHour
 from health.ranges import local_day_start
 from health.selectors._sql import epoch_bucket, sketches_by
@@ -91,20 +92,25 @@ def _seal_chunk(step: str, model, start: datetime, stop: datetime) -> int:
         ).delete()
         LatencyPoint.objects.bulk_create(
             [
-                LatencyPoint(
-                    service_id=service_id,
-                    revision_id=revision_id,
-                    step=step,
-                    bucket_start=datetime.fromtimestamp(int(epoch), tz=UTC),
-                    p50=found.percentile(0.50) or 0.0,
-                    p95=found.percentile(0.95) or 0.0,
-                    p99=found.percentile(0.99) or 0.0,
-                    samples=found.samples,
-                    error=found.error,
-                )
+                _point(step, service_id, epoch, revision_id, found)
                 for (service_id, epoch, revision_id), found in merged.items()
             ],
             batch_size=1000,
         )
         LatencySeal.objects.filter(step=step).update(sealed_until=stop)
         return len(merged)
+
+
+def _point(step: str, service_id: int, epoch: int, revision_id: int | None, found) -> LatencyPoint:
+    p50, p95, p99 = sketch.percentiles(found.sketch, (0.50, 0.95, 0.99))
+    return LatencyPoint(
+        service_id=service_id,
+        revision_id=revision_id,
+        step=step,
+        bucket_start=datetime.fromtimestamp(int(epoch), tz=UTC),
+        p50=p50 or 0.0,
+        p95=p95 or 0.0,
+        p99=p99 or 0.0,
+        samples=found.samples,
+        error=found.error,
+    )
