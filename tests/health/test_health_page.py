@@ -66,7 +66,8 @@ def test_it_renders_every_range_for_a_viewer_in_bounded_queries(
 ):
     client = login(viewer)
 
-    with django_assert_max_num_queries(20):
+    # (the latency chart: its seal, the sealed points, the open steps, the revisions' names)
+    with django_assert_max_num_queries(22):
         response = client.get(url(service, range=range_key))
 
     assert response.status_code == 200
