@@ -4,6 +4,7 @@ by the charts of ranges longer than 7 days."""
 from __future__ import annotations
 
 import io
+import json
 import random
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
@@ -12,15 +13,19 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import override_settings
+from django.utils import timezone
 
 from health import sketch
-from health.models import ProbeRollupDay, ProbeRollupHour
+from health.models import LatencyPoint, ProbeRollupDay, ProbeRollupHour
 from health.ranges import RANGES, local_day_start
 from health.selectors import latency_series, latency_window
 from health.selectors.latency import latency_p95_by_service
 from health.services import probe_results_record
 from health.services.rollups import day_rollups_refresh
+from health.tasks import latency_points_seal_task
 from tests.factories import RevisionFactory, ServiceFactory
 from tests.health.helpers import make_probe, outcome
 
@@ -254,3 +259,60 @@ def test_a_ninety_day_overview_has_ninety_points_not_two_thousand():
     assert points[0][0] == local_day_start(end - timedelta(days=90))
     for (_, p95), d in zip(points, range(90, -1, -1), strict=True):
         assert abs(p95 - (10.0 + d)) / (10.0 + d) <= sketch.RELATIVE_ACCURACY
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_builds_day_rollups_from_the_hour_rollups_kept():
+    # given the schema before day rollups, with hour rollups across a Berlin midnight
+    executor = MigrationExecutor(connection)
+    executor.migrate([("health", "0004_latency_sketches")])
+    try:
+        probe = make_probe(ServiceFactory())
+        first = datetime(2026, 6, 1, 20, tzinfo=UTC)  # 22:00 in Berlin
+        with connection.cursor() as cursor:
+            for h in range(5):
+                cursor.execute(
+                    "INSERT INTO health_proberolluphour (probe_id, bucket_start, count, ok_count, "
+                    "latency_sum, latency_min, latency_max, sketch, latency_error) "
+                    "VALUES (%s, %s, 2, 1, 30, 10, 20, %s, 0.01)",
+                    [
+                        probe.pk,
+                        connection.ops.adapt_datetimefield_value(first + timedelta(hours=h)),
+                        json.dumps({"231": 1, str(240 + h): 1}),
+                    ],
+                )
+
+        # when the migration to day rollups runs
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+        # then each Berlin day holds its hours, bin for bin
+        days = _days(probe)
+        assert days == _hour_merge_per_local_day(probe)
+        assert {start: day["count"] for start, day in days.items()} == {
+            datetime(2026, 5, 31, 22, tzinfo=UTC): 4,
+            datetime(2026, 6, 1, 22, tzinfo=UTC): 6,
+        }
+        assert days[datetime(2026, 6, 1, 22, tzinfo=UTC)]["sketch"] == {
+            "231": 3, "242": 1, "243": 1, "244": 1,
+        }  # fmt: skip
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def test_the_beat_task_seals_the_closed_hours_and_days():
+    probe = make_probe(ServiceFactory())
+    _record_every(
+        probe,
+        first=timezone.now() - timedelta(hours=30),
+        last=timezone.now() - timedelta(hours=2),
+        step=timedelta(minutes=30),
+    )
+
+    written = latency_points_seal_task()
+
+    assert written["hour"] == LatencyPoint.objects.filter(step="hour").count() >= 28
+    assert written["day"] == LatencyPoint.objects.filter(step="day").count() >= 1
