@@ -68,9 +68,10 @@ def sealed_step(time_range: TimeRange) -> str | None:
 
 
 def _points(
-    *, service_ids: list[int], time_range: TimeRange, end: datetime
+    *, service_ids: list[int], time_range: TimeRange, end: datetime, p95_only: bool = False
 ) -> dict[tuple[int, int, int | None], _Found]:
-    """(service id, step start in epoch seconds, revision id) → the step's percentiles.
+    """(service id, step start in epoch seconds, revision id) → the step's percentiles (with
+    ``p95_only``, only p95 is read from the sealed points; the other fields are 0).
 
     Steps the seal covers come from the sealed points (one row each); the others (the open
     ones since, and any older than the first seal) are merged from the rollups. Three queries
@@ -91,7 +92,7 @@ def _points(
     params: list[object] = list(service_ids)
     live_from = start
     if sealed_from < sealed_until:
-        found.update(_sealed(service_ids, step, sealed_from, sealed_until))
+        found.update(_sealed(service_ids, step, sealed_from, sealed_until, p95_only=p95_only))
         if sealed_from == start:
             live_from = sealed_until  # the usual case: only the open steps since the seal
         else:
@@ -124,17 +125,18 @@ def _points(
 
 
 _SEALED = """
-SELECT r.service_id, {epoch}, r.revision_id, r.p50, r.p95, r.p99, r.samples, r.error
+SELECT r.service_id, {epoch}, r.revision_id, {columns}
 FROM {table} r
 WHERE r.service_id IN ({ids}) AND r.step = %s AND r.bucket_start >= %s AND r.bucket_start < %s
 """
 
 
 def _sealed(
-    service_ids: list[int], step: str | None, start: datetime, end: datetime
+    service_ids: list[int], step: str | None, start: datetime, end: datetime, *, p95_only: bool
 ) -> dict[tuple[int, int, int | None], _Found]:
     # Raw SQL: a year of 50 services is 18,250 rows, and model rows would cost more than the query.
     sql = _SEALED.format(
+        columns="r.p95" if p95_only else "r.p50, r.p95, r.p99, r.samples, r.error",
         epoch=epoch_bucket(1),
         table=StoredPoint._meta.db_table,
         ids=", ".join(["%s"] * len(service_ids)),
@@ -150,10 +152,10 @@ def _sealed(
                 ops.adapt_datetimefield_value(end),
             ],
         )
-        return {
-            (service_id, int(epoch), revision_id): _Found(*values)
-            for service_id, epoch, revision_id, *values in cursor.fetchall()
-        }
+        rows = cursor.fetchall()
+    if p95_only:  # the overview's sparklines: the other fields are never read
+        return {(s, int(e), r): _Found(0.0, p95, 0.0, 0, 0.0) for s, e, r, p95 in rows}
+    return {(s, int(e), r): _Found(*values) for s, e, r, *values in rows}
 
 
 def latency_series(*, service_id: int, time_range: TimeRange, end: datetime) -> list[LatencySeries]:
@@ -214,7 +216,9 @@ def latency_p95_by_service(
     queries at most, whatever the number of services."""
     if not service_ids:
         return {}
-    merged = _points(service_ids=service_ids, time_range=sparkline_range(time_range), end=end)
+    merged = _points(
+        service_ids=service_ids, time_range=sparkline_range(time_range), end=end, p95_only=True
+    )
     points: dict[int, list[tuple[datetime, float]]] = {}
     for (service_id, epoch, _), found in merged.items():
         points.setdefault(service_id, []).append((datetime.fromtimestamp(epoch, tz=UTC), found.p95))
