@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import connection
 
@@ -67,32 +67,35 @@ def sealed_step(time_range: TimeRange) -> str | None:
     return None
 
 
-def _points(
-    *, service_ids: list[int], time_range: TimeRange, end: datetime, p95_only: bool = False
-) -> dict[tuple[int, int, int | None], _Found]:
-    """(service id, step start in epoch seconds, revision id) → the step's percentiles (with
-    ``p95_only``, only p95 is read from the sealed points; the other fields are 0).
+@dataclass(frozen=True)
+class _Plan:
+    """Where a read takes each part of its range from: sealed points in [sealed_from,
+    sealed_until) (none when equal), and rollups merged from ``live_from`` on, filtered by
+    ``where``/``params`` (which leave out the sealed part when it is not a prefix)."""
 
-    Steps the seal covers come from the sealed points (one row each); the others (the open
-    ones since, and any older than the first seal) are merged from the rollups. Three queries
-    at most, whatever the amount of data.
-    """
+    step: str | None
+    sealed_from: datetime
+    sealed_until: datetime
+    live_from: datetime
+    end: datetime
+    where: str
+    params: list[object]
+
+
+def _plan(*, service_ids: list[int], time_range: TimeRange, end: datetime) -> _Plan:
     start = time_range.first_step(end)
-    found: dict[tuple[int, int, int | None], _Found] = {}
     step = sealed_step(time_range)
     seal = (
         LatencySeal.objects.filter(step=step).values_list("sealed_from", "sealed_until").first()
         if step is not None
         else None
     )
-    # Steps in [sealed_from, sealed_until) are points; the rest of the range is merged.
     sealed_from, sealed_until = seal or (end, end)
     sealed_from, sealed_until = max(sealed_from, start), min(sealed_until, end)
     where = f"p.service_id IN ({', '.join(['%s'] * len(service_ids))})"
     params: list[object] = list(service_ids)
     live_from = start
     if sealed_from < sealed_until:
-        found.update(_sealed(service_ids, step, sealed_from, sealed_until, p95_only=p95_only))
         if sealed_from == start:
             live_from = sealed_until  # the usual case: only the open steps since the seal
         else:
@@ -102,17 +105,41 @@ def _points(
                 ops.adapt_datetimefield_value(sealed_from),
                 ops.adapt_datetimefield_value(sealed_until),
             ]
-    if live_from >= end:
-        return found
-    merged = sketches_by(
+    else:
+        sealed_from = sealed_until = start
+    return _Plan(step, sealed_from, sealed_until, live_from, end, where, params)
+
+
+def _live(plan: _Plan, time_range: TimeRange) -> dict[tuple[Any, ...], Merged]:
+    if plan.live_from >= plan.end:
+        return {}
+    return sketches_by(
         table=rollup_table(time_range),
         groups=["p.service_id", step_sql(time_range), "r.revision_id"],
-        where=where,
-        params=params,
-        start=live_from,
-        end=end,
+        where=plan.where,
+        params=plan.params,
+        start=plan.live_from,
+        end=plan.end,
     )
-    for (service_id, epoch, revision_id), sketch in merged.items():
+
+
+def _points(
+    *, service_ids: list[int], time_range: TimeRange, end: datetime
+) -> dict[tuple[int, int, int | None], _Found]:
+    """(service id, step start in epoch seconds, revision id) → the step's percentiles.
+
+    Steps the seal covers come from the sealed points (one row each); the others (the open
+    ones since, and any older than the first seal) are merged from the rollups. Three queries
+    at most, whatever the amount of data.
+    """
+    plan = _plan(service_ids=service_ids, time_range=time_range, end=end)
+    found = {
+        (service_id, int(epoch), revision_id): _Found(*values)
+        for service_id, epoch, revision_id, *values in _sealed(
+            service_ids, plan, "r.p50, r.p95, r.p99, r.samples, r.error"
+        )
+    }
+    for (service_id, epoch, revision_id), sketch in _live(plan, time_range).items():
         p50, p95, p99 = sketches.percentiles(sketch.sketch, (0.50, 0.95, 0.99))
         found[(int(service_id), int(epoch), revision_id)] = _Found(
             p50=p50 or 0.0,
@@ -131,12 +158,13 @@ WHERE r.service_id IN ({ids}) AND r.step = %s AND r.bucket_start >= %s AND r.buc
 """
 
 
-def _sealed(
-    service_ids: list[int], step: str | None, start: datetime, end: datetime, *, p95_only: bool
-) -> dict[tuple[int, int, int | None], _Found]:
+def _sealed(service_ids: list[int], plan: _Plan, columns: str) -> list[tuple[Any, ...]]:
+    """Rows (service id, epoch, revision id, *columns) of the sealed points the plan reads."""
+    if plan.sealed_from >= plan.sealed_until:
+        return []
     # Raw SQL: a year of 50 services is 18,250 rows, and model rows would cost more than the query.
     sql = _SEALED.format(
-        columns="r.p95" if p95_only else "r.p50, r.p95, r.p99, r.samples, r.error",
+        columns=columns,
         epoch=epoch_bucket(1),
         table=StoredPoint._meta.db_table,
         ids=", ".join(["%s"] * len(service_ids)),
@@ -147,15 +175,12 @@ def _sealed(
             sql,
             [
                 *service_ids,
-                step,
-                ops.adapt_datetimefield_value(start),
-                ops.adapt_datetimefield_value(end),
+                plan.step,
+                ops.adapt_datetimefield_value(plan.sealed_from),
+                ops.adapt_datetimefield_value(plan.sealed_until),
             ],
         )
-        rows = cursor.fetchall()
-    if p95_only:  # the overview's sparklines: the other fields are never read
-        return {(s, int(e), r): _Found(0.0, p95, 0.0, 0, 0.0) for s, e, r, p95 in rows}
-    return {(s, int(e), r): _Found(*values) for s, e, r, *values in rows}
+        return cursor.fetchall()
 
 
 def latency_series(*, service_id: int, time_range: TimeRange, end: datetime) -> list[LatencySeries]:
@@ -216,12 +241,16 @@ def latency_p95_by_service(
     queries at most, whatever the number of services."""
     if not service_ids:
         return {}
-    merged = _points(
-        service_ids=service_ids, time_range=sparkline_range(time_range), end=end, p95_only=True
-    )
+    steps = sparkline_range(time_range)
+    plan = _plan(service_ids=service_ids, time_range=steps, end=end)
+    # Few objects per point: a year of 50 services is 18,250 of them, and every allocation
+    # brings Python's cyclic collector closer to a full pass over the whole process.
     points: dict[int, list[tuple[datetime, float]]] = {}
-    for (service_id, epoch, _), found in merged.items():
-        points.setdefault(service_id, []).append((datetime.fromtimestamp(epoch, tz=UTC), found.p95))
+    for service_id, epoch, _, p95 in _sealed(service_ids, plan, "r.p95"):
+        points.setdefault(service_id, []).append((datetime.fromtimestamp(epoch, tz=UTC), p95))
+    for (service_id, epoch, _), sketch in _live(plan, steps).items():
+        at = datetime.fromtimestamp(int(epoch), tz=UTC)
+        points.setdefault(int(service_id), []).append((at, sketch.percentile(0.95) or 0.0))
     return {service_id: sorted(found) for service_id, found in points.items()}
 
 
