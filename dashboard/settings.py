@@ -322,6 +322,8 @@ RETENTION_RUNS = env_int("STAGELOOP_RETENTION_RUNS", 0, minimum=0)
 RETENTION_BATCH = env_int("STAGELOOP_RETENTION_BATCH", 20_000, minimum=1)
 # The hour (UTC) of the nightly pass.
 RETENTION_HOUR = env_int("STAGELOOP_RETENTION_HOUR", 3, minimum=0)
+# Suite schedules (runs.services.schedules): how often the beat looks for suites due to run.
+SCHEDULE_TICK = env_int("STAGELOOP_SCHEDULE_TICK", 30, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "dashboard.tasks.worker_heartbeat",
@@ -355,6 +357,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "runs.tasks.retention_pass",
         "schedule": crontab(hour=RETENTION_HOUR, minute=17),
         "options": {"expires": 3 * 3600},
+    },
+    # Starts the runs of suites whose schedule is due, or records why an occurrence was skipped.
+    "suite-schedules": {
+        "task": "runs.tasks.schedules_tick",
+        "schedule": timedelta(seconds=SCHEDULE_TICK),
+        "options": {"expires": SCHEDULE_TICK},
     },
     "runs-sweep": {
         "task": "runs.tasks.runs_sweep",

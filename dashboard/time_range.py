@@ -24,7 +24,16 @@ from runs.time_range import (
 )
 
 SESSION_KEY = "time_range"
-_UNRANGED = ("/api/", "/admin/", "/login/", "/logout/", "/healthz", "/worker-status", "/static/")
+_UNRANGED = (
+    "/api/",
+    "/admin/",
+    "/login/",
+    "/logout/",
+    "/healthz",
+    "/worker-status",
+    "/static/",
+    "/status/",
+)
 
 
 class TimeRangeMiddleware:

@@ -41,3 +41,10 @@ class IncidentAdmin(admin.ModelAdmin):
     list_filter = ("service", "closed_at")
     search_fields = ("first_error", "probe__name")
     raw_id_fields = ("probe", "revision")
+
+
+@admin.register(models.MaintenanceWindow)
+class MaintenanceWindowAdmin(admin.ModelAdmin):
+    list_display = ("service", "kind", "starts_at", "ends_at", "local_start", "duration_minutes")
+    list_filter = ("kind", "service")
+    search_fields = ("reason",)

@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from engine import charts as c
 from engine.charts import chart_text
+from health.maintenance import Occurrence
 from health.selectors import DeployMarker, LatencySeries, UptimeDay
 
 Figure = dict
@@ -102,6 +103,29 @@ def uptime_figure(days: Sequence[UptimeDay], *, x_range: c.XRange = None) -> Fig
         yaxis=c.value_axis("%", title="uptime"),
     )
     return c.figure([bars], layout)
+
+
+def add_maintenance_bands(figure: Figure, windows: Sequence[Occurrence]) -> None:
+    """Shade each maintenance window across the chart's height, behind the lines."""
+    layout = figure.setdefault("layout", {})
+    shapes = layout.setdefault("shapes", [])
+    for window in windows:
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "paper",
+                "x0": window.start,
+                "x1": window.end,
+                "y0": 0,
+                "y1": 1,
+                "layer": "below",
+                "line": {"width": 0},
+                "fillcolor": c.NEUTRAL,
+                "opacity": 0.18,
+                "name": "maintenance",
+            }
+        )
 
 
 def _default(value: object) -> str:

@@ -65,6 +65,9 @@ class ProbeResult(models.Model):
     latency_ms = models.FloatField()
     error_kind = models.CharField(max_length=24, blank=True)
     error = models.TextField(blank=True)
+    # Checked during a maintenance window of its service: kept, but not part of uptime,
+    # SLOs or incidents (rollups count it in maintenance_count only).
+    in_maintenance = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         indexes = [
@@ -88,6 +91,9 @@ class _Rollup(models.Model):
     bucket_start = models.DateTimeField()
     count = models.PositiveIntegerField(default=0)
     ok_count = models.PositiveIntegerField(default=0)
+    # Results checked during a maintenance window: in neither count nor ok_count (nor the
+    # latency figures), so every reader of count/ok_count leaves maintenance out.
+    maintenance_count = models.PositiveIntegerField(default=0, db_default=0)
     latency_sum = models.FloatField(default=0)
     latency_min = models.FloatField(null=True)
     latency_max = models.FloatField(null=True)
@@ -235,3 +241,60 @@ class Incident(models.Model):
         if self.closed_at is None:
             return None
         return (self.closed_at - self.opened_at).total_seconds()
+
+
+class MaintenanceWindow(models.Model):
+    """A time when a service's probe checks are recorded but left out of uptime, SLOs and
+    incidents: once (``starts_at`` to ``ends_at``) or weekly (on ``weekdays`` at ``local_start``
+    in the site's time zone, for ``duration_minutes``); ``health.maintenance`` computes when."""
+
+    class Kind(models.TextChoices):
+        ONCE = "once", "Once"
+        WEEKLY = "weekly", "Weekly"
+
+    service = models.ForeignKey(
+        "runs.Service", on_delete=models.CASCADE, related_name="maintenance_windows"
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    # Weekdays as ISO numbers (1 = Monday … 7 = Sunday).
+    weekdays = models.JSONField(default=list, blank=True)
+    local_start = models.TimeField(null=True, blank=True)
+    duration_minutes = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["service", "kind", "starts_at", "local_start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        kind="once",
+                        starts_at__isnull=False,
+                        ends_at__isnull=False,
+                        starts_at__lt=models.F("ends_at"),
+                    )
+                    | models.Q(
+                        kind="weekly",
+                        local_start__isnull=False,
+                        duration_minutes__gte=1,
+                        duration_minutes__lte=7 * 24 * 60,
+                    )
+                ),
+                name="maintenance_window_well_formed",
+            ),
+        ]
+        indexes = [models.Index(fields=["service", "kind", "ends_at"], name="maintenance_service")]
+        permissions = [
+            ("manage_maintenance", "Can create, edit and delete maintenance windows"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Maintenance of {self.service_id}: {self.reason or self.kind}"
+
+    @property
+    def weekday_text(self) -> str:
+        names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+        return ", ".join(names[d - 1] for d in sorted(self.weekdays or ()) if 1 <= d <= 7)

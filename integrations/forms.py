@@ -6,10 +6,11 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db.models import Q
 
 from integrations import events
 from integrations.events import INFO, KINDS, SEVERITIES
-from integrations.models import Channel
+from integrations.models import Channel, NotificationRule
 from runs.models import Service
 
 
@@ -54,6 +55,36 @@ class ChannelForm(forms.Form):
         max_length=1000,
         label="Email addresses",
         help_text="Comma-separated; sent through the server's mail settings.",
+    )
+
+
+class _NeverShown(forms.TextInput):
+    """A text box that never renders a value: a refused URL typed into it is not echoed back."""
+
+    def format_value(self, value):
+        return None
+
+
+class ChannelEditForm(forms.Form):
+    """A channel's edit: its kind stays; the URL box starts blank and blank keeps the stored
+    URL (pages show only its masked form)."""
+
+    name = forms.CharField(max_length=100)
+    url = forms.CharField(
+        required=False,
+        label="New Apprise URL",
+        max_length=2000,
+        widget=_NeverShown(attrs={"size": 60, "spellcheck": "false", "autocomplete": "off"}),
+        help_text="Leave blank to keep the current URL; a new one is checked and masked again.",
+    )
+    emails = forms.CharField(
+        required=False,
+        max_length=1000,
+        label="Email addresses",
+        help_text="Comma-separated; sent through the server's mail settings.",
+    )
+    active = forms.BooleanField(
+        required=False, help_text="An inactive channel receives nothing; its rules wait."
     )
 
 
@@ -104,6 +135,17 @@ class RuleForm(_RuleFields):
     )
 
 
+class RuleEditForm(RuleForm):
+    active = forms.BooleanField(required=False, help_text="An inactive rule sends nothing.")
+
+    def __init__(self, *args, rule: NotificationRule, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The rule's own channel stays choosable while it is inactive.
+        field = self.fields["channel"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Channel.objects.filter(Q(active=True) | Q(pk=rule.channel_id))
+
+
 class SubscriptionForm(_RuleFields):
     """A person's subscription: to a channel or to their own email."""
 
@@ -116,3 +158,13 @@ class SubscriptionForm(_RuleFields):
     mine_only = forms.BooleanField(
         required=False, label="Only about tests and analyses I (or my teams) own"
     )
+
+
+class SubscriptionEditForm(SubscriptionForm):
+    active = forms.BooleanField(required=False, help_text="A paused subscription sends nothing.")
+
+    def __init__(self, *args, rule: NotificationRule, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["channel"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Channel.objects.filter(Q(active=True) | Q(pk=rule.channel_id))

@@ -69,7 +69,26 @@ class Webhook(models.Model):
         return self.old_secret if (now or timezone.now()) < self.old_secret_expires_at else ""
 
 
-class WebhookDelivery(models.Model):
+class HttpSend(models.Model):
+    """The queue and outcome fields of a row sent over HTTP by a worker (the table is the work
+    queue): claimed while ``claimed_until`` lasts, due again at ``next_attempt_at``, and what the
+    last attempt got back."""
+
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    response_ms = models.PositiveIntegerField(null=True, blank=True)
+    response_excerpt = models.CharField(max_length=1024, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class WebhookDelivery(HttpSend):
     """One event for one webhook: the body exactly as signed and sent, and how sending went."""
 
     class Status(models.TextChoices):
@@ -92,15 +111,6 @@ class WebhookDelivery(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="redeliveries"
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    last_status_code = models.PositiveIntegerField(null=True, blank=True)
-    response_ms = models.PositiveIntegerField(null=True, blank=True)
-    response_excerpt = models.CharField(max_length=1024, blank=True)
-    error = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -126,7 +136,7 @@ class WebhookDelivery(models.Model):
         return self.status in self.FINISHED
 
 
-class CommitStatus(models.Model):
+class CommitStatus(HttpSend):
     """One state of a run or a gate verdict to post on a commit at its code host, and how posting
     went. Written in the transaction that changed the run or stored the verdict; sent by a worker
     like webhook deliveries (the table is the queue). A newer state of the same commit and context
@@ -179,15 +189,6 @@ class CommitStatus(models.Model):
     description = models.CharField(max_length=140, blank=True)
     target_url = models.CharField(max_length=2000, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    last_status_code = models.PositiveIntegerField(null=True, blank=True)
-    response_ms = models.PositiveIntegerField(null=True, blank=True)
-    response_excerpt = models.CharField(max_length=1024, blank=True)
-    error = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -196,6 +197,8 @@ class CommitStatus(models.Model):
             models.Index(fields=["status", "next_attempt_at"], name="commit_status_due"),
             models.Index(fields=["sha", "context"], name="commit_status_sha_context"),
             models.Index(fields=["created_at"], name="commit_status_time"),
+            # The commit statuses page of one service.
+            models.Index(fields=["service", "-created_at"], name="commit_status_service_time"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -365,6 +368,7 @@ class NotificationDelivery(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="notif_due"),
             models.Index(fields=["status", "digest_due_at"], name="notif_digest_due"),
+            models.Index(fields=["created_at"], name="notif_time"),  # the message log's pages
         ]
 
     def __str__(self) -> str:

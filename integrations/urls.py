@@ -1,6 +1,6 @@
 from django.urls import path
 
-from integrations.views import notifications, webhooks
+from integrations.views import commit_statuses, notifications, webhooks
 
 urlpatterns = [
     path("settings/webhooks/", webhooks.webhook_list, name="webhook-list"),
@@ -20,7 +20,28 @@ urlpatterns = [
         webhooks.delivery_redeliver_view,
         name="delivery-redeliver",
     ),
+    path(
+        "settings/commit-statuses/",
+        commit_statuses.commit_status_list,
+        name="commit-status-list",
+    ),
+    path(
+        "settings/commit-statuses/<int:pk>/repost",
+        commit_statuses.commit_status_repost_view,
+        name="commit-status-repost",
+    ),
     path("settings/notifications/", notifications.notification_list, name="notification-list"),
+    path(
+        "settings/notifications/channels/<int:pk>/",
+        notifications.channel_edit,
+        name="channel-edit",
+    ),
+    path("settings/notifications/rules/<int:pk>/", notifications.rule_edit, name="rule-edit"),
+    path(
+        "settings/notifications/mine/<int:pk>/",
+        notifications.subscription_edit,
+        name="subscription-edit",
+    ),
     path(
         "settings/notifications/channels/<int:pk>/delete",
         notifications.channel_delete_view,

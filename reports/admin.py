@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from reports.models import Capability, DeliveryBand
+from reports.models import Capability, DeliveryBand, StatusPage
 
 
 @admin.register(Capability)
@@ -14,3 +14,12 @@ class CapabilityAdmin(admin.ModelAdmin):
 class DeliveryBandAdmin(admin.ModelAdmin):
     list_display = ("metric", "rank", "level", "lower", "upper", "source")
     list_filter = ("metric", "source")
+
+
+@admin.register(StatusPage)
+class StatusPageAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "public", "show_test_names", "show_errors")
+    list_filter = ("public",)
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    filter_horizontal = ("services",)

@@ -91,3 +91,33 @@ class DeliveryBand(models.Model):
         return (self.lower is None or value >= self.lower) and (
             self.upper is None or value <= self.upper
         )
+
+
+class StatusPage(models.Model):
+    """A read-only page of a group of services' state, uptime and incidents, at /status/<slug>/.
+
+    ``public`` pages need no login; the switches allow test names and error texts on the page
+    (both off by default, so nothing internal shows unless an admin chose it)."""
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=50, unique=True)
+    services = models.ManyToManyField("runs.Service", related_name="status_pages", blank=True)
+    public = models.BooleanField(
+        default=False, help_text="Anyone may open the page without signing in."
+    )
+    show_test_names = models.BooleanField(
+        default=False, help_text="Show the names of tests and probes on the page."
+    )
+    show_errors = models.BooleanField(
+        default=False, help_text="Show error texts (an incident's first error) on the page."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("status-page", args=[self.slug])

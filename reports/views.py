@@ -1,13 +1,15 @@
-"""The manager's summary and its exports, the evidence behind each figure, and capabilities."""
+"""The manager's summary and its exports, the evidence behind each figure, capabilities, and
+status pages."""
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import permission_required
+from django.contrib.auth.decorators import login_not_required, permission_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from reports import exports, svg
@@ -16,6 +18,7 @@ from reports.models import Capability, DeliveryBand
 from reports.scope import Scope, scope_from_query
 from reports.selectors.capabilities import capability_status, mapped_tests
 from reports.selectors.evidence import evidence_rows
+from reports.selectors.status_pages import status_page_data, status_page_for
 from reports.summary import summary_build
 from runs.models import Service
 from runs.params import BadParam, choice_param, int_param
@@ -182,3 +185,15 @@ def capability_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse
             return redirect(capability)
         return render(request, "reports/capability_form.html", {"form": form}, status=400)
     return render(request, "reports/capability_form.html", {"form": form})
+
+
+@login_not_required
+def status_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """A status page: anyone may open a public one; a private one needs a signed-in user.
+    Anything else is a 404 for everyone, so an anonymous visitor cannot tell a private page
+    from none."""
+    page = status_page_for(slug=slug, authenticated=request.user.is_authenticated)
+    if page is None:
+        raise Http404("No such status page.")
+    data = status_page_data(page=page, now=timezone.now())
+    return render(request, "reports/status_page.html", {"page": page, "data": data})

@@ -72,9 +72,29 @@ class DeployAdmin(admin.ModelAdmin):
 
 @admin.register(models.Suite)
 class SuiteAdmin(admin.ModelAdmin):
-    list_display = ("name", "service", "target_test_count", "timeout_seconds")
+    list_display = (
+        "name",
+        "service",
+        "target_test_count",
+        "timeout_seconds",
+        "schedule_minutes",
+        "schedule_enabled",
+    )
     list_filter = ("service",)
     search_fields = ("name",)
+
+
+@admin.register(models.ScheduleSkip)
+class ScheduleSkipAdmin(admin.ModelAdmin):
+    """Skipped occurrences of suite schedules: written by the tick, read here."""
+
+    list_display = ("suite", "reason", "due_at", "missed", "active_run", "recorded_at")
+    list_filter = ("reason",)
+    raw_id_fields = ("suite", "active_run")
+    readonly_fields = ("suite", "reason", "due_at", "missed", "active_run", "detail", "recorded_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 class ArtifactInline(admin.TabularInline):

@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from runs.services import enqueue
 from runs.services.attachments import attachments_prune as prune
-from runs.services.pipeline import deploy_and_test_execute
+from runs.services.pipeline import deploy_and_test_execute, revision_test_execute
 from runs.services.retention import retention_pass as retention
 from runs.services.rollback import rollback_execute
+from runs.services.schedules import schedules_tick as tick
 from runs.services.sweeper import runs_sweep as sweep
 
 TASK_OPTIONS: dict[str, Any] = {"acks_late": True, "ignore_result": True}
@@ -62,3 +63,20 @@ def retention_pass() -> int:
     """Periodic (nightly): delete runs past their suite's retention policy; how many."""
     record = retention(now=timezone.now())
     return record.runs_deleted if record is not None else 0
+
+
+@shared_task(**TASK_OPTIONS, name=enqueue.SCHEDULES_TICK, time_limit=120, soft_time_limit=100)
+def schedules_tick() -> int:
+    """Periodic: start the runs of suites whose schedule is due (or record why not); how many."""
+    return len(tick(now=timezone.now()).started)
+
+
+@shared_task(
+    **TASK_OPTIONS,
+    name=enqueue.REVISION_TEST,
+    time_limit=4 * 3600,
+    soft_time_limit=4 * 3600 - 60,
+)
+def revision_test(run_id: int) -> None:
+    """Run a queued test-only run (a scheduled one) against its revision, import, analyze."""
+    revision_test_execute(run_id=run_id)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 
 from health.incidents_logic import IncidentState, step_incident
 from health.models import Incident, Probe, ProbeResult
 from health.probing import ProbeOutcome
+from health.selectors.maintenance import maintenance_occurrences
 from health.services.rollups import rollups_add
 from integrations.services.events import incident_closed, incident_opened
 from runs.models import Revision
@@ -32,6 +33,8 @@ def probe_results_record(
       ``X-Stageloop-Revision`` header when the service answered with one we know, else the
       service's current revision;
     - the minute and hour rollups of those results;
+    - whether each was checked during a maintenance window of its service
+      (``in_maintenance``): such results count apart in the rollups and never step incidents;
     - unless ``incidents`` is False, each probe's consecutive failure/success counters, and the
       incidents they open or close (``health.incidents_logic.step_incident`` with the probe's
       own thresholds). An incident starts at the first failure of the run that opened it, with
@@ -57,6 +60,7 @@ def probe_results_record(
             (o for o in outcomes if o.probe_id in probes), key=lambda o: (o.checked_at, o.probe_id)
         )
         revisions = _revisions_named(ordered, probes)
+        in_maintenance = _in_maintenance(ordered, probes)
         results = [
             ProbeResult(
                 probe_id=o.probe_id,
@@ -70,14 +74,33 @@ def probe_results_record(
                 latency_ms=max(o.latency_ms, 0.0),
                 error_kind=o.error_kind,
                 error=o.error,
+                in_maintenance=i in in_maintenance,
             )
-            for o in ordered
+            for i, o in enumerate(ordered)
         ]
         ProbeResult.objects.bulk_create(results)
         rollups_add(results)
         if incidents:
             _incidents_step(results, probes)
     return results
+
+
+def _in_maintenance(outcomes: Sequence[ProbeOutcome], probes: Mapping[int, Probe]) -> set[int]:
+    """Positions in ``outcomes`` checked while their service's maintenance window was open."""
+    if not outcomes:
+        return set()
+    found = maintenance_occurrences(
+        service_ids={probe.service_id for probe in probes.values()},
+        start=outcomes[0].checked_at,
+        end=outcomes[-1].checked_at + timedelta(microseconds=1),
+    )
+    if not found:
+        return set()
+    return {
+        i
+        for i, o in enumerate(outcomes)
+        if any(w.covers(o.checked_at) for w in found.get(probes[o.probe_id].service_id, ()))
+    }
 
 
 def _revisions_named(
@@ -111,6 +134,9 @@ def _incidents_step(results: Sequence[ProbeResult], probes: Mapping[int, Probe])
         for pid, p in probes.items()
     }
     for result in results:
+        if result.in_maintenance:
+            # A window freezes the probe's run: an open incident stays open, nothing advances.
+            continue
         probe = probes[result.probe_id]
         state, action = step_incident(
             states[probe.id],
@@ -155,7 +181,10 @@ def _run_start(probe_id: int, length: int, latest: ProbeResult) -> ProbeResult:
         return latest
     run = (
         ProbeResult.objects.filter(
-            probe_id=probe_id, checked_at__lte=latest.checked_at, ok=latest.ok
+            probe_id=probe_id,
+            checked_at__lte=latest.checked_at,
+            ok=latest.ok,
+            in_maintenance=False,
         )
         .order_by("-checked_at", "-pk")
         .only("checked_at", "error", "error_kind", "revision_id")[:length]

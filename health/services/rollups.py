@@ -25,12 +25,13 @@ from health.ranges import local_day_start
 
 _PG_UPSERT = """
 INSERT INTO {table} AS t
-    (probe_id, revision_id, bucket_start, count, ok_count,
+    (probe_id, revision_id, bucket_start, count, ok_count, maintenance_count,
      latency_sum, latency_min, latency_max, sketch, latency_error)
 VALUES {values}
 ON CONFLICT (probe_id, (COALESCE(revision_id, 0)), bucket_start) DO UPDATE SET
     count = t.count + EXCLUDED.count,
     ok_count = t.ok_count + EXCLUDED.ok_count,
+    maintenance_count = t.maintenance_count + EXCLUDED.maintenance_count,
     latency_sum = t.latency_sum + EXCLUDED.latency_sum,
     latency_min = LEAST(t.latency_min, EXCLUDED.latency_min),
     latency_max = GREATEST(t.latency_max, EXCLUDED.latency_max),
@@ -51,12 +52,17 @@ class Bucket:
     revision_id: int | None = None
     count: int = 0
     ok_count: int = 0
+    maintenance_count: int = 0
     latency_sum: float = 0.0
     latency_min: float | None = None
     latency_max: float | None = None
     sketch: sketch.Sketch = field(default_factory=dict)
 
     def add(self, result: ProbeResult) -> None:
+        if result.in_maintenance:
+            # Counted apart, so uptime, SLOs and latency figures leave maintenance out.
+            self.maintenance_count += 1
+            return
         self.count += 1
         self.ok_count += int(result.ok)
         if result.status_code is None:
@@ -109,7 +115,7 @@ def rollups_add(results: list[ProbeResult]) -> None:
 
 def _upsert_postgresql(model, buckets: list[Bucket]) -> None:
     # One statement: the row lock ON CONFLICT takes makes each merge atomic against other workers.
-    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)"] * len(buckets))
+    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)"] * len(buckets))
     params: list[int | float | str | datetime | None] = []
     for b in buckets:
         params += [
@@ -118,6 +124,7 @@ def _upsert_postgresql(model, buckets: list[Bucket]) -> None:
             b.bucket_start,
             b.count,
             b.ok_count,
+            b.maintenance_count,
             b.latency_sum,
             b.latency_min,
             b.latency_max,
@@ -152,6 +159,7 @@ def _upsert_portable(model, buckets: list[Bucket]) -> None:
         row = rows[(b.probe_id, b.revision_id, b.bucket_start)]
         row.count += b.count
         row.ok_count += b.ok_count
+        row.maintenance_count += b.maintenance_count
         row.latency_sum += b.latency_sum
         row.latency_min = _least(row.latency_min, b.latency_min)
         row.latency_max = _greatest(row.latency_max, b.latency_max)
@@ -162,6 +170,7 @@ def _upsert_portable(model, buckets: list[Bucket]) -> None:
         [
             "count",
             "ok_count",
+            "maintenance_count",
             "latency_sum",
             "latency_min",
             "latency_max",
@@ -238,7 +247,15 @@ def _rebuild_day(model, truncate, width, legacy, probe_id: int, start: datetime)
             probe_id=probe_id,
             checked_at__gte=rows[0].bucket_start,
             checked_at__lt=rows[-1].bucket_start + width,
-        ).only("probe_id", "revision_id", "checked_at", "ok", "status_code", "latency_ms")
+        ).only(
+            "probe_id",
+            "revision_id",
+            "checked_at",
+            "ok",
+            "status_code",
+            "latency_ms",
+            "in_maintenance",
+        )
         fresh = {
             (b.revision_id or 0, b.bucket_start): b for b in _buckets(results.iterator(), truncate)
         }
@@ -261,7 +278,8 @@ def _rebuild_day(model, truncate, width, legacy, probe_id: int, start: datetime)
 _PG_DAYS = """
 WITH totals AS (
     SELECT h.probe_id, h.revision_id, {day} AS day, SUM(h.count) AS count,
-        SUM(h.ok_count) AS ok_count, SUM(h.latency_sum) AS latency_sum,
+        SUM(h.ok_count) AS ok_count, SUM(h.maintenance_count) AS maintenance_count,
+        SUM(h.latency_sum) AS latency_sum,
         MIN(h.latency_min) AS latency_min, MAX(h.latency_max) AS latency_max,
         MAX(h.latency_error) AS latency_error
     FROM {hour} h WHERE {where}
@@ -277,10 +295,10 @@ WITH totals AS (
     ) b
     GROUP BY 1, 2, 3
 )
-INSERT INTO {table} (probe_id, revision_id, bucket_start, count, ok_count, latency_sum,
-    latency_min, latency_max, sketch, latency_error)
-SELECT t.probe_id, t.revision_id, t.day, t.count, t.ok_count, t.latency_sum, t.latency_min,
-    t.latency_max, COALESCE(b.sketch, '{{}}'::jsonb), t.latency_error
+INSERT INTO {table} (probe_id, revision_id, bucket_start, count, ok_count, maintenance_count,
+    latency_sum, latency_min, latency_max, sketch, latency_error)
+SELECT t.probe_id, t.revision_id, t.day, t.count, t.ok_count, t.maintenance_count,
+    t.latency_sum, t.latency_min, t.latency_max, COALESCE(b.sketch, '{{}}'::jsonb), t.latency_error
 FROM totals t
 LEFT JOIN bins b ON b.probe_id = t.probe_id AND b.revision = COALESCE(t.revision_id, 0)
     AND b.day = t.day
@@ -352,6 +370,7 @@ def _refresh_portable(hours) -> int:
             )
         day.count += hour.count
         day.ok_count += hour.ok_count
+        day.maintenance_count += hour.maintenance_count
         day.latency_sum += hour.latency_sum
         day.latency_min = _least(day.latency_min, hour.latency_min)
         day.latency_max = _greatest(day.latency_max, hour.latency_max)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet
 
 from integrations.models import Channel, NotificationDelivery, NotificationRule
+from integrations.selectors.paging import PER_PAGE, LogPage, log_page
 
 
 def channels_listed() -> QuerySet[Channel]:
@@ -28,11 +29,12 @@ def subscriptions_of(*, user) -> QuerySet[NotificationRule]:
     return NotificationRule.objects.filter(subscriber=user).select_related("channel", "service")
 
 
-def deliveries_recent(*, limit: int = 50, user=None) -> list[NotificationDelivery]:
-    """The latest notifications, newest first (a user's own subscriptions' when ``user``)."""
+def deliveries_page(*, after: str = "", user=None, per_page: int = PER_PAGE) -> LogPage:
+    """A page of the notifications sent, newest first (a user's own subscriptions' when
+    ``user``), after the cursor ``after``; raises BadParam for a cursor no link made."""
     rows = NotificationDelivery.objects.select_related("channel", "rule").exclude(
         status=NotificationDelivery.Status.DIGESTED
     )
     if user is not None:
         rows = rows.filter(rule__subscriber=user)
-    return list(rows.order_by("-created_at", "-pk")[:limit])
+    return log_page(rows, after=after, per_page=per_page)

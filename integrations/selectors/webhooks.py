@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Max, Q, QuerySet
 
 from integrations.models import Webhook, WebhookDelivery
+from integrations.selectors.paging import PER_PAGE, LogPage, log_page
 
 
 def webhooks_listed() -> QuerySet[Webhook]:
@@ -17,10 +18,8 @@ def webhooks_listed() -> QuerySet[Webhook]:
     )
 
 
-def webhook_deliveries(*, webhook: Webhook, limit: int = 100) -> list[WebhookDelivery]:
-    """The webhook's latest deliveries, newest first (the body is left out: it can be large)."""
-    return list(
-        WebhookDelivery.objects.filter(webhook=webhook)
-        .defer("body")
-        .order_by("-created_at", "-pk")[:limit]
-    )
+def webhook_deliveries(*, webhook: Webhook, after: str = "", per_page: int = PER_PAGE) -> LogPage:
+    """A page of the webhook's deliveries, newest first, after the cursor ``after`` (the body is
+    left out: it can be large); raises BadParam for a cursor no link made."""
+    rows = WebhookDelivery.objects.filter(webhook=webhook).defer("body")
+    return log_page(rows, after=after, per_page=per_page)

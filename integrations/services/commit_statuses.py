@@ -165,6 +165,54 @@ def _write(rows: list[CommitStatus]) -> int:
     return len(rows)
 
 
+class RepostRefused(ValueError):
+    """The status cannot be posted again; the message says why."""
+
+
+def commit_status_repost(*, status: CommitStatus) -> CommitStatus:
+    """Post a failed or given-up status again, as a new row (the failed one stays in the log),
+    like a webhook's redelivery. Refused, with a sentence, while it is not finished badly, when
+    a newer status of its commit and context exists (the host would go back to an older
+    state), or when its host has no token."""
+    if status.status not in (Status.FAILED, Status.GIVEN_UP):
+        raise RepostRefused(
+            f"Only a failed or given-up status can be posted again; this one is "
+            f"{status.get_status_display().lower()}."
+        )
+    newer = CommitStatus.objects.filter(
+        host=status.host,
+        repository=status.repository,
+        sha=status.sha,
+        context=status.context,
+        pk__gt=status.pk,
+    )
+    if newer.exists():
+        raise RepostRefused(
+            f"A newer status of {status.context} on this commit was written since: posting "
+            "this one again would put the commit back on an older state."
+        )
+    if status.host not in hosts():
+        variable = "STAGELOOP_GITHUB_TOKEN" if status.host == GITHUB else "STAGELOOP_GITLAB_TOKEN"
+        raise RepostRefused(
+            f"No token is set for {status.get_host_display()}: set {variable}, then post again."
+        )
+    copy = CommitStatus(
+        service_id=status.service_id,
+        run_id=status.run_id,
+        verdict_id=status.verdict_id,
+        host=status.host,
+        repository=status.repository,
+        sha=status.sha,
+        context=status.context,
+        state=status.state,
+        description=status.description,
+        target_url=status.target_url,
+    )
+    _write([copy])
+    logger.info("commit status %s posted again as %s", status.pk, copy.pk)
+    return copy
+
+
 # -- sending ---------------------------------------------------------------------------------
 
 

@@ -247,25 +247,38 @@ def _emails_clean(emails: str) -> str:
     return ", ".join(addresses)
 
 
-def channel_create(*, name: str, kind: str, url: str = "", emails: str = "", user=None) -> Channel:
-    """Create a channel: an Apprise URL checked (known service, reachable host) and stored with
-    its masked form, or email addresses."""
-    name = name.strip()[:100]
-    if not name:
-        raise NotificationInvalid("Give the channel a name.", field="name")
+def _channel_values(*, kind: str, url: str, emails: str, keep_url: bool = False) -> dict[str, str]:
+    """The stored fields of a channel of ``kind`` (the URL checked and masked, or the addresses
+    cleaned); raise NotificationInvalid with a sentence. ``keep_url``: a blank URL keeps the
+    stored one (an edit), so nothing URL-related is returned."""
     if kind == Channel.Kind.APPRISE:
         url = url.strip()
+        if not url and keep_url:
+            return {}
         if not url:
             raise NotificationInvalid("Give the channel's Apprise URL.")
         try:
             apprise_check(url, allow_private=settings.WEBHOOKS_ALLOW_PRIVATE)
         except AppriseUrlInvalid as exc:
             raise NotificationInvalid(str(exc)) from None
-        values = {"url": url, "url_masked": apprise_mask(url), "emails": ""}
-    elif kind == Channel.Kind.EMAIL:
-        values = {"url": "", "url_masked": "", "emails": _emails_clean(emails)}
-    else:
-        raise NotificationInvalid("Choose Apprise URL or Email.", field="kind")
+        return {"url": url, "url_masked": apprise_mask(url), "emails": ""}
+    if kind == Channel.Kind.EMAIL:
+        return {"url": "", "url_masked": "", "emails": _emails_clean(emails)}
+    raise NotificationInvalid("Choose Apprise URL or Email.", field="kind")
+
+
+def _channel_name(name: str) -> str:
+    name = name.strip()[:100]
+    if not name:
+        raise NotificationInvalid("Give the channel a name.", field="name")
+    return name
+
+
+def channel_create(*, name: str, kind: str, url: str = "", emails: str = "", user=None) -> Channel:
+    """Create a channel: an Apprise URL checked (known service, reachable host) and stored with
+    its masked form, or email addresses."""
+    name = _channel_name(name)
+    values = _channel_values(kind=kind, url=url, emails=emails)
     channel = Channel.objects.create(
         name=name,
         kind=kind,
@@ -273,6 +286,26 @@ def channel_create(*, name: str, kind: str, url: str = "", emails: str = "", use
         **values,
     )
     logger.info("notification channel %s created: %s", channel.pk, channel.target)
+    return channel
+
+
+def channel_update(
+    *, channel: Channel, name: str, url: str = "", emails: str = "", active: bool = True
+) -> Channel:
+    """Change a channel, checked as when it was created; its kind stays. A blank Apprise URL
+    keeps the stored one (pages never show it, so an edit cannot resend it); a new one is
+    checked and masked again. Nothing is saved when any input is refused."""
+    name = _channel_name(name)
+    values = _channel_values(kind=channel.kind, url=url, emails=emails, keep_url=True)
+    for key, value in {"name": name, "active": active, **values}.items():
+        setattr(channel, key, value)
+    channel.save(update_fields=["name", "active", *values])
+    logger.info(
+        "notification channel %s changed%s: %s",
+        channel.pk,
+        " (new URL)" if values.get("url") else "",
+        channel.target,
+    )
     return channel
 
 
@@ -295,19 +328,9 @@ def channel_test_send(*, channel: Channel) -> NotificationDelivery:
     return delivery
 
 
-def rule_create(
-    *,
-    kinds: Sequence[str],
-    channel: Channel | None = None,
-    subscriber=None,
-    service=None,
-    owner_user=None,
-    owner_team=None,
-    min_severity: str = events.INFO,
-    digest: str = "",
-    user=None,
-) -> NotificationRule:
-    """A team rule (a channel) or a subscription (``subscriber``; a channel or their email)."""
+def _rule_check(
+    *, kinds: Sequence[str], channel: Channel | None, subscriber, min_severity: str, digest: str
+) -> None:
     unknown = sorted(set(kinds) - set(events.KINDS))
     if unknown:
         raise NotificationInvalid(f"Unknown events: {', '.join(unknown)}.", field="events")
@@ -323,6 +346,28 @@ def rule_create(
         raise NotificationInvalid("Choose info, warning or critical.", field="min_severity")
     if digest not in NotificationRule.Digest.values:
         raise NotificationInvalid("Choose immediate, hourly or daily.", field="digest")
+
+
+def rule_create(
+    *,
+    kinds: Sequence[str],
+    channel: Channel | None = None,
+    subscriber=None,
+    service=None,
+    owner_user=None,
+    owner_team=None,
+    min_severity: str = events.INFO,
+    digest: str = "",
+    user=None,
+) -> NotificationRule:
+    """A team rule (a channel) or a subscription (``subscriber``; a channel or their email)."""
+    _rule_check(
+        kinds=kinds,
+        channel=channel,
+        subscriber=subscriber,
+        min_severity=min_severity,
+        digest=digest,
+    )
     return NotificationRule.objects.create(
         events=list(kinds),
         channel=channel,
@@ -334,6 +379,44 @@ def rule_create(
         digest=digest,
         created_by=user if user is not None and user.is_authenticated else None,
     )
+
+
+def rule_update(
+    *,
+    rule: NotificationRule,
+    kinds: Sequence[str],
+    channel: Channel | None,
+    service=None,
+    owner_user=None,
+    owner_team=None,
+    min_severity: str = events.INFO,
+    digest: str = "",
+    active: bool = True,
+) -> NotificationRule:
+    """Change a team rule or a subscription, checked as when it was created (its subscriber
+    stays). Messages already written keep the rule's old choices; a held one still goes out in
+    its digest. Nothing is saved when any input is refused."""
+    _rule_check(
+        kinds=kinds,
+        channel=channel,
+        subscriber=rule.subscriber,
+        min_severity=min_severity,
+        digest=digest,
+    )
+    values = {
+        "events": list(kinds),
+        "channel": channel,
+        "service": service,
+        "owner_user": owner_user,
+        "owner_team": owner_team,
+        "min_severity": min_severity,
+        "digest": digest,
+        "active": active,
+    }
+    for key, value in values.items():
+        setattr(rule, key, value)
+    rule.save(update_fields=list(values))
+    return rule
 
 
 def rule_delete(*, rule: NotificationRule) -> None:

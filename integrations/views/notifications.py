@@ -9,24 +9,46 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from integrations.forms import ChannelForm, RuleForm, SubscriptionForm
+from integrations.forms import (
+    ChannelEditForm,
+    ChannelForm,
+    RuleEditForm,
+    RuleForm,
+    SubscriptionEditForm,
+    SubscriptionForm,
+)
 from integrations.models import Channel, NotificationRule
 from integrations.selectors.notifications import (
     channels_listed,
-    deliveries_recent,
+    deliveries_page,
     subscriptions_of,
     team_rules,
 )
+from integrations.selectors.paging import LogPage
 from integrations.services.notifications import (
     NotificationInvalid,
     channel_create,
     channel_delete,
     channel_test_send,
+    channel_update,
     rule_create,
     rule_delete,
+    rule_update,
 )
+from runs.views.paging import query_without
 
 MANAGE = "integrations.manage_integrations"
+
+
+def _log(request: HttpRequest, page: LogPage) -> dict[str, object]:
+    """The message log's context: its rows and what its pager links keep of the query."""
+    return {
+        "deliveries": page.rows,
+        "log": page,
+        "log_query": query_without(request, "after"),
+        "log_anchor": "notification-log",
+        "log_label": "Message log",
+    }
 
 
 @permission_required(MANAGE, raise_exception=True)
@@ -73,11 +95,77 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     context = {
         "channels": channels_listed(),
         "rules": team_rules(),
-        "deliveries": deliveries_recent(),
+        **_log(request, deliveries_page(after=request.GET.get("after", ""))),
         "channel_form": channel_form,
         "rule_form": rule_form,
     }
     return render(request, "integrations/notification_list.html", context)
+
+
+def _field(form, exc: NotificationInvalid) -> str | None:
+    return exc.field if exc.field in form.fields else None
+
+
+@permission_required(MANAGE, raise_exception=True)
+def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a channel; its URL is never shown (blank keeps it), only its masked form."""
+    channel = get_object_or_404(Channel, pk=pk)
+    initial = {"name": channel.name, "emails": channel.emails, "active": channel.active}
+    form = ChannelEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            channel_update(
+                channel=channel,
+                name=data["name"],
+                url=data["url"],
+                emails=data["emails"],
+                active=data["active"],
+            )
+        except NotificationInvalid as exc:
+            form.add_error(_field(form, exc), str(exc))
+        else:
+            messages.success(request, f"Channel {channel.name} saved.")
+            return redirect("notification-list")
+    return render(request, "integrations/channel_edit.html", {"channel": channel, "form": form})
+
+
+@permission_required(MANAGE, raise_exception=True)
+def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    rule = get_object_or_404(
+        NotificationRule.objects.select_related("channel"), pk=pk, subscriber__isnull=True
+    )
+    initial = {
+        "events": rule.events,
+        "channel": rule.channel,
+        "service": rule.service_id,
+        "owner_user": rule.owner_user_id,
+        "owner_team": rule.owner_team_id,
+        "min_severity": rule.min_severity,
+        "digest": rule.digest,
+        "active": rule.active,
+    }
+    form = RuleEditForm(request.POST or None, initial=initial, prefix="rule", rule=rule)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            rule_update(
+                rule=rule,
+                kinds=data["events"],
+                channel=data["channel"],
+                service=data["service"],
+                owner_user=data["owner_user"],
+                owner_team=data["owner_team"],
+                min_severity=data["min_severity"],
+                digest=data["digest"] or "",
+                active=data["active"],
+            )
+        except NotificationInvalid as exc:
+            form.add_error(_field(form, exc), str(exc))
+        else:
+            messages.success(request, "Rule saved.")
+            return redirect("notification-list")
+    return render(request, "integrations/rule_edit.html", {"rule": rule, "form": form})
 
 
 @require_POST
@@ -132,9 +220,51 @@ def notification_mine(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "subscriptions": subscriptions_of(user=request.user),
-        "deliveries": deliveries_recent(user=request.user, limit=20),
+        **_log(
+            request,
+            deliveries_page(after=request.GET.get("after", ""), user=request.user, per_page=20),
+        ),
     }
     return render(request, "integrations/notification_mine.html", context)
+
+
+@login_required
+def subscription_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change one of one's own subscriptions (another's is a 404)."""
+    rule = get_object_or_404(
+        NotificationRule.objects.select_related("channel"), pk=pk, subscriber=request.user
+    )
+    initial = {
+        "events": rule.events,
+        "channel": rule.channel,
+        "service": rule.service_id,
+        "mine_only": rule.owner_user_id == request.user.pk,
+        "min_severity": rule.min_severity,
+        "digest": rule.digest,
+        "active": rule.active,
+    }
+    form = SubscriptionEditForm(request.POST or None, initial=initial, prefix="sub", rule=rule)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            rule_update(
+                rule=rule,
+                kinds=data["events"],
+                channel=data["channel"],
+                service=data["service"],
+                owner_user=request.user if data["mine_only"] else None,
+                min_severity=data["min_severity"],
+                digest=data["digest"] or "",
+                active=data["active"],
+            )
+        except NotificationInvalid as exc:
+            form.add_error(_field(form, exc), str(exc))
+        else:
+            messages.success(request, "Subscription saved.")
+            return redirect("notification-mine")
+    return render(
+        request, "integrations/rule_edit.html", {"rule": rule, "form": form, "mine": True}
+    )
 
 
 @require_POST

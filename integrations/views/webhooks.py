@@ -27,6 +27,7 @@ from integrations.services.webhooks import (
     webhook_update,
 )
 from integrations.signing import SIGNATURE_HEADER
+from runs.views.paging import query_without
 
 MANAGE = "integrations.manage_integrations"
 
@@ -87,10 +88,15 @@ def _detail(
             "events": hook.events,
         }
         form = WebhookForm(initial=initial)
+    log = webhook_deliveries(webhook=hook, after=request.GET.get("after", ""))
     context = {
         "hook": hook,
         "form": form,
-        "deliveries": webhook_deliveries(webhook=hook),
+        "deliveries": log.rows,
+        "log": log,
+        "log_query": query_without(request, "after"),
+        "log_anchor": "deliveries",
+        "log_label": "Delivery log",
         "secret": secret,
         "old_secret_until": hook.old_secret_expires_at if hook.old_secret_valid() else None,
     }

@@ -57,7 +57,7 @@ def reliability_figures(scope: Scope) -> list[Figure]:
             count,
             True,
             probes_url,
-            "successful probe checks / all probe checks",
+            "successful probe checks / all probe checks (maintenance excluded)",
         )
     else:
         uptime = Figure(
@@ -69,7 +69,7 @@ def reliability_figures(scope: Scope) -> list[Figure]:
             count,
             False,
             probes_url,
-            "successful probe checks / all probe checks",
+            "successful probe checks / all probe checks (maintenance excluded)",
         )
     figures.append(uptime)
 

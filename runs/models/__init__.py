@@ -6,6 +6,7 @@ from runs.models.outbox import Outbox
 from runs.models.owners import OwnerRule
 from runs.models.read_models import CaseFlakeWindow, SuiteTreeNode
 from runs.models.retention import RetentionPass, RetentionPolicy
+from runs.models.schedules import ScheduleSkip
 from runs.models.services import Build, Deploy, Revision, Service
 from runs.models.states import QuarantinePolicy, State, TestState, TestStateChange
 from runs.models.testing import (
@@ -36,6 +37,7 @@ __all__ = [
     "RetentionPass",
     "RetentionPolicy",
     "Revision",
+    "ScheduleSkip",
     "Service",
     "State",
     "Suite",

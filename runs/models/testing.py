@@ -6,7 +6,7 @@ import hashlib
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +16,10 @@ from django.utils import timezone
 TRIVIAL_SECONDS = 0.001
 # How long a page waits for the analyze step after a run fails before it stops polling.
 ANALYSIS_WAIT = timedelta(minutes=5)
+
+
+# A schedule runs a suite at most every minute and at least once a week.
+MAX_SCHEDULE_MINUTES = 7 * 24 * 60
 
 
 def case_key_hash(key: str) -> str:
@@ -49,12 +53,37 @@ class Suite(models.Model):
     target_test_count = models.PositiveIntegerField(
         null=True, blank=True, help_text="How many tests the team means this suite to have."
     )
+    # Scheduled as a monitor (runs.services.schedules): run every `schedule_minutes` against the
+    # service's current revision while enabled; `schedule_next_at` is the next occurrence due.
+    schedule_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_SCHEDULE_MINUTES)],
+        help_text="Run this suite every so many minutes against the current revision.",
+    )
+    schedule_enabled = models.BooleanField(default=False, db_default=False)
+    schedule_next_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["service__name", "name"]
         constraints = [
             models.UniqueConstraint(fields=["service", "name"], name="suite_unique_per_service"),
+            models.CheckConstraint(
+                condition=models.Q(schedule_enabled=False)
+                | models.Q(schedule_minutes__isnull=False, schedule_next_at__isnull=False),
+                name="suite_schedule_complete",
+                violation_error_message="A scheduled suite needs an interval in minutes and a "
+                "next due time; set its schedule on the suite's page.",
+            ),
+        ]
+        indexes = [
+            # The beat's tick: enabled suites whose next occurrence is due.
+            models.Index(
+                fields=["schedule_next_at"],
+                condition=models.Q(schedule_enabled=True),
+                name="suite_schedule_due",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -89,6 +118,7 @@ class TestRun(models.Model):
         CLI = "cli", "Command line"
         LOOP = "loop", "Loop"
         SEED = "seed", "Demo data"
+        SCHEDULED = "scheduled", "Scheduled"
 
     suite = models.ForeignKey(Suite, on_delete=models.CASCADE, related_name="runs")
     service = models.ForeignKey("runs.Service", on_delete=models.CASCADE, related_name="runs")

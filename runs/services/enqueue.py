@@ -27,6 +27,9 @@ DEPLOY_AND_TEST = "runs.tasks.deploy_and_test"
 RUN_ANALYZE = "runs.tasks.run_analyze"
 RUNS_SWEEP = "runs.tasks.runs_sweep"  # sent by the beat only
 ROLLBACK = "runs.tasks.rollback"
+# Suite schedules: the beat's tick (sent by the beat only) and the test-only run it starts.
+SCHEDULES_TICK = "runs.tasks.schedules_tick"
+REVISION_TEST = "runs.tasks.revision_test"
 
 # A queued deploy's chain is sent again at most this often while nothing claims it.
 RESEND_AFTER = timedelta(minutes=2)
@@ -54,6 +57,22 @@ def deploy_and_test_send(*, deploy_id: int) -> bool:
 def rollback_enqueue(*, deploy_id: int) -> None:
     """Send a rollback deploy once the transaction that created it commits."""
     _enqueue_on_commit(ROLLBACK, deploy_id)
+
+
+def revision_test_enqueue(*, run_id: int) -> None:
+    """Send a queued test-only run (a scheduled one) once the transaction that created it
+    commits."""
+    _enqueue_on_commit(REVISION_TEST, run_id)
+
+
+def revision_test_send(*, run_id: int) -> bool:
+    """Send a test-only run still queued again (its message was lost), through the outbox; as
+    deploy_and_test_send, False and nothing written while an earlier message is recent."""
+    key = Outbox.key_for(REVISION_TEST, [run_id])
+    if outbox_pending(key=key, since=timezone.now() - RESEND_AFTER):
+        return False
+    _enqueue_on_commit(REVISION_TEST, run_id)
+    return True
 
 
 def run_analyze_enqueue(*, run_id: int) -> None:

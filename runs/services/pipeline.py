@@ -1,4 +1,8 @@
-"""Deploy and test, as one chain: deploy → wait healthy → run suite → import → analyze → gate."""
+"""Deploy and test, as one chain: deploy → wait healthy → run suite → import → analyze → gate.
+
+A test-only run (a suite's schedule) walks the same chain from the test step on, against a
+revision already serving: run suite → import → analyze → quarantine (no gate: the gate judges a
+candidate before traffic, and this revision already has it)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from django.utils import timezone
 from analyses.services.analyze import run_analyze_execute
 from runs.lifecycle.deploys import deploy_lifecycle
 from runs.lifecycle.runs import run_lifecycle
-from runs.models import Deploy, Service, TestRun
+from runs.models import Deploy, Revision, Service, TestRun
 from runs.services.deploy_step import deploy_claim, deploy_execute
 from runs.services.gates import gate_evaluate_safely
 from runs.services.leases import LeaseKeeper
@@ -20,7 +24,7 @@ from runs.services.loops import loop_iteration_finished, loops_resume_waiting
 from runs.services.release import release_decide
 from runs.services.rollback import rollback_execute
 from runs.services.states import test_states_judge_safely
-from runs.services.suite_step import run_claim, run_execute
+from runs.services.suite_step import run_claim, run_end, run_execute
 from runs.services.sweeper import deploy_clean_up
 
 logger = logging.getLogger(__name__)
@@ -90,6 +94,45 @@ def _chain(deploy: Deploy, keeper: LeaseKeeper) -> None:
         # Traffic moves (or never does) on the verdict; the deploy is running until then.
         release_decide(deploy=deploy, candidate=revision, run=run)
     _loop_step(run)
+
+
+def revision_test_execute(*, run_id: int) -> None:
+    """Run a queued test-only run's suite against its revision, import, analyze and judge its
+    tests' states. Safe to run twice (the run is claimed with a conditional UPDATE); whatever a
+    step raises, the run ends at once saying why."""
+    run = run_claim(run_id=run_id)
+    if run is None:
+        logger.info("run %s: already taken or finished", run_id)
+        return
+    try:
+        with LeaseKeeper() as keeper:
+            keeper.hold(TestRun, run.pk)
+            revision = (
+                Revision.objects.filter(pk=run.revision_id).first() if run.revision_id else None
+            )
+            if revision is None or revision.status != Revision.Status.READY:
+                what = (
+                    f"revision {revision.name} is {revision.status}"
+                    if revision
+                    else "its revision was deleted"
+                )
+                run_end(
+                    run, TestRun.Status.ERROR, f"Not run: {what}, so there was nothing to test."
+                )
+                return
+            run = run_execute(run, revision)
+            if run.status in (TestRun.Status.PASSED, TestRun.Status.FAILED):
+                _analyze(run)
+            test_states_judge_safely(run=run)
+    except Exception as exc:
+        logger.exception("run %s: the test-only chain stopped", run_id)
+        run_lifecycle.move(
+            run,
+            TestRun.Status.ERROR,
+            frm=TestRun.ACTIVE,
+            error=f"Stageloop stopped: {exc!r}",
+            finished_at=timezone.now(),
+        )
 
 
 def _analyze(run: TestRun) -> None:

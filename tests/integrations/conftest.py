@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from integrations import events
 from integrations.models import Webhook
 from integrations.services.webhooks import webhook_create
+from tests.integrations.http_server import Reply, Request, http_server, wait_until
 
 
 @dataclass
@@ -30,53 +28,24 @@ class Receiver:
     url: str = ""
     plan: list[int] = field(default_factory=list)
     requests: list[Received] = field(default_factory=list)
-    release: threading.Event = field(default_factory=threading.Event)
     answer: bytes = b'{"ok": true}'
     headers: dict[str, str] = field(default_factory=dict)  # sent with every answer
 
     def wait_for(self, count: int, timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if len(self.requests) >= count:
-                return True
-            time.sleep(0.02)
-        return False
+        return wait_until(lambda: len(self.requests) >= count, timeout)
+
+    def reply(self, request: Request) -> Reply:
+        self.requests.append(Received(request.path, request.headers, request.body))
+        status = self.plan.pop(0) if self.plan else 200
+        return Reply(status, self.answer, self.headers, hang=status == 0)
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     state = Receiver()
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            with lock:
-                state.requests.append(Received(self.path, dict(self.headers.items()), body))
-                status = state.plan.pop(0) if state.plan else 200
-            if status == 0:
-                state.release.wait(30)
-                return
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(state.answer)))
-            for key, value in state.headers.items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(state.answer)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
-    yield state
-    state.release.set()
-    server.shutdown()
-    server.server_close()
+    with http_server(state.reply) as url:
+        state.url = f"{url}/hooks"
+        yield state
 
 
 @pytest.fixture

@@ -3,7 +3,10 @@ refused with a sentence, and the buttons do what they say."""
 
 from __future__ import annotations
 
+import html
+
 import pytest
+from django.forms.models import model_to_dict
 from django.urls import reverse
 
 from integrations import events
@@ -95,3 +98,40 @@ def test_the_docs_page_shows_every_event_and_the_verification(login, viewer):
     for kind in [*events.KINDS, events.TEST]:
         assert kind in page
     assert "hmac.compare_digest" in page and "Stageloop-Signature" in page
+
+
+@pytest.mark.parametrize(
+    ("fields", "sentence"),
+    [
+        ({"url": "http://169.254.169.254/latest/meta-data/"}, "a cloud metadata address"),
+        ({"url": "http://127.0.0.1:9/hooks"}, "a loopback address"),
+        ({"url": "http://[fe80::1]:9/hooks"}, "a link-local address"),
+        ({"url": "ftp://example.com/hooks"}, "Only http:// and https:// URLs"),
+        ({"url": "not a url"}, "Enter a valid URL"),
+        ({"events": []}, "Choose at least one event to send."),
+        ({"events": ["no.such.event"]}, "Select a valid choice"),
+        ({"name": ""}, "This field is required."),
+    ],
+)
+def test_a_refused_edit_leaves_the_webhook_as_it_was_and_says_why(
+    login, manager, make_webhook, settings, fields, sentence
+):
+    hook, _ = make_webhook()
+    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    before = model_to_dict(Webhook.objects.get(pk=hook.pk))
+    data = {"name": "renamed", "url": "https://example.com/hooks", "events": ["run.failed"]}
+    response = login(manager).post(reverse("webhook-detail", args=[hook.pk]), data | fields)
+    assert response.status_code == 200 and sentence in html.unescape(response.content.decode())
+    assert model_to_dict(Webhook.objects.get(pk=hook.pk)) == before
+
+
+@pytest.mark.parametrize("who", ["viewer", "operator"])
+def test_viewers_and_operators_cannot_edit_a_webhook(request, login, make_webhook, who):
+    hook, _ = make_webhook()
+    before = model_to_dict(Webhook.objects.get(pk=hook.pk))
+    response = login(request.getfixturevalue(who)).post(
+        reverse("webhook-detail", args=[hook.pk]),
+        {"name": "mine", "url": "https://example.com/hooks", "events": ["run.failed"]},
+    )
+    assert response.status_code == 403
+    assert model_to_dict(Webhook.objects.get(pk=hook.pk)) == before

@@ -18,17 +18,18 @@ from django.utils import timezone
 
 from analyses.models import ActionItem, Why
 from analyses.services.analyses import analysis_start_from_run
-from health.models import Incident, Probe
+from health.models import Incident, MaintenanceWindow, Probe
 from health.services import probe_results_record
 from integrations.events import KINDS
 from integrations.models import (
     Channel,
+    CommitStatus,
     NotificationDelivery,
     NotificationRule,
     Webhook,
     WebhookDelivery,
 )
-from reports.models import Capability
+from reports.models import Capability, StatusPage
 from runs.models import (
     Build,
     Deploy,
@@ -36,6 +37,7 @@ from runs.models import (
     Loop,
     LoopIteration,
     Revision,
+    ScheduleSkip,
     Service,
     Suite,
     TestCase,
@@ -83,6 +85,15 @@ PAGES: dict[str, str | None] = {
     "webhooks docs": "webhook-docs",
     "notifications": "notification-list",
     "my notifications": "notification-mine",
+    # maintenance windows and status pages (issue 19); the public status page is opened logged out
+    "maintenance": "maintenance-list",
+    "maintenance edit": "maintenance-edit",
+    "status page": "status-page",
+    "status page public": "status-page",
+    "channel edit": "channel-edit",
+    "rule edit": "rule-edit",
+    "subscription edit": "subscription-edit",
+    "commit statuses": "commit-status-list",
 }
 
 # Named URLs that are not pages a person opens, and why. Django's admin is left out on purpose.
@@ -117,6 +128,7 @@ NOT_PAGES: dict[str, str] = {
     "signature-triage": "POST only",
     "suite-retention": "POST only (the suite page's retention form)",
     "run-pin": "POST only (the run page's pin button)",
+    "suite-schedule": "POST only (the suite page's schedule form)",
     "search-typeahead": "htmx fragment of the header's search box",
     "search-failure": "a redirect to the newest run (or the suite) of a failure signature",
     "suite-tree-branch": "htmx fragment of the suite page's tree",
@@ -131,6 +143,9 @@ NOT_PAGES: dict[str, str] = {
     "channel-test": "POST only (the notifications page's button)",
     "rule-delete": "POST only (the notifications page's button)",
     "subscription-delete": "POST only (the my-notifications page's button)",
+    "maintenance-create": "POST only (the maintenance page's form)",
+    "maintenance-delete": "POST only (the maintenance page's button)",
+    "commit-status-repost": "POST only (the commit statuses page's button)",
 }
 # The API (namespace "api") answers JSON; its docs page is django-ninja's Swagger UI, not ours.
 NOT_PAGE_NAMESPACES = ("admin", "api")
@@ -319,6 +334,55 @@ def seed_world() -> dict[str, str]:
         attempts=5,
         error="The receiver answered 503. " + LONG_MESSAGE[:900],
     )
+    window = MaintenanceWindow.objects.create(
+        service=service,
+        kind=MaintenanceWindow.Kind.WEEKLY,
+        weekdays=[1, 2, 3, 4, 5, 6, 7],
+        local_start=timezone.localtime(now - timedelta(minutes=30)).time().replace(microsecond=0),
+        duration_minutes=60,
+        reason=("Database upgrade of the storefront checkout cluster " + LONG_NAME)[:200],
+    )
+    private_page = StatusPage.objects.create(
+        name=("Storefront checkout and streamed agent replies " + "x" * 100)[:100],
+        slug="storefront-checkout-and-streamed-agent-replies-int"[:50],
+    )
+    public_page = StatusPage.objects.create(
+        name="Acme public status", slug="acme", public=True, show_errors=True
+    )
+    for status_page in (private_page, public_page):
+        status_page.services.add(*Service.objects.all())
+    CommitStatus.objects.create(
+        service=service,
+        run=run,
+        host="github",
+        repository="storefront-" * 20 + "checkout",
+        sha="f" * 64,
+        context="stageloop/" + "storefront-checkout/" * 12,
+        state="failure",
+        description=LONG_MESSAGE[:140],
+        target_url=LONG_URL[:2000],
+        status=CommitStatus.Status.GIVEN_UP,
+        attempts=8,
+        last_status_code=502,
+        response_excerpt=LONG_MESSAGE[:1024],
+        error="The host answered 502. " + LONG_MESSAGE[:400],
+    )
+
+    # The suite runs on a schedule: a scheduled run, and an occurrence skipped while it ran.
+    Suite.objects.filter(pk=suite.pk).update(
+        schedule_minutes=10_080, schedule_enabled=True, schedule_next_at=now
+    )
+    TestRun.objects.filter(pk=previous.pk).update(trigger=TestRun.Trigger.SCHEDULED)
+    ScheduleSkip.objects.create(
+        suite=suite,
+        reason=ScheduleSkip.Reason.OVERLAP,
+        due_at=now - timedelta(minutes=30),
+        missed=12,
+        active_run=previous,
+        detail=f"Skipped 12 occurrences: run #{previous.pk} (scheduled, started "
+        f"{now:%Y-%m-%d %H:%M:%S}) was still running; " + LONG_MESSAGE[:400],
+        recorded_at=now,
+    )
 
     return {
         "login": "/login/",
@@ -356,4 +420,13 @@ def seed_world() -> dict[str, str]:
         "webhooks docs": "/settings/webhooks/docs",
         "notifications": "/settings/notifications/",
         "my notifications": "/settings/notifications/mine/",
+        "maintenance": f"/services/{service.name}/maintenance/",
+        "maintenance edit": f"/services/{service.name}/maintenance/{window.pk}/edit",
+        "status page": f"/status/{private_page.slug}/",
+        "status page public": f"/status/{public_page.slug}/",
+        "channel edit": f"/settings/notifications/channels/{channel.pk}/",
+        "rule edit": f"/settings/notifications/rules/{rule.pk}/",
+        "subscription edit": "/settings/notifications/mine/"
+        f"{NotificationRule.objects.filter(subscriber=admin).values_list('pk', flat=True)[0]}/",
+        "commit statuses": "/settings/commit-statuses/",
     }

@@ -29,7 +29,7 @@ THEMES = ("light", "dark")
 AXE_AT = set(itertools.product(WIDTHS, THEMES))
 # Pages that answer an error status on purpose, and the console line Chromium prints for it.
 EXPECTED_STATUS = {"not found": 404}
-LOGGED_OUT = ("login",)
+LOGGED_OUT = ("login", "status page public")
 
 # What sticks out past the window, for the failure message: the innermost elements whose box
 # or text reaches past it, outside any scroll container.

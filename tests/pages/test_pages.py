@@ -39,7 +39,8 @@ def page_urls(h: dict) -> dict[str, str]:
 MAX_QUERIES = {
     "overview": 21,
     "service": 20,  # + the compare picker's runs and revisions
-    "suite": 25,  # + its quarantined tests, quarantine policy, flaky tests' owners, tree (2)
+    "suite": 26,  # + its quarantined tests, quarantine policy, flaky tests' owners, tree (2),
+    # its schedule's skipped occurrences
     "run": 21,  # + its failures' owner rules, the counts on its "only" filter links, and up to
     # three keyset reads of its results (failures, passes, skipped) instead of a count and a page,
     # and the comparison's "fixed" tests read from the previous run's failures (its own query)

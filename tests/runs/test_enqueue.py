@@ -9,7 +9,14 @@ from runs.services import enqueue
 
 
 def test_every_task_name_the_enqueue_module_sends_is_registered():
-    names = [enqueue.DEPLOY_AND_TEST, enqueue.RUN_ANALYZE, enqueue.RUNS_SWEEP, enqueue.ROLLBACK]
+    names = [
+        enqueue.DEPLOY_AND_TEST,
+        enqueue.RUN_ANALYZE,
+        enqueue.RUNS_SWEEP,
+        enqueue.ROLLBACK,
+        enqueue.SCHEDULES_TICK,
+        enqueue.REVISION_TEST,
+    ]
 
     registered = {name: app.tasks[name] for name in names}
 
@@ -18,4 +25,6 @@ def test_every_task_name_the_enqueue_module_sends_is_registered():
         "runs.tasks.run_analyze": analyses_tasks.run_analyze,
         "runs.tasks.runs_sweep": tasks.runs_sweep,
         "runs.tasks.rollback": tasks.rollback,
+        "runs.tasks.schedules_tick": tasks.schedules_tick,
+        "runs.tasks.revision_test": tasks.revision_test,
     }

@@ -17,7 +17,8 @@ from django.db import migrations, models
 _PG = """
 WITH totals AS (
     SELECT h.probe_id, h.revision_id, {day} AS day, SUM(h.count) AS count,
-        SUM(h.ok_count) AS ok_count, SUM(h.latency_sum) AS latency_sum,
+        SUM(h.ok_count) AS ok_count, SUM(h.maintenance_count) AS maintenance_count,
+        SUM(h.latency_sum) AS latency_sum,
         MIN(h.latency_min) AS latency_min, MAX(h.latency_max) AS latency_max,
         MAX(h.latency_error) AS latency_error
     FROM health_proberolluphour h GROUP BY 1, 2, 3
@@ -32,9 +33,9 @@ WITH totals AS (
     GROUP BY 1, 2, 3
 )
 INSERT INTO health_proberollupday (probe_id, revision_id, bucket_start, count, ok_count,
-    latency_sum, latency_min, latency_max, sketch, latency_error)
-SELECT t.probe_id, t.revision_id, t.day, t.count, t.ok_count, t.latency_sum, t.latency_min,
-    t.latency_max, COALESCE(b.sketch, '{{}}'::jsonb), t.latency_error
+    maintenance_count, latency_sum, latency_min, latency_max, sketch, latency_error)
+SELECT t.probe_id, t.revision_id, t.day, t.count, t.ok_count, t.maintenance_count,
+    t.latency_sum, t.latency_min, t.latency_max, COALESCE(b.sketch, '{{}}'::jsonb), t.latency_error
 FROM totals t
 LEFT JOIN bins b ON b.probe_id = t.probe_id AND b.revision = COALESCE(t.revision_id, 0)
     AND b.day = t.day
@@ -62,11 +63,13 @@ def backfill(apps, schema_editor):
         if key not in days:
             days[key] = Day(
                 probe_id=hour.probe_id, revision_id=hour.revision_id, bucket_start=key[2],
-                count=0, ok_count=0, latency_sum=0.0, sketch={}, latency_error=0.0,
+                count=0, ok_count=0, maintenance_count=0, latency_sum=0.0, sketch={},
+                latency_error=0.0,
             )  # fmt: skip
         row = days[key]
         row.count += hour.count
         row.ok_count += hour.ok_count
+        row.maintenance_count += hour.maintenance_count
         row.latency_sum += hour.latency_sum
         for name, pick in (("latency_min", min), ("latency_max", max)):
             values = [v for v in (getattr(row, name), getattr(hour, name)) if v is not None]
@@ -80,7 +83,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('health', '0004_latency_sketches'),
+        ('health', '0005_maintenance_windows'),
         ('runs', '0029_service_code_repository'),
     ]
 
@@ -92,6 +95,7 @@ class Migration(migrations.Migration):
                 ('bucket_start', models.DateTimeField()),
                 ('count', models.PositiveIntegerField(default=0)),
                 ('ok_count', models.PositiveIntegerField(default=0)),
+                ('maintenance_count', models.PositiveIntegerField(db_default=0, default=0)),
                 ('latency_sum', models.FloatField(default=0)),
                 ('latency_min', models.FloatField(null=True)),
                 ('latency_max', models.FloatField(null=True)),

@@ -1,0 +1,205 @@
+"""Benchmark: the public status page over 50 services with a year of hour rollups, PostgreSQL.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/stageloop_i19_maint \\
+        .venv/bin/python bench/status_page.py [--services 50] [--days 365] [--repeat 40]
+
+Seeds (once; reused when present) one probe per service, an hour rollup for every hour of the
+last ``--days`` days (written by COPY), minute rollups for the last 15 minutes (the state's
+window), a weekly maintenance window per service, an incident a week per service and an
+analysis per incident's revision; then opens the public page ``/status/bench/`` anonymously
+``--repeat`` times after warm-up and prints p50/p95 server time, the query count, the ratio
+of p95 to the 200 ms target, and the load average; then the same without the cache of the
+finished days' sums (the one request in 15 minutes that sums them). Days follow STAGELOOP_TIME_ZONE
+(Europe/Berlin unless set).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+TARGET_P95_MS = 200.0
+SLUG = "bench"
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _copy(cursor, table: str, columns: tuple[str, ...], lines) -> None:
+    with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for line in lines:
+            copy.write(line)
+
+
+def seed(services: int, days: int) -> None:
+    from django.db import connection, transaction
+
+    from analyses.models import Analysis
+    from health.models import Incident, MaintenanceWindow, Probe, ProbeRollupHour, ProbeRollupMinute
+    from reports.models import StatusPage
+    from runs.models import Revision, Service
+
+    if StatusPage.objects.filter(slug=SLUG).exists():
+        print("Reusing the seeded status page.")
+        return
+    began = time.perf_counter()
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    hours = days * 24
+    sketch = json.dumps({"1200": 50, "1210": 40, "1250": 10})
+    with transaction.atomic():
+        page = StatusPage.objects.create(name="Bench status", slug=SLUG, public=True)
+        probes = []
+        for n in range(services):
+            service = Service.objects.create(
+                name=f"bench-svc-{n:02d}", base_url=f"http://bench-{n}.internal:8080"
+            )
+            revision = Revision.objects.create(
+                service=service, name=f"bench-svc-{n:02d}-00001", status="ready"
+            )
+            service.current_revision = revision
+            service.save(update_fields=["current_revision"])
+            page.services.add(service)
+            probe = Probe.objects.create(service=service, name="home", path="/healthz")
+            probes.append((probe, revision))
+            MaintenanceWindow.objects.create(
+                service=service,
+                kind="weekly",
+                weekdays=[7],
+                local_start="03:00",
+                duration_minutes=30,
+            )
+            Incident.objects.bulk_create(
+                [
+                    Incident(
+                        probe=probe,
+                        service=service,
+                        revision=revision,
+                        opened_at=now - timedelta(days=7 * w, hours=n % 24),
+                        closed_at=now - timedelta(days=7 * w, hours=n % 24) + timedelta(minutes=9),
+                        first_error="connection refused",
+                    )
+                    for w in range(1, days // 7)
+                ]
+            )
+            Analysis.objects.create(
+                service=service,
+                revision=revision,
+                title="Pool exhausted",
+                problem="…",
+                root_causes=["The connection pool was too small"],
+            )
+        with connection.cursor() as cursor:
+            _copy(
+                cursor,
+                ProbeRollupHour._meta.db_table,
+                (
+                    "probe_id",
+                    "revision_id",
+                    "bucket_start",
+                    "count",
+                    "ok_count",
+                    "maintenance_count",
+                    "latency_sum",
+                    "latency_min",
+                    "latency_max",
+                    "sketch",
+                    "latency_error",
+                ),
+                (
+                    f"{probe.pk}\t{revision.pk}\t{(now - timedelta(hours=h)).isoformat()}\t"
+                    f"360\t{360 - (h % 97 == 0) * 5}\t0\t36000\t80\t300\t{sketch}\t0.01\n"
+                    for probe, revision in probes
+                    for h in range(hours)
+                ),
+            )
+        ProbeRollupMinute.objects.bulk_create(
+            [
+                ProbeRollupMinute(
+                    probe=probe,
+                    revision=revision,
+                    bucket_start=datetime.now(UTC).replace(second=0, microsecond=0)
+                    - timedelta(minutes=m),
+                    count=6,
+                    ok_count=6,
+                    latency_sum=600,
+                    sketch=json.loads(sketch),
+                )
+                for probe, revision in probes
+                for m in range(15)
+            ]
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    took = time.perf_counter() - began
+    print(f"Seeded {services * hours:,} hour rollups for {services} services in {took:.0f} s.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--services", type=int, default=50)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--repeat", type=int, default=40)
+    args = parser.parse_args()
+    os.environ.setdefault("STAGELOOP_TIME_ZONE", "Europe/Berlin")
+    from bench._django import setup
+
+    url = setup("stageloop_i19_maint")
+    if not url.startswith("postgres"):
+        sys.exit(f"bench/status_page.py needs PostgreSQL; DATABASE_URL is {url}.")
+    from django.conf import settings
+    from django.db import connection, reset_queries
+    from django.test import Client
+
+    seed(args.services, args.days)
+    settings.ALLOWED_HOSTS = ["*"]
+    client = Client()
+    path = f"/status/{SLUG}/"
+    for _ in range(3):
+        assert client.get(path).status_code == 200
+    timings = []
+    queries = 0
+    settings.DEBUG = True
+    for _ in range(args.repeat):
+        reset_queries()
+        began = time.perf_counter()
+        response = client.get(path)
+        timings.append((time.perf_counter() - began) * 1000)
+        assert response.status_code == 200
+        queries = max(queries, len(connection.queries))
+    p50, p95 = statistics.median(timings), _percentile(timings, 0.95)
+    print(
+        f"status page, {args.services} services, {args.days} days of hour rollups, warm "
+        f"(finished days' sums cached): p50 {p50:.0f} ms, p95 {p95:.0f} ms, {queries} queries; "
+        f"p95 / {TARGET_P95_MS:.0f} ms = {p95 / TARGET_P95_MS:.2f}"
+    )
+    # Cold: every request sums the 89 finished days again (what one request in 15 minutes does).
+    from django.core.cache.backends.dummy import DummyCache
+
+    from reports.selectors import status_pages
+
+    status_pages.cache = DummyCache("bench", {})  # type: ignore[assignment]
+    cold = []
+    for _ in range(max(5, args.repeat // 4)):
+        began = time.perf_counter()
+        assert client.get(path).status_code == 200
+        cold.append((time.perf_counter() - began) * 1000)
+    c50, c95 = statistics.median(cold), _percentile(cold, 0.95)
+    print(
+        f"cold (90 days summed per request): p50 {c50:.0f} ms, p95 {c95:.0f} ms; "
+        f"p95 / {TARGET_P95_MS:.0f} ms = {c95 / TARGET_P95_MS:.2f}"
+    )
+    print("load average:", " ".join(f"{x:.2f}" for x in os.getloadavg()))
+
+
+if __name__ == "__main__":
+    main()

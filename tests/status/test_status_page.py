@@ -1,0 +1,188 @@
+"""Status pages: public ones open without a login, private ones only with one, unknown and
+private slugs answer 404 to anonymous visitors; nothing internal is shown unless allowed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.test import override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from health.models import ProbeRollupHour
+from health.services.maintenance import maintenance_window_create
+from reports.models import StatusPage
+from reports.selectors.status_pages import DAYS, status_page_data
+from tests.factories import ServiceFactory
+from tests.health.helpers import make_probe
+from tests.status.helpers import (
+    CAUSE,
+    SECRET_ERROR,
+    SECRET_PROBE_NAME,
+    SECRETS,
+    planted_status_page,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _url(slug: str) -> str:
+    return reverse("status-page", args=[slug])
+
+
+def test_a_public_page_opens_without_a_login_and_shows_state_bars_and_causes(client):
+    planted_status_page(public=True)
+
+    response = client.get(_url("acme"))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Acme status" in html
+    assert "checkout" in html
+    assert CAUSE in html
+    assert (
+        html.count('class="up"') + html.count('class="partial"') + html.count('class="downish"')
+        >= 1
+    )
+    assert "maintenance excluded" in html
+
+
+def test_a_public_page_leaks_no_internal_url_test_name_or_error(client):
+    planted_status_page(public=True)
+
+    html = client.get(_url("acme")).content.decode()
+
+    for secret in SECRETS:
+        assert secret not in html, secret
+
+
+def test_the_switches_show_test_names_and_errors_and_still_no_urls(client):
+    planted_status_page(public=True, show_test_names=True, show_errors=True)
+
+    html = client.get(_url("acme")).content.decode()
+
+    assert SECRET_PROBE_NAME in html
+    assert SECRET_ERROR in html
+    for secret in SECRETS:
+        if secret not in (SECRET_PROBE_NAME, SECRET_ERROR):
+            assert secret not in html, secret
+
+
+def test_a_private_page_is_a_404_for_an_anonymous_visitor_like_a_missing_one(client):
+    planted_status_page(public=False)
+
+    private = client.get(_url("acme"))
+    missing = client.get(_url("no-such-page"))
+
+    # no redirect to the login page, which would tell the page exists
+    assert private.status_code == missing.status_code == 404
+    for secret in [*SECRETS, "Acme status", "checkout"]:
+        assert secret not in private.content.decode()
+
+
+def test_a_private_page_opens_for_a_signed_in_user(login, viewer):
+    planted_status_page(public=False)
+
+    response = login(viewer).get(_url("acme"))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Acme status" in html
+    for secret in SECRETS:
+        assert secret not in html, secret
+
+
+def test_every_other_page_still_needs_a_login(client):
+    planted_status_page(public=True)
+    response = client.get(reverse("service-health", args=["checkout"]))
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
+
+
+def test_the_page_is_read_in_a_fixed_number_of_queries(client, django_assert_max_num_queries):
+    page = planted_status_page(public=True)
+    for n in range(5):
+        service = ServiceFactory(name=f"extra-{n}")
+        make_probe(service)
+        page.services.add(service)
+
+    with django_assert_max_num_queries(14):
+        response = client.get(_url("acme"))
+
+    assert response.status_code == 200
+
+
+@override_settings(TIME_ZONE="Europe/Berlin")
+def test_daily_bars_are_days_in_the_site_time_zone_and_leave_maintenance_out():
+    service = ServiceFactory()
+    probe = make_probe(service)
+    page = StatusPage.objects.create(name="P", slug="p", public=True)
+    page.services.add(service)
+    now = datetime(2026, 3, 30, 12, 0, tzinfo=UTC)
+    # 23:00 UTC on 28 March is 00:00 on 29 March in Berlin (CET): a day of its own there
+    ProbeRollupHour.objects.bulk_create(
+        [
+            ProbeRollupHour(
+                probe=probe,
+                bucket_start=datetime(2026, 3, 28, 23, 0, tzinfo=UTC),
+                count=100,
+                ok_count=90,
+                maintenance_count=500,
+            ),
+            ProbeRollupHour(
+                probe=probe,
+                bucket_start=datetime(2026, 3, 28, 22, 0, tzinfo=UTC),
+                count=200,
+                ok_count=200,
+            ),
+        ]
+    )
+
+    with timezone.override("Europe/Berlin"):
+        data = status_page_data(page=page, now=now)
+
+    days = {d.day.isoformat(): d for d in data.services[0].days}
+    assert len(data.services[0].days) == DAYS
+    assert (days["2026-03-29"].figure.ok, days["2026-03-29"].checks) == (90, 100)
+    assert (days["2026-03-28"].figure.ok, days["2026-03-28"].checks) == (200, 200)
+    assert days["2026-03-30"].checks == 0
+
+
+def test_a_service_in_a_window_shows_under_maintenance(client):
+    page = planted_status_page(public=True)
+    service = page.services.get()
+    now = timezone.now()
+    maintenance_window_create(
+        service_id=service.pk,
+        kind="once",
+        starts_at=now - timedelta(minutes=5),
+        ends_at=now + timedelta(minutes=55),
+    )
+
+    html = client.get(_url("acme")).content.decode()
+
+    assert 'data-state="maintenance"' in html
+    assert "under maintenance" in html
+
+
+def test_finished_days_are_reused_and_today_is_read_live():
+    service = ServiceFactory()
+    probe = make_probe(service)
+    page = StatusPage.objects.create(name="P", slug="p", public=True)
+    page.services.add(service)
+    now = timezone.now()
+    yesterday = now - timedelta(days=1)
+    ProbeRollupHour.objects.create(probe=probe, bucket_start=yesterday, count=100, ok_count=100)
+    first = status_page_data(page=page, now=now).services[0].days
+    assert (first[-2].checks, first[-1].checks) == (100, 0)
+
+    # a late rollup of yesterday waits for the cache; one of today shows at once
+    ProbeRollupHour.objects.create(
+        probe=probe, bucket_start=yesterday + timedelta(seconds=1), count=50, ok_count=0
+    )
+    ProbeRollupHour.objects.create(
+        probe=probe, bucket_start=now.replace(minute=0, second=0), count=200, ok_count=199
+    )
+    again = status_page_data(page=page, now=now).services[0].days
+    assert (again[-2].checks, again[-1].checks) == (100, 200)
