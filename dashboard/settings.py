@@ -7,6 +7,7 @@ Production sets DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis).
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -441,6 +442,18 @@ HEALTH_MINUTE_ROLLUPS_RETENTION_DAYS = env_int("STAGELOOP_MINUTE_ROLLUPS_DAYS", 
 HEALTH_HOUR_ROLLUPS_RETENTION_DAYS = env_int("STAGELOOP_HOUR_ROLLUPS_DAYS", 400, minimum=1)
 # Day rollups (issue 19) answer charts longer than 7 days; a 24th of the hour rollups' rows.
 HEALTH_DAY_ROLLUPS_RETENTION_DAYS = env_int("STAGELOOP_DAY_ROLLUPS_DAYS", 400, minimum=1)
+# --- Probe locations (health/locations.py) ----------------------------------------------------
+# This worker's location label; a worker of location "eu" also consumes the queue probes.eu.
+HEALTH_PROBE_LOCATION = env_str("STAGELOOP_PROBE_LOCATION", "default")
+if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", HEALTH_PROBE_LOCATION):
+    raise ImproperlyConfigured(
+        f"STAGELOOP_PROBE_LOCATION={HEALTH_PROBE_LOCATION!r} is not a location label: use 1 to 40 "
+        "lower-case letters, digits and dashes, such as eu-west."
+    )
+# Probes per task (one transaction, one bulk insert and rollup upsert each), and how many of a
+# task's probes are in flight at once.
+HEALTH_PROBE_BATCH_SIZE = env_int("STAGELOOP_PROBE_BATCH_SIZE", 200, minimum=1)
+HEALTH_PROBE_CONCURRENCY = env_int("STAGELOOP_PROBE_CONCURRENCY", 50, minimum=1)
 # --- Webhooks (integrations/) ---------------------------------------------------------------------
 # The address pages are reached at, such as https://stageloop.example.com: webhook bodies link to
 # it (without it, their links are paths).

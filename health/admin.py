@@ -11,17 +11,29 @@ class ProbeAdmin(admin.ModelAdmin):
         "path",
         "url",
         "interval_seconds",
+        "locations",
+        "quorum",
         "enabled",
         "next_probe_at",
     )
     list_filter = ("enabled", "service")
+    # Kept by the recording service from results; an edit here would be overwritten anyway.
+    readonly_fields = ("location_states",)
     search_fields = ("name", "path", "url")
 
 
 @admin.register(models.ProbeResult)
 class ProbeResultAdmin(admin.ModelAdmin):
-    list_display = ("probe", "checked_at", "ok", "status_code", "latency_ms", "error_kind")
-    list_filter = ("ok", "error_kind")
+    list_display = (
+        "probe",
+        "checked_at",
+        "location",
+        "ok",
+        "status_code",
+        "latency_ms",
+        "error_kind",
+    )
+    list_filter = ("ok", "error_kind", "location")
     search_fields = ("probe__name", "error")
     raw_id_fields = ("probe", "revision")
     show_full_result_count = False

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Coalesce
 
 from health import sketch as sketch_module
+
+DEFAULT_LOCATION = "default"
+"""The location of a worker that names none: it takes probes from Celery's default queue."""
+
+LOCATION_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
+
+
+def default_locations() -> list[str]:
+    return [DEFAULT_LOCATION]
 
 
 class Probe(models.Model):
@@ -32,6 +44,18 @@ class Probe(models.Model):
     successes_to_close = models.PositiveSmallIntegerField(
         default=2, validators=[MinValueValidator(1)]
     )
+    # Probe locations: workers labelled with each of these run the probe (health.locations).
+    locations = models.JSONField(
+        default=default_locations,
+        help_text='Location labels of the workers that run this probe, such as ["eu", "us"].',
+    )
+    quorum = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text="How many locations must be failing at once before an incident opens (k of n).",
+    )
+    # {location: [consecutive failures, consecutive successes, failing]} (health.incidents_logic).
+    location_states = models.JSONField(default=dict, blank=True)
     enabled = models.BooleanField(default=True)
     next_probe_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
@@ -45,11 +69,35 @@ class Probe(models.Model):
             models.CheckConstraint(
                 condition=models.Q(interval_seconds__gte=5), name="probe_interval_at_least_5s"
             ),
+            models.CheckConstraint(condition=models.Q(quorum__gte=1), name="probe_quorum_positive"),
         ]
         indexes = [models.Index(fields=["enabled", "next_probe_at"], name="probe_due")]
 
     def __str__(self) -> str:
         return f"{self.service.name}: {self.name}"
+
+    def clean(self) -> None:
+        super().clean()
+        labels = self.locations
+        if not isinstance(labels, list) or not labels:
+            raise ValidationError({"locations": 'List at least one location, such as ["default"].'})
+        for label in labels:
+            if not isinstance(label, str) or not re.fullmatch(LOCATION_PATTERN, label):
+                raise ValidationError(
+                    {
+                        "locations": f"{label!r} is not a location label: use 1 to 40 lower-case "
+                        "letters, digits and dashes, such as eu-west."
+                    }
+                )
+        if len(set(labels)) != len(labels):
+            raise ValidationError({"locations": "Each location may be listed once."})
+        if self.quorum > len(labels):
+            raise ValidationError(
+                {
+                    "quorum": f"The quorum is {self.quorum} but the probe runs from only "
+                    f"{len(labels)} location(s); lower it or add locations."
+                }
+            )
 
 
 class ProbeResult(models.Model):
@@ -60,6 +108,8 @@ class ProbeResult(models.Model):
     checked_at = models.DateTimeField()
     # When the schedule wanted this probe; checked_at - due_at is the scheduler's lag.
     due_at = models.DateTimeField(null=True, blank=True)
+    # The label of the worker's location that ran the probe (STAGELOOP_PROBE_LOCATION).
+    location = models.CharField(max_length=40, default=DEFAULT_LOCATION)
     ok = models.BooleanField()
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     latency_ms = models.FloatField()

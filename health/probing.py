@@ -12,6 +12,7 @@ rows.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import socket
 import ssl
@@ -147,7 +148,7 @@ async def probe_many(specs: Sequence[ProbeSpec], *, concurrency: int = 100) -> l
     # 1.0's pool degrades badly when many requests compete for idle connections (up to 3 s
     # queueing and stray read timeouts at 100 concurrent probes; encode/httpcore#1035, #1110).
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=0)
-    transport = httpx.AsyncHTTPTransport(retries=0, limits=limits)
+    transport = httpx.AsyncHTTPTransport(retries=0, limits=limits, verify=_tls_context())
     gate = asyncio.Semaphore(concurrency)
 
     async def bounded(spec: ProbeSpec) -> ProbeOutcome:
@@ -166,6 +167,13 @@ async def probe_many(specs: Sequence[ProbeSpec], *, concurrency: int = 100) -> l
         timeout=httpx.Timeout(max(spec.timeout_s for spec in specs)),
     ) as client:
         return list(await asyncio.gather(*(bounded(spec) for spec in specs)))
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default verifying context (certifi's CAs), built once per process: loading the CA
+    file took about 65 ms, paid by every batch before (1.3 ms a check at 50 probes a batch)."""
+    return httpx.create_ssl_context()
 
 
 def probes_execute(specs: Sequence[ProbeSpec], *, concurrency: int = 100) -> list[ProbeOutcome]:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from health import charts
 from health.forms import MaintenanceWindowForm
-from health.models import MaintenanceWindow
+from health.models import DEFAULT_LOCATION, MaintenanceWindow
 from health.ranges import health_range
 from health.selectors import (
     HEALTH_RULE,
@@ -21,6 +21,7 @@ from health.selectors import (
     latency_series,
     service_health_states,
     service_incidents,
+    service_locations,
     service_uptime,
     uptime_by_day,
 )
@@ -45,6 +46,8 @@ def service_health(request: HttpRequest, name: str) -> HttpResponse:
     time_range = health_range(app_range)
     start, end = app_range.start, app_range.end
     days = uptime_by_day(service_id=service.pk, now=end, days=max(30, time_range.span.days))
+    probes = list(service.probes.all())
+    locations = service_locations(service_id=service.pk, probes=probes, now=timezone.now())
     series = latency_series(service_id=service.pk, time_range=time_range, end=end)
     deploys = deploy_markers(service_id=service.pk, start=start, end=end)
     now = timezone.now()
@@ -69,7 +72,10 @@ def service_health(request: HttpRequest, name: str) -> HttpResponse:
             "uptime": service_uptime(service_id=service.pk, now=timezone.now()),
             "days": days,
             "incidents": service_incidents(service_id=service.pk, start=start, end=end),
-            "probes": service.probes.all(),
+            "probes": probes,
+            "locations": locations,
+            # One location everywhere (a single worker) has nothing to compare: no section.
+            "several_locations": any(row.location != DEFAULT_LOCATION for row in locations),
             "has_latency": bool(series),
             "latency_error": latency_error_note(series),
             "latency_json": charts.figure_json(latency),

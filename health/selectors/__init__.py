@@ -8,6 +8,7 @@ from health.selectors.latency import (
     latency_series,
     latency_window,
 )
+from health.selectors.locations import LOCATION_WINDOW, LocationRow, service_locations
 from health.selectors.states import (
     HEALTH_RULE,
     HealthState,
@@ -31,12 +32,14 @@ from health.selectors.uptime import (
 
 __all__ = [
     "HEALTH_RULE",
+    "LOCATION_WINDOW",
     "MIN_PROBE_CHECKS",
     "DeployMarker",
     "HealthState",
     "LatencyErrorNote",
     "LatencyPoint",
     "LatencySeries",
+    "LocationRow",
     "Uptime",
     "UptimeDay",
     "UptimeFigure",
@@ -49,6 +52,7 @@ __all__ = [
     "revision_stable",
     "service_health_states",
     "service_incidents",
+    "service_locations",
     "service_uptime",
     "uptime_by_day",
     "uptime_figure",

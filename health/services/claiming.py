@@ -4,10 +4,15 @@ A claim moves each due probe's ``next_probe_at`` one interval ahead in the same 
 selects it, so two dispatchers (two beats, or a beat and a manual run) never hand out one probe
 twice. The phase is kept (``due + interval``) so probes do not drift later tick by tick; a probe
 that fell more than an interval behind skips the missed checks instead of firing them all at once.
+
+A probe run from several locations is claimed once per due time and sent to every location
+(``health.tasks.probes_dispatch``): the locations check it at the same moments, which is what lets
+k of n of them agree on an outage.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -31,7 +36,7 @@ SET next_probe_at = CASE
 END
 FROM due
 WHERE p.id = due.id
-RETURNING p.id, due.due_at
+RETURNING p.id, due.due_at, p.locations
 """
 
 
@@ -46,17 +51,25 @@ def probes_claim_due(*, now: datetime, limit: int) -> list[int]:
 
 def probes_claim_due_with_times(*, now: datetime, limit: int) -> list[tuple[int, datetime]]:
     """Like ``probes_claim_due``, with the time each probe was due (earliest first)."""
+    return [(pid, due) for pid, due, _ in probes_claim_due_located(now=now, limit=limit)]
+
+
+def probes_claim_due_located(*, now: datetime, limit: int) -> list[tuple[int, datetime, list[str]]]:
+    """Like ``probes_claim_due_with_times``, with the locations each probe runs from."""
     if limit < 1:
         return []
     if connection.vendor == "postgresql":
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(_PG_CLAIM, {"now": now, "limit": limit})
-            rows = cursor.fetchall()
+            rows = [
+                (pid, due, json.loads(labels) if isinstance(labels, str) else labels)
+                for pid, due, labels in cursor.fetchall()
+            ]
         return sorted(rows, key=lambda row: (row[1], row[0]))
     return _claim_portable(now=now, limit=limit)
 
 
-def _claim_portable(*, now: datetime, limit: int) -> list[tuple[int, datetime]]:
+def _claim_portable(*, now: datetime, limit: int) -> list[tuple[int, datetime, list[str]]]:
     # SQLite: settings open every transaction with BEGIN IMMEDIATE, which takes the write lock at
     # once, so this select-then-update is exclusive against any other claimer.
     with transaction.atomic():
@@ -64,13 +77,13 @@ def _claim_portable(*, now: datetime, limit: int) -> list[tuple[int, datetime]]:
             Probe.objects.filter(enabled=True)
             .exclude(next_probe_at__gt=now)
             .order_by("next_probe_at", "id")
-            .only("id", "next_probe_at", "interval_seconds")[:limit]
+            .only("id", "next_probe_at", "interval_seconds", "locations")[:limit]
         )
-        claimed: list[tuple[int, datetime]] = []
+        claimed: list[tuple[int, datetime, list[str]]] = []
         for probe in probes:
             due = probe.next_probe_at or now
             interval = timedelta(seconds=probe.interval_seconds)
             probe.next_probe_at = due + interval if due + interval > now else now + interval
-            claimed.append((probe.id, due))
+            claimed.append((probe.id, due, probe.locations))
         Probe.objects.bulk_update(probes, ["next_probe_at"])
     return claimed

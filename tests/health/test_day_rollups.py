@@ -265,7 +265,7 @@ def test_a_ninety_day_overview_has_ninety_points_not_two_thousand():
 def test_the_migration_builds_day_rollups_from_the_hour_rollups_kept():
     # given the schema before day rollups, with hour rollups across a Berlin midnight
     executor = MigrationExecutor(connection)
-    executor.migrate([("health", "0005_maintenance_windows")])
+    executor.migrate([("health", "0006_probe_locations")])
     try:
         probe = make_probe(ServiceFactory())
         first = datetime(2026, 6, 1, 20, tzinfo=UTC)  # 22:00 in Berlin

@@ -83,7 +83,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('health', '0005_maintenance_windows'),
+        ('health', '0006_probe_locations'),
         ('runs', '0029_service_code_repository'),
     ]
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('health', '0006_day_rollups'),
+        ('health', '0007_day_rollups'),
         ('runs', '0029_service_code_repository'),
     ]
 
