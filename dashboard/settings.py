@@ -348,6 +348,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 55},
     },
+    # Issue 19: the percentiles of each closed hour and day, so pages read points, not sketches.
+    "health-latency-points-seal": {
+        "task": "health.tasks.latency_points_seal_task",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 240},
+    },
     "attachments-prune": {
         "task": "runs.tasks.attachments_prune",
         "schedule": timedelta(hours=1),
@@ -440,6 +446,8 @@ REALITY_MIN_RUNS = env_int("STAGELOOP_REALITY_MIN_RUNS", 5, minimum=2)
 HEALTH_RESULTS_RETENTION_DAYS = env_int("STAGELOOP_PROBE_RESULTS_DAYS", 14, minimum=1)
 HEALTH_MINUTE_ROLLUPS_RETENTION_DAYS = env_int("STAGELOOP_MINUTE_ROLLUPS_DAYS", 30, minimum=1)
 HEALTH_HOUR_ROLLUPS_RETENTION_DAYS = env_int("STAGELOOP_HOUR_ROLLUPS_DAYS", 400, minimum=1)
+# Day rollups (issue 19) answer charts longer than 7 days; a 24th of the hour rollups' rows.
+HEALTH_DAY_ROLLUPS_RETENTION_DAYS = env_int("STAGELOOP_DAY_ROLLUPS_DAYS", 400, minimum=1)
 # --- Probe locations (health/locations.py) ----------------------------------------------------
 # This worker's location label; a worker of location "eu" also consumes the queue probes.eu.
 HEALTH_PROBE_LOCATION = env_str("STAGELOOP_PROBE_LOCATION", "default")

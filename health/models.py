@@ -189,6 +189,77 @@ class ProbeRollupHour(_Rollup):
         ]
 
 
+class ProbeRollupDay(_Rollup):
+    """A day of the configured time zone (``STAGELOOP_TIME_ZONE``): ``bucket_start`` is the
+    local midnight that starts it, so a daylight-saving day holds 23 or 25 hours. Written with
+    the minute and hour rollups; the pages read it for ranges longer than 7 days, where merging
+    hour rollups would cost 24 times as many rows (``health.ranges``)."""
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                "probe", Coalesce("revision", 0), "bucket_start", name="rollup_day_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["bucket_start"], name="rollup_day_time"),
+            models.Index(fields=["probe", "bucket_start"], name="rollup_day_probe_time"),
+        ]
+
+
+class LatencyPoint(models.Model):
+    """p50/p95/p99 of one service's probe latencies (all its probes merged) on one revision in
+    one closed hour or local day: one chart point, computed once by ``latency_points_seal`` so
+    that the overview and the long charts read points instead of merging sketches per request.
+    """
+
+    class Step(models.TextChoices):
+        HOUR = "hour", "hour"
+        DAY = "day", "day of the configured time zone"
+
+    service = models.ForeignKey("runs.Service", on_delete=models.CASCADE, related_name="+")
+    revision = models.ForeignKey(
+        "runs.Revision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    step = models.CharField(max_length=4, choices=Step.choices)
+    bucket_start = models.DateTimeField()
+    p50 = models.FloatField()
+    p95 = models.FloatField()
+    p99 = models.FloatField()
+    samples = models.PositiveBigIntegerField()
+    error = models.FloatField()  # the bound of the three percentiles (largest of the rollups')
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                "service",
+                "step",
+                Coalesce("revision", 0),
+                "bucket_start",
+                name="latency_point_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["service", "step", "bucket_start"], name="latency_point_read"),
+            models.Index(fields=["step", "bucket_start"], name="latency_point_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"service {self.service_id} {self.step} from {self.bucket_start}"
+
+
+class LatencySeal(models.Model):
+    """Which buckets of a step ``LatencyPoint`` holds, all of them: those starting in
+    ``[sealed_from, sealed_until)``; others are merged from the rollups when read."""
+
+    step = models.CharField(max_length=4, choices=LatencyPoint.Step.choices, unique=True)
+    sealed_from = models.DateTimeField()
+    sealed_until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.step} points until {self.sealed_until}"
+
+
 class Incident(models.Model):
     """Opened after N consecutive failures of a probe, closed after M successes."""
 

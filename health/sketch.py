@@ -21,7 +21,7 @@ service, the selectors and the benches share it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from ddsketch.mapping import LogarithmicMapping
 
@@ -97,21 +97,30 @@ def percentile(sketch: Mapping[str, int], q: float) -> float | None:
     mean of two values each within 1 % is within 1 % of their weighted mean: so the estimate is
     within 1 % of numpy's percentile of the raw samples, however few there are.
     """
-    if not 0.0 <= q <= 1.0:
-        raise ValueError(f"q must be between 0 and 1, got {q}")
+    return percentiles(sketch, (q,))[0]
+
+
+def percentiles(sketch: Mapping[str, int], qs: Sequence[float]) -> list[float | None]:
+    """``percentile`` of ``sketch`` at each of ``qs``, sorting its bins once."""
+    for q in qs:
+        if not 0.0 <= q <= 1.0:
+            raise ValueError(f"q must be between 0 and 1, got {q}")
     bins = sorted(
         ((value_of(key), int(count)) for key, count in sketch.items() if int(count) > 0),
     )
     n = sum(count for _, count in bins)
     if n == 0:
-        return None
-    position = q * (n - 1)
-    low_rank = math.floor(position)
-    low = _value_at(bins, low_rank)
-    fraction = position - low_rank
-    if fraction == 0:
-        return low
-    return low + (_value_at(bins, low_rank + 1) - low) * fraction
+        return [None] * len(qs)
+    found: list[float | None] = []
+    for q in qs:
+        position = q * (n - 1)
+        low_rank = math.floor(position)
+        low = _value_at(bins, low_rank)
+        fraction = position - low_rank
+        found.append(
+            low if fraction == 0 else low + (_value_at(bins, low_rank + 1) - low) * fraction
+        )
+    return found
 
 
 def _value_at(bins: list[tuple[float, int]], rank: int) -> float:

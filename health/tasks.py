@@ -22,6 +22,7 @@ from health.services import (
     probes_claim_due_located,
     retention_prune,
 )
+from health.services.sealing import latency_points_seal
 from health.services.slo_alerts import slo_alerts_evaluate
 
 logger = logging.getLogger(__name__)
@@ -118,3 +119,11 @@ def slo_alerts_check() -> dict[str, int]:
     """Open and close the SLOs' burn-rate alerts (every minute)."""
     result = slo_alerts_evaluate(now=timezone.now())
     return {"opened": len(result.opened), "closed": len(result.closed)}
+
+
+@shared_task(acks_late=True, ignore_result=True, time_limit=1800, soft_time_limit=1700)
+def latency_points_seal_task() -> dict[str, int]:
+    """Compute the chart points of the hours and days closed since the last pass (every 5 min)."""
+    written = latency_points_seal(now=timezone.now())
+    logger.info("latency points sealed %s", written)
+    return written

@@ -65,7 +65,7 @@ def sketches_by(
     table: str,
     groups: Sequence[str],
     where: str,
-    params: Sequence[int],
+    params: Sequence[Any],
     start: datetime,
     end: datetime,
 ) -> dict[tuple[Any, ...], Merged]:

@@ -1,9 +1,11 @@
-"""Minute and hour rollups, maintained as results arrive.
+"""Minute, hour and day rollups, maintained as results arrive.
 
 Each (probe, revision, bucket) row holds counts, latency sum/min/max and a latency sketch
 (``health.sketch``: sparse bins, key → count, with 1 % relative error). Latency is counted for
 results that got an HTTP response; a timeout or a refused connection counts against uptime but
-has no latency worth charting.
+has no latency worth charting. Day rollups are days of the configured time zone
+(``health.ranges.local_day_start``); ``day_rollups_refresh`` recomputes them from the hour
+rollups (after a rebuild of old sketches, or a change of ``STAGELOOP_TIME_ZONE``).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from datetime import UTC, datetime, time, timedelta
 
 from django.db import connection, transaction
 from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from health import sketch
-from health.models import ProbeResult, ProbeRollupHour, ProbeRollupMinute
+from health.models import ProbeResult, ProbeRollupDay, ProbeRollupHour, ProbeRollupMinute
+from health.ranges import local_day_start
 
 _PG_UPSERT = """
 INSERT INTO {table} AS t
@@ -95,8 +99,13 @@ def hour_of(moment: datetime) -> datetime:
 
 
 def rollups_add(results: list[ProbeResult]) -> None:
-    """Add ``results`` to their minute and hour rollups; call inside the recording transaction."""
-    for model, truncate in ((ProbeRollupMinute, minute_of), (ProbeRollupHour, hour_of)):
+    """Add ``results`` to their minute, hour and day rollups; call inside the recording
+    transaction (so a day rollup always equals the merge of its results' hour rollups)."""
+    for model, truncate in (
+        (ProbeRollupMinute, minute_of),
+        (ProbeRollupHour, hour_of),
+        (ProbeRollupDay, local_day_start),
+    ):
         buckets = _buckets(results, truncate)
         if not buckets:
             continue
@@ -265,3 +274,108 @@ def _rebuild_day(model, truncate, width, legacy, probe_id: int, start: datetime)
             changed.append(row)
         model.objects.bulk_update(changed, ["sketch", "latency_error"])
         return len(changed), len(rows) - len(changed)
+
+
+_PG_DAYS = """
+WITH totals AS (
+    SELECT h.probe_id, h.revision_id, {day} AS day, SUM(h.count) AS count,
+        SUM(h.ok_count) AS ok_count, SUM(h.maintenance_count) AS maintenance_count,
+        SUM(h.latency_sum) AS latency_sum,
+        MIN(h.latency_min) AS latency_min, MAX(h.latency_max) AS latency_max,
+        MAX(h.latency_error) AS latency_error
+    FROM {hour} h WHERE {where}
+    GROUP BY 1, 2, 3
+), bins AS (
+    SELECT b.probe_id, b.revision, b.day, jsonb_object_agg(b.k, b.n) AS sketch
+    FROM (
+        SELECT h.probe_id, COALESCE(h.revision_id, 0) AS revision, {day} AS day, e.k,
+            SUM(e.n::bigint) AS n
+        FROM {hour} h CROSS JOIN LATERAL jsonb_each_text(h.sketch) AS e(k, n)
+        WHERE {where}
+        GROUP BY 1, 2, 3, 4
+    ) b
+    GROUP BY 1, 2, 3
+)
+INSERT INTO {table} (probe_id, revision_id, bucket_start, count, ok_count, maintenance_count,
+    latency_sum, latency_min, latency_max, sketch, latency_error)
+SELECT t.probe_id, t.revision_id, t.day, t.count, t.ok_count, t.maintenance_count,
+    t.latency_sum, t.latency_min, t.latency_max, COALESCE(b.sketch, '{{}}'::jsonb), t.latency_error
+FROM totals t
+LEFT JOIN bins b ON b.probe_id = t.probe_id AND b.revision = COALESCE(t.revision_id, 0)
+    AND b.day = t.day
+"""
+
+
+def day_rollups_refresh(*, since: datetime | None, probe_ids: list[int] | None = None) -> int:
+    """Recompute the day rollups of the local days from the one holding ``since`` (all days
+    when None) as the merge of their hour rollups; return how many day rollups there now are.
+
+    Each hour counts in the local day its start falls in (in a zone whose offset is not a whole
+    number of hours, that shifts the edge of a recomputed day by the offset's fraction). One
+    transaction; on PostgreSQL it locks the day table against writers, so results recorded
+    meanwhile wait and are then added to the recomputed days.
+    """
+    start = local_day_start(since) if since is not None else None
+    days = ProbeRollupDay.objects.all()
+    hours = ProbeRollupHour.objects.all()
+    if start is not None:
+        days = days.filter(bucket_start__gte=start)
+        hours = hours.filter(bucket_start__gte=start)
+    if probe_ids is not None:
+        days = days.filter(probe_id__in=probe_ids)
+        hours = hours.filter(probe_id__in=probe_ids)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                table = ProbeRollupDay._meta.db_table
+                cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+                days.delete()
+                return _refresh_postgresql(start, probe_ids)
+        days.delete()
+        return _refresh_portable(hours)
+
+
+def _refresh_postgresql(start: datetime | None, probe_ids: list[int] | None) -> int:
+    where: list[str] = ["TRUE"]
+    params: list[datetime | int] = []
+    if start is not None:
+        where.append("h.bucket_start >= %s")
+        params.append(start)
+    if probe_ids is not None:
+        where.append(f"h.probe_id IN ({', '.join(['%s'] * len(probe_ids))})")
+        params += probe_ids
+    zone = timezone.get_current_timezone_name()
+    sql = _PG_DAYS.format(
+        day="(date_trunc('day', h.bucket_start AT TIME ZONE %s) AT TIME ZONE %s)",
+        hour=ProbeRollupHour._meta.db_table,
+        table=ProbeRollupDay._meta.db_table,
+        where=" AND ".join(where),
+    )
+    with connection.cursor() as cursor:
+        # {day} and {where} appear in this order twice: zone, zone, filters, zone, zone, filters.
+        cursor.execute(sql, [zone, zone, *params, zone, zone, *params])
+        return cursor.rowcount
+
+
+def _refresh_portable(hours) -> int:
+    merged: dict[tuple[int, int, datetime], ProbeRollupDay] = {}
+    for hour in hours.order_by("probe_id", "bucket_start").iterator():
+        key = (hour.probe_id, hour.revision_id or 0, local_day_start(hour.bucket_start))
+        day = merged.get(key)
+        if day is None:
+            day = merged[key] = ProbeRollupDay(
+                probe_id=hour.probe_id,
+                revision_id=hour.revision_id,
+                bucket_start=key[2],
+                latency_error=hour.latency_error,
+            )
+        day.count += hour.count
+        day.ok_count += hour.ok_count
+        day.maintenance_count += hour.maintenance_count
+        day.latency_sum += hour.latency_sum
+        day.latency_min = _least(day.latency_min, hour.latency_min)
+        day.latency_max = _greatest(day.latency_max, hour.latency_max)
+        day.sketch = sketch.merge(day.sketch, hour.sketch or {})
+        day.latency_error = max(day.latency_error, hour.latency_error)
+    ProbeRollupDay.objects.bulk_create(merged.values(), batch_size=500)
+    return len(merged)

@@ -116,8 +116,10 @@ def test_bad_input_is_refused_with_a_sentence(params, sentence):
         ({"range": "24h"}, "minute", 900),
         ({"range": "7d"}, "hour", 3600),
         ({"from": "2026-11-01T00:00", "to": "2026-11-01T03:00"}, "minute", 300),
-        ({"from": "2026-11-01", "to": "2026-11-20"}, "hour", 6 * 3600),
-        ({"from": "2025-01-01", "to": "2026-01-01"}, "hour", 49 * 3600),
+        ({"from": "2026-11-01", "to": "2026-11-05"}, "hour", 3600),
+        ({"from": "2026-11-01", "to": "2026-11-20"}, "day", 24 * 3600),
+        ({"range": "90d"}, "day", 24 * 3600),
+        ({"from": "2025-01-01", "to": "2026-01-01"}, "day", 24 * 3600),
     ],
 )
 def test_the_health_rollup_follows_the_span(params, rollup, step):

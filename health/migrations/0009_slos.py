@@ -35,7 +35,7 @@ def grant_slos(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('health', '0006_probe_locations'),
+        ('health', '0008_latency_points'),
         ('runs', '0029_service_code_repository'),
     ]
 
