@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db.models import Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from engine.formatting import percent_text
-from health.models import Incident, ProbeRollupHour, ProbeRollupMinute
+from health.models import Incident, ProbeRollupDay, ProbeRollupHour, ProbeRollupMinute
 from runs.models import Deploy
 
 # The one rule for thin probe data, used by the health page and the manager's summary alike:
@@ -109,29 +108,26 @@ def service_uptime(*, service_id: int, now: datetime) -> Uptime:
 
 def uptime_by_day(*, service_id: int, now: datetime, days: int) -> list[UptimeDay]:
     """Uptime of each of the last ``days`` days (today included, in the site's time zone),
-    oldest first, from hour rollups; days with fewer than MIN_PROBE_CHECKS checks have
+    oldest first, from day rollups; days with fewer than MIN_PROBE_CHECKS checks have
     ``uptime=None``. One query."""
     today = timezone.localdate(now)
     first = today - timedelta(days=days - 1)
     first_moment = timezone.make_aware(datetime.combine(first, datetime.min.time()))
     rows = (
-        ProbeRollupHour.objects.filter(probe__service_id=service_id, bucket_start__gte=first_moment)
-        .annotate(day=TruncDate("bucket_start"))
-        .values("day")
+        ProbeRollupDay.objects.filter(probe__service_id=service_id, bucket_start__gte=first_moment)
+        .values("bucket_start")
         .annotate(count=Sum("count"), ok=Sum("ok_count"))
-        .order_by("day")
+        .order_by()
     )
-    by_day = {row["day"]: row for row in rows}
+    by_day: dict[date, tuple[int, int]] = {}
+    for row in rows:
+        day = timezone.localdate(row["bucket_start"])
+        ok, checks = by_day.get(day, (0, 0))
+        by_day[day] = (ok + row["ok"], checks + row["count"])
     strip = []
     for offset in range(days):
         day = first + timedelta(days=offset)
-        row = by_day.get(day)
-        strip.append(
-            UptimeDay(
-                day=day,
-                figure=uptime_figure(row["ok"], row["count"]) if row else uptime_figure(0, 0),
-            )
-        )
+        strip.append(UptimeDay(day=day, figure=uptime_figure(*by_day.get(day, (0, 0)))))
     return strip
 
 

@@ -13,6 +13,7 @@ from django.test import override_settings
 
 from health.models import ProbeRollupHour
 from health.selectors import uptime_by_day
+from health.services.rollups import day_rollups_refresh
 from tests.factories import ServiceFactory
 from tests.health.helpers import make_probe
 
@@ -20,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def hourly_rollups(probe, first: datetime, last: datetime) -> None:
-    """One hour rollup of 100 checks (one failed) for every UTC hour from first to last."""
+    """One hour rollup of 100 checks (one failed) for every UTC hour from first to last, and
+    the local days' rollups merged from them (as the rollup pass writes them)."""
     hours = int((last - first).total_seconds() // 3600) + 1
     ProbeRollupHour.objects.bulk_create(
         [
@@ -34,6 +36,7 @@ def hourly_rollups(probe, first: datetime, last: datetime) -> None:
             for h in range(hours)
         ]
     )
+    day_rollups_refresh(since=None)
 
 
 @pytest.mark.django_db

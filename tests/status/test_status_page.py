@@ -11,12 +11,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from health.models import ProbeRollupHour, Slo
+from health.services import probe_results_record
 from health.services.maintenance import maintenance_window_create
+from health.services.rollups import day_rollups_refresh
 from reports.models import StatusPage
 from reports.selectors.status_pages import DAYS, status_page_data
 from runs.models import Service
 from tests.factories import ServiceFactory
-from tests.health.helpers import make_probe
+from tests.health.helpers import make_probe, outcome
 from tests.status.helpers import (
     CAUSE,
     SECRET_ERROR,
@@ -26,6 +28,14 @@ from tests.status.helpers import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+def record_checks(probe, *, at: datetime, ok: list[bool]) -> None:
+    probe_results_record(
+        outcomes=[
+            outcome(probe, at=at + timedelta(seconds=i), ok=good) for i, good in enumerate(ok)
+        ]
+    )
 
 
 def _url(slug: str) -> str:
@@ -140,8 +150,8 @@ def test_daily_bars_are_days_in_the_site_time_zone_and_leave_maintenance_out():
             ),
         ]
     )
-
     with timezone.override("Europe/Berlin"):
+        day_rollups_refresh(since=None)
         data = status_page_data(page=page, now=now)
 
     days = {d.day.isoformat(): d for d in data.services[0].days}
@@ -168,26 +178,21 @@ def test_a_service_in_a_window_shows_under_maintenance(client):
     assert "under maintenance" in html
 
 
-def test_finished_days_are_reused_and_today_is_read_live():
+def test_a_late_result_of_yesterday_shows_at_once():
     service = ServiceFactory()
     probe = make_probe(service)
     page = StatusPage.objects.create(name="P", slug="p", public=True)
     page.services.add(service)
     now = timezone.now()
     yesterday = now - timedelta(days=1)
-    ProbeRollupHour.objects.create(probe=probe, bucket_start=yesterday, count=100, ok_count=100)
+    record_checks(probe, at=yesterday, ok=[True] * 3)
     first = status_page_data(page=page, now=now).services[0].days
-    assert (first[-2].checks, first[-1].checks) == (100, 0)
+    assert (first[-2].checks, first[-1].checks) == (3, 0)
 
-    # a late rollup of yesterday waits for the cache; one of today shows at once
-    ProbeRollupHour.objects.create(
-        probe=probe, bucket_start=yesterday + timedelta(seconds=1), count=50, ok_count=0
-    )
-    ProbeRollupHour.objects.create(
-        probe=probe, bucket_start=now.replace(minute=0, second=0), count=200, ok_count=199
-    )
+    record_checks(probe, at=yesterday + timedelta(seconds=1), ok=[False] * 2)
+    record_checks(probe, at=now - timedelta(seconds=5), ok=[True])
     again = status_page_data(page=page, now=now).services[0].days
-    assert (again[-2].checks, again[-1].checks) == (100, 200)
+    assert (again[-2].checks, again[-2].figure.ok, again[-1].checks) == (5, 3, 1)
 
 
 def test_the_page_shows_each_slo_with_its_budget_and_no_link_to_it(client):
