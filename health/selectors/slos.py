@@ -21,14 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from health import sketch
-from health.models import ProbeRollupHour, ProbeRollupMinute, Slo, SloAlert
+from health.models import ProbeRollupDay, ProbeRollupHour, ProbeRollupMinute, Slo, SloAlert
+from health.ranges import local_day_start
 from health.selectors._sql import epoch_bucket
 from runs.models import TestRun
 
@@ -72,18 +73,64 @@ def slo_counts(
     for slo in slos:
         by_kind.setdefault(slo.kind, []).append(slo)
     table = ProbeRollupMinute if fine else ProbeRollupHour
-    if Slo.Kind.AVAILABILITY in by_kind:
-        per_service = _availability(table, _service_ids(by_kind[Slo.Kind.AVAILABILITY]), windows)
-        for slo in by_kind[Slo.Kind.AVAILABILITY]:
-            if slo.service_id in per_service:
-                result[slo.pk] = per_service[slo.service_id]
     if Slo.Kind.TESTS in by_kind:
         per_service = _tests(_service_ids(by_kind[Slo.Kind.TESTS]), windows)
         for slo in by_kind[Slo.Kind.TESTS]:
             if slo.service_id in per_service:
                 result[slo.pk] = per_service[slo.service_id]
+    result.update(_probe_counts(by_kind, windows, table))
+    return result
+
+
+def _probe_counts(by_kind: dict[str, list[Slo]], windows: Sequence[Window], table) -> dict:
+    """Availability and latency counts of these SLOs in each window, from one rollup table."""
+    result: dict[int, list[Counts]] = {}
+    if Slo.Kind.AVAILABILITY in by_kind:
+        per_service = _availability(table, _service_ids(by_kind[Slo.Kind.AVAILABILITY]), windows)
+        for slo in by_kind[Slo.Kind.AVAILABILITY]:
+            if slo.service_id in per_service:
+                result[slo.pk] = per_service[slo.service_id]
     if Slo.Kind.LATENCY in by_kind:
         result.update(_latency(table._meta.db_table, by_kind[Slo.Kind.LATENCY], windows))
+    return result
+
+
+def _next_local_midnight(moment: datetime) -> datetime:
+    """The start of the configured time zone's day after the one holding ``moment``."""
+    after = timezone.localtime(moment).date() + timedelta(days=1)
+    return local_day_start(timezone.make_aware(datetime.combine(after, time(12))))
+
+
+def window_counts(slos: Sequence[Slo], window: Window) -> dict[int, Counts]:
+    """Events of each SLO over one window of days: the whole local days inside it from the day
+    rollups, the hours at its two ends from the hour rollups (the same checks as hour rollups
+    alone give, read from ~24 times fewer rows). At most seven queries."""
+    start, end = window
+    first_day, last_day = _next_local_midnight(start), local_day_start(end)
+    if first_day >= last_day:
+        return {pk: found[0] for pk, found in slo_counts(slos, [window], fine=False).items()}
+    by_kind: dict[str, list[Slo]] = {}
+    for slo in slos:
+        by_kind.setdefault(slo.kind, []).append(slo)
+    tick = timedelta(microseconds=1)
+    result = {slo.pk: Counts() for slo in slos}
+    if Slo.Kind.TESTS in by_kind:
+        per_service = _tests(_service_ids(by_kind[Slo.Kind.TESTS]), [window])
+        for slo in by_kind[Slo.Kind.TESTS]:
+            if slo.service_id in per_service:
+                result[slo.pk] = per_service[slo.service_id][0]
+    # Each piece is its own query: one query over both ends would read every hour between them.
+    pieces = [
+        _probe_counts(by_kind, [(start, first_day - tick)], ProbeRollupHour),
+        _probe_counts(by_kind, [(first_day, last_day - tick)], ProbeRollupDay),
+        _probe_counts(by_kind, [(last_day, end)], ProbeRollupHour),
+    ]
+    for piece in pieces:
+        for pk, found in piece.items():
+            for counts in found:
+                result[pk] = Counts(
+                    total=result[pk].total + counts.total, bad=result[pk].bad + counts.bad
+                )
     return result
 
 
@@ -290,8 +337,7 @@ def _statuses(slos: list[Slo], now: datetime) -> list[SloStatus]:
     for slo in slos:
         by_days.setdefault(slo.window_days, []).append(slo)
     for days, group in by_days.items():
-        found = slo_counts(group, [(now - timedelta(days=days), now)], fine=False)
-        counts.update({pk: values[0] for pk, values in found.items()})
+        counts.update(window_counts(group, (now - timedelta(days=days), now)))
     alerts: dict[int, list[SloAlert]] = {}
     for alert in SloAlert.objects.filter(
         slo_id__in=[s.pk for s in slos], closed_at__isnull=True

@@ -65,8 +65,11 @@ def _refresh(*, suite: Suite, candidate_runs: list[int]) -> None:
 
 
 def _lock(suite_id: int) -> Suite | None:
-    """The suite, locked for this transaction: two refreshes of one suite take turns."""
-    return Suite.objects.select_for_update().filter(pk=suite_id).first()
+    """The suite, locked for this transaction: two refreshes of one suite take turns.
+
+    Only the columns the refresh reads: migration 0023 runs this code against the tables as they
+    were then, so a column added to the suite later must not be selected here."""
+    return Suite.objects.select_for_update().only("id", "service_id").filter(pk=suite_id).first()
 
 
 def flake_window_update(*, run: TestRun) -> None:

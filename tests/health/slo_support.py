@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from health import sketch
 from health.models import Probe, ProbeRollupHour, ProbeRollupMinute, Slo
+from health.services.rollups import day_rollups_refresh
 from runs.models import Service
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
@@ -74,3 +75,5 @@ def hours(
             for i in range(count)
         ]
     )
+    # the local days' rollups, as the rollup pass writes them beside the hours
+    day_rollups_refresh(since=None, probe_ids=[probe.pk])

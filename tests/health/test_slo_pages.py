@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from health.models import ProbeRollupHour, Slo, SloAlert
+from health.services.rollups import day_rollups_refresh
 from tests.factories import ServiceFactory
 from tests.health.slo_support import hours, probe_for, slo_for
 
@@ -129,6 +130,7 @@ def test_the_pages_show_sli_budget_and_open_alerts_in_few_queries(
     hours(probe, start=now - timedelta(hours=24), count=24, per_hour=360)
     first = ProbeRollupHour.objects.filter(probe=probe).earliest("bucket_start")
     ProbeRollupHour.objects.filter(pk=first.pk).update(ok_count=359)
+    day_rollups_refresh(since=None)
     SloAlert.objects.create(
         slo=slo,
         service=service,

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.test import override_settings
 
 from health.models import ProbeRollupHour, Slo
-from health.selectors.slos import SCHEDULED_TRIGGER, burn_down, slo_statuses
+from health.selectors.slos import (
+    SCHEDULED_TRIGGER,
+    burn_down,
+    slo_counts,
+    slo_statuses,
+    window_counts,
+)
+from health.services.rollups import day_rollups_refresh
 from tests.factories import RunFactory, ServiceFactory, SuiteFactory
 from tests.health.slo_support import T0, hours, probe_for, slo_for
 
@@ -29,6 +37,7 @@ def test_availability_sli_and_budget_over_28_days():
     ProbeRollupHour.objects.filter(
         bucket_start__in=[T0 - timedelta(hours=h) for h in (10, 20, 30, 40)], count=360
     ).update(ok_count=335)
+    day_rollups_refresh(since=None)
 
     # when its status is read
     status = _status(service, "availability")
@@ -115,8 +124,9 @@ def test_statuses_take_the_same_few_queries_whatever_the_data(
             latencies={100.0: 359},
         )
 
-    # then: SLOs, one query per kind, open alerts
-    with django_assert_num_queries(5):
+    # then: SLOs; tests; availability and latency each from the hours at the window's two ends
+    # and the whole days between; open alerts
+    with django_assert_num_queries(9):
         statuses = slo_statuses([s.pk for s in services], now=T0)
     assert all(len(v) == 3 for v in statuses.values())
     assert statuses[services[0].pk][0].counts.total == 360 * hours_of_data
@@ -150,3 +160,35 @@ def test_burn_down_is_empty_without_data():
     slo = slo_for(service, objective=99.9)
 
     assert burn_down(slo, now=T0) == []
+
+
+@override_settings(TIME_ZONE="Europe/Berlin")
+@pytest.mark.parametrize("hour_of_day", [0, 7, 23])
+def test_a_window_read_from_days_and_its_end_hours_counts_what_the_hours_count(hour_of_day):
+    # given 40 days of hour rollups across the autumn change in Berlin, every hour a different
+    # count, some bad checks and slow responses
+    service = ServiceFactory()
+    probe = probe_for(service)
+    slos = [
+        slo_for(service, objective=99.9, name="availability"),
+        slo_for(service, objective=99.0, kind="latency", name="fast", latency_threshold_ms=300),
+    ]
+    now = datetime(2026, 11, 10, hour_of_day, 17, tzinfo=UTC)
+    start = now - timedelta(days=40)
+    hours(probe, start=start, count=40 * 24, per_hour=100, latencies={120.0: 90, 400.0: 10})
+    for h in range(0, 40 * 24, 7):
+        ProbeRollupHour.objects.filter(bucket_start=start + timedelta(hours=h)).update(
+            count=100 + h % 13, ok_count=95
+        )
+    day_rollups_refresh(since=None)
+
+    # when a 28-day window is read from days and end hours, and from hours alone
+    window = (now - timedelta(days=28), now)
+    mixed = window_counts(slos, window)
+    hourly = slo_counts(slos, [window], fine=False)
+
+    # then both count the same checks and the same bad ones
+    assert {pk: (c.total, c.bad) for pk, c in mixed.items()} == {
+        pk: (found[0].total, found[0].bad) for pk, found in hourly.items()
+    }
+    assert mixed[slos[0].pk].bad > 0 and mixed[slos[1].pk].bad > 0

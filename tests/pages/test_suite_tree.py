@@ -187,7 +187,7 @@ def test_the_tree_makes_as_many_queries_at_any_size(
     tree = suite_tree.suite_tree(suite_id=suite.pk, view="packages")
     branch = tree.root.shown[0].shown[0]
 
-    with django_assert_max_num_queries(25):
+    with django_assert_max_num_queries(26):
         page = client.get(reverse("suite-detail", args=[suite.pk]), {"tree": "packages"})
         assert page.status_code == 200
     with django_assert_max_num_queries(6):

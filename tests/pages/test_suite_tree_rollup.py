@@ -88,7 +88,7 @@ def test_opening_a_branch_of_the_rollup_makes_as_many_queries_at_any_size(
     closed = next(n for n in shown_nodes(tree.root) if not n.inline and not n.is_leaf)
 
     # when the page is shown and a closed branch opened, then the query counts are the same
-    with django_assert_max_num_queries(25):
+    with django_assert_max_num_queries(26):
         assert client.get(reverse("suite-detail", args=[suite.pk])).status_code == 200
     with django_assert_max_num_queries(6):
         branch = client.get(
