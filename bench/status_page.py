@@ -10,8 +10,9 @@ analysis per incident's revision; then opens the public page ``/status/bench/`` 
 ``--repeat`` times after warm-up and prints p50/p95 server time, the query count, the ratio
 of p95 to the 200 ms target, and the load average. The daily bars read the day rollups, which
 the seed merges from the hour rollups as the rollup pass would have written them (timed and
-printed). No cache: every request reads the 90 days. Days follow STAGELOOP_TIME_ZONE
-(Europe/Berlin unless set).
+printed), and three SLOs per service (their 28-day status read from day rollups and the
+window's end hours). No cache: every request reads the 90 days and the SLO windows. Days
+follow STAGELOOP_TIME_ZONE (Europe/Berlin unless set).
 """
 
 from __future__ import annotations
@@ -151,6 +152,33 @@ def seed(services: int, days: int) -> None:
         cursor.execute("VACUUM ANALYZE")
 
 
+def slos_seed() -> None:
+    """Three SLOs per service of the page (availability, latency under 250 ms, scheduled
+    tests), 28-day windows, as a team that uses them would have: the page shows each one."""
+    from health.models import Slo
+    from reports.models import StatusPage
+
+    if Slo.objects.filter(name="bench availability").exists():
+        return
+    kinds = [
+        ("bench availability", Slo.Kind.AVAILABILITY, None),
+        ("bench latency", Slo.Kind.LATENCY, 250),
+        ("bench tests", Slo.Kind.TESTS, None),
+    ]
+    Slo.objects.bulk_create(
+        Slo(
+            service=service,
+            name=name,
+            kind=kind,
+            objective_percent=99.5,
+            latency_threshold_ms=threshold,
+            window_days=28,
+        )
+        for service in StatusPage.objects.get(slug=SLUG).services.all()
+        for name, kind, threshold in kinds
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--services", type=int, default=50)
@@ -168,6 +196,7 @@ def main() -> None:
     from django.test import Client
 
     seed(args.services, args.days)
+    slos_seed()
     settings.ALLOWED_HOSTS = ["*"]
     client = Client()
     path = f"/status/{SLUG}/"
@@ -185,7 +214,8 @@ def main() -> None:
         queries = max(queries, len(connection.queries))
     p50, p95 = statistics.median(timings), _percentile(timings, 0.95)
     print(
-        f"status page, {args.services} services, {args.days} days of hour and day rollups: "
+        f"status page, {args.services} services ({3 * args.services} SLOs), {args.days} days of "
+        "hour and day rollups: "
         f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, {queries} queries; "
         f"p95 / {TARGET_P95_MS:.0f} ms = {p95 / TARGET_P95_MS:.2f}"
     )
