@@ -91,6 +91,7 @@ def chart_history(points: int, *, service_name: str = "demo-checkout", per_revis
 
     from health import sketch
     from health.models import Probe, ProbeRollupHour, ProbeRollupMinute
+    from health.services.rollups import day_rollups_refresh
 
     now = timezone.now().replace(second=0, microsecond=0)
     service = ServiceFactory(name=service_name)
@@ -196,6 +197,8 @@ def chart_history(points: int, *, service_name: str = "demo-checkout", per_revis
         hour.latency_sum += m.latency_sum
         hour.sketch = sketch.merge(hour.sketch, m.sketch)
     ProbeRollupHour.objects.bulk_create(hours.values())
+    # and the local days' rollups (ranges over 7 days, the overview's 30 days among them)
+    day_rollups_refresh(since=None, probe_ids=[probe.pk])
     service.current_revision = revisions[-1]
     service.save(update_fields=["current_revision"])
     return {

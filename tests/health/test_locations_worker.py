@@ -53,3 +53,7 @@ def test_a_worker_of_location_eu_runs_the_eu_batch_and_not_the_default_one(serve
         assert waiting == 1
     finally:
         purge()
+        # A worker started with queues selects them on the app's shared queue table
+        # (WorkController.setup_queues), and nothing selects them back: every in-process worker
+        # a later test starts would consume probes.eu only. Give the app a fresh table.
+        app.amqp.queues = app.amqp.Queues(app.conf.task_queues)
