@@ -13,14 +13,15 @@ hour rollups): 90 days of 50 services is at most 4,500 rows per probe and revisi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Sum
+from django.db import connection
 from django.utils import timezone
 
 from analyses.models import Analysis
 from health.models import Incident, ProbeRollupDay
 from health.selectors import UptimeDay, service_health_states, uptime_figure
+from health.selectors._sql import epoch_bucket
 from health.selectors.maintenance import maintenance_occurrences
 from health.selectors.slos import SloStatus, slo_statuses
 from reports.models import StatusPage
@@ -74,21 +75,27 @@ class StatusPageData:
 
 
 def _day_counts(ids: list[int], start: datetime) -> dict[tuple[int, date], tuple[int, int]]:
-    """(ok, checks) per (service, local day) of the day rollups from ``start`` on."""
-    rows = (
-        ProbeRollupDay.objects.filter(probe__service_id__in=ids, bucket_start__gte=start)
-        .values_list("probe__service_id", "bucket_start")
-        .annotate(count=Sum("count"), ok=Sum("ok_count"))
-        .order_by()
-    )
-    days: dict[datetime, date] = {}  # each local midnight's day, worked out once
+    """(ok, checks) per (service, local day) of the day rollups from ``start`` on. Raw SQL that
+    returns each day as epoch seconds: 4,500 rows of timestamps cost more to parse and convert
+    than the query took."""
+    ids_sql = ", ".join(["%s"] * len(ids))
+    sql = f"""
+        SELECT p.service_id, {epoch_bucket(1)}, SUM(r.count), SUM(r.ok_count)
+        FROM {ProbeRollupDay._meta.db_table} r JOIN health_probe p ON p.id = r.probe_id
+        WHERE p.service_id IN ({ids_sql}) AND r.bucket_start >= %s
+        GROUP BY 1, 2
+    """  # noqa: S608 - our own SQL fragments; every value is a parameter
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*ids, connection.ops.adapt_datetimefield_value(start)])
+        rows = cursor.fetchall()
+    days: dict[int, date] = {}  # each local midnight's day, worked out once
     found: dict[tuple[int, date], tuple[int, int]] = {}
-    for service_id, midnight, count, ok in rows:
-        day = days.get(midnight)
+    for service_id, epoch, count, ok in rows:
+        day = days.get(epoch)
         if day is None:
-            day = days[midnight] = timezone.localdate(midnight)
+            day = days[epoch] = timezone.localdate(datetime.fromtimestamp(int(epoch), tz=UTC))
         before_ok, before_count = found.get((service_id, day), (0, 0))
-        found[service_id, day] = (before_ok + ok, before_count + count)
+        found[service_id, day] = (before_ok + int(ok or 0), before_count + int(count or 0))
     return found
 
 

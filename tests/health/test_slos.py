@@ -106,7 +106,7 @@ def test_no_data_is_no_sli_and_no_budget():
 
 @pytest.mark.parametrize("hours_of_data", [1, 500])
 def test_statuses_take_the_same_few_queries_whatever_the_data(
-    hours_of_data, django_assert_num_queries
+    hours_of_data, django_assert_max_num_queries
 ):
     # given three services with an SLO of each kind, and little or much data
     services = [ServiceFactory() for _ in range(3)]
@@ -125,8 +125,9 @@ def test_statuses_take_the_same_few_queries_whatever_the_data(
         )
 
     # then: SLOs; tests; availability and latency each from the hours at the window's two ends
-    # and the whole days between; open alerts
-    with django_assert_num_queries(9):
+    # and the whole days between (one query per kind); open alerts; on PostgreSQL also the
+    # savepoint, SET LOCAL and release that keep the reads off parallel workers
+    with django_assert_max_num_queries(8):
         statuses = slo_statuses([s.pk for s in services], now=T0)
     assert all(len(v) == 3 for v in statuses.values())
     assert statuses[services[0].pk][0].counts.total == 360 * hours_of_data
