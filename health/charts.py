@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from engine import charts as c
@@ -141,26 +142,54 @@ def burn_down_figure(
     return c.figure([line, zero], layout)
 
 
+def _band(x0: datetime, x1: datetime) -> dict:
+    """A maintenance band: a grey rectangle across the chart's height, behind the data."""
+    return {
+        "type": "rect",
+        "xref": "x",
+        "yref": "paper",
+        "x0": x0,
+        "x1": x1,
+        "y0": 0,
+        "y1": 1,
+        "layer": "below",
+        "line": {"width": 0},
+        "fillcolor": c.NEUTRAL,
+        "opacity": 0.18,
+        "name": "maintenance",
+    }
+
+
 def add_maintenance_bands(figure: Figure, windows: Sequence[Occurrence]) -> None:
     """Shade each maintenance window across the chart's height, behind the lines."""
-    layout = figure.setdefault("layout", {})
-    shapes = layout.setdefault("shapes", [])
+    shapes = figure.setdefault("layout", {}).setdefault("shapes", [])
+    shapes.extend(_band(window.start, window.end) for window in windows)
+
+
+def add_maintenance_day_bands(figure: Figure, windows: Sequence[Occurrence]) -> None:
+    """Shade the bars of the local days that a maintenance window touches, one band per run of
+    such days, behind the bars. A day's bar is centred on its date: a band at the window's own
+    hours would fall on the next day's bar for an evening window, and a 30-minute window would
+    be a hairline on a bar a day wide."""
+    touched: set[date] = set()
     for window in windows:
+        day = timezone.localdate(window.start)
+        last = timezone.localdate(max(window.start, window.end - timedelta(microseconds=1)))
+        while day <= last:
+            touched.add(day)
+            day += timedelta(days=1)
+    shapes = figure.setdefault("layout", {}).setdefault("shapes", [])
+    days = sorted(touched)
+    while days:
+        first = last_day = days.pop(0)
+        while days and days[0] == last_day + timedelta(days=1):
+            last_day = days.pop(0)
+        # naive datetimes on the days' dates, as the bars' x values (plain dates) are read
         shapes.append(
-            {
-                "type": "rect",
-                "xref": "x",
-                "yref": "paper",
-                "x0": window.start,
-                "x1": window.end,
-                "y0": 0,
-                "y1": 1,
-                "layer": "below",
-                "line": {"width": 0},
-                "fillcolor": c.NEUTRAL,
-                "opacity": 0.18,
-                "name": "maintenance",
-            }
+            _band(
+                datetime.combine(first, time()) - timedelta(hours=12),
+                datetime.combine(last_day, time()) + timedelta(hours=12),
+            )
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
@@ -53,14 +55,21 @@ def service_health(request: HttpRequest, name: str) -> HttpResponse:
     deploys = deploy_markers(service_id=service.pk, start=start, end=end)
     slos = slo_statuses([service.pk])[service.pk]
     now = timezone.now()
-    # One read serves the chart's bands and the current and upcoming windows.
+    # The uptime chart's days may reach further back than the range (30 days at least).
+    days_start = timezone.make_aware(datetime.combine(days[0].day, datetime.min.time()))
+    # One read serves both charts' bands and the current and upcoming windows.
     found = maintenance_occurrences(
-        service_ids=[service.pk], start=min(start, now), end=max(end, now + UPCOMING)
+        service_ids=[service.pk],
+        start=min(start, days_start, now),
+        end=max(end, now + UPCOMING),
     ).get(service.pk, [])
     windows = [o for o in found if o.start < end and o.end > start]
     latency = charts.latency_figure(series, deploys, start=start, end=end)
     charts.add_maintenance_bands(latency, windows)
     uptime_chart = charts.uptime_figure(days)
+    charts.add_maintenance_day_bands(
+        uptime_chart, [o for o in found if o.start < end and o.end > days_start]
+    )
     return render(
         request,
         "health/service_health.html",

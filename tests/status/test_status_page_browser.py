@@ -84,3 +84,36 @@ def test_the_health_page_shows_the_window_now_and_shades_it_on_the_chart(
     shapes = page.evaluate("document.querySelector('#latency-chart').layout.shapes")
     assert [s["name"] for s in shapes if s.get("name") == "maintenance"] == ["maintenance"]
     assert js_errors == []
+
+
+def test_the_health_page_shades_the_uptime_bars_of_days_with_maintenance(
+    browser_login, viewer, live_server, js_errors
+):
+    # given a window three days ago, outside the 6-hour range the latency chart shows but
+    # inside the 30 days of uptime bars
+    status_page = planted_status_page(public=False)
+    service = status_page.services.get()
+    starts_at = timezone.now() - timedelta(days=3)
+    maintenance_window_create(
+        service_id=service.pk,
+        kind="once",
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=30),
+        reason="kernel update",
+    )
+
+    page = browser_login(viewer)
+    page.goto(live_server.url + reverse("service-health", args=[service.name]) + "?range=6h")
+    page.wait_for_selector("#uptime-chart .main-svg")
+
+    # then the day's bar is shaded (half a day either side of its date), drawn by plotly
+    day = timezone.localdate(starts_at)
+    shapes = page.evaluate("document.querySelector('#uptime-chart').layout.shapes")
+    bands = [s for s in shapes if s.get("name") == "maintenance"]
+    assert len(bands) == 1
+    assert bands[0]["x0"].startswith((day - timedelta(days=1)).isoformat() + "T12:00")
+    assert bands[0]["x1"].startswith(day.isoformat() + "T12:00")
+    assert page.locator("#uptime-chart .layer-below .shapelayer path").count() == 1
+    latency = page.evaluate("document.querySelector('#latency-chart').layout.shapes || []")
+    assert [s for s in latency if s.get("name") == "maintenance"] == []
+    assert js_errors == []
