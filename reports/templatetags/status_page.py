@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 from django import template
@@ -15,6 +16,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from engine.formatting import percent_text
 from health.selectors import UptimeDay, UptimeFigure
+from health.selectors.slos import SloStatus
 
 register = template.Library()
 
@@ -40,3 +42,35 @@ def uptime_strip(days: Sequence[UptimeDay]) -> SafeString:
         css, title = _class_and_title(day.figure)
         spans.append(f'<span class="{css}" title="{day.day.isoformat()}: {title}"></span>')
     return mark_safe("".join(spans))  # noqa: S308 - classes and dates are ours; titles escaped
+
+
+def _decimals(value: float, places: int) -> str:
+    """``value`` with ``places`` decimals, as the ``floatformat`` filter writes it (half up)."""
+    rounded = Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return str(rounded.copy_abs() if rounded.is_zero() else rounded)  # never "-0.0"
+
+
+def _objective(percent: float) -> str:
+    """As ``floatformat:"-3"``: no decimals for a whole number, else three."""
+    return str(int(percent)) if float(percent).is_integer() else _decimals(percent, 3)
+
+
+def _slo_row(status: SloStatus) -> str:
+    slo = status.slo
+    sli, left = status.sli_percent, status.budget_remaining_percent
+    now = '<span class="muted">no data</span>' if sli is None else f"{_decimals(sli, 3)} %"
+    budget = '<span class="muted">—</span>' if left is None else f"{_decimals(left, 1)} %"
+    return (
+        f"<tr><td>{escape(slo.name)}</td>"
+        f'<td class="num">{_objective(slo.objective_percent)} % / {slo.window_days} d</td>'
+        f'<td class="num">{now}</td><td class="num">{budget}</td>'
+        f'<td><span class="badge {status.css}" data-slo-state="{status.state}">'
+        f"{status.state_text}</span></td></tr>"
+    )
+
+
+@register.filter
+def slo_rows(statuses: Sequence[SloStatus]) -> SafeString:
+    """One table row per SLO: name, objective and window, SLI now, error budget left, state.
+    Built in one pass like the strip: 150 SLOs took the template language ~10 lookups each."""
+    return mark_safe("".join(_slo_row(status) for status in statuses))  # noqa: S308 - name escaped

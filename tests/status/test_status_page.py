@@ -220,3 +220,15 @@ def test_the_page_shows_each_slo_with_its_budget_and_no_link_to_it(client):
     assert "99.500 %" in html and "50.0 %" in html
     assert 'data-slo-state="ok"' in html and "within budget" in html
     assert "/slos/" not in html
+
+
+@pytest.mark.parametrize("value", [0.0, -0.04, 2.675, 99.5, 99.9995, 100.0, -250.0, 12.3456])
+def test_slo_figures_are_written_as_the_floatformat_filter_writes_them(value):
+    # the SLO rows are built in Python (one pass for 150 SLOs), with the template's rounding
+    from django.template.defaultfilters import floatformat
+
+    from reports.templatetags.status_page import _decimals, _objective
+
+    assert _decimals(value, 3) == floatformat(value, 3)
+    assert _decimals(value, 1) == floatformat(value, 1)
+    assert _objective(value) == floatformat(value, "-3")
