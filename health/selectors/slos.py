@@ -401,8 +401,10 @@ def slo_statuses(service_ids: Iterable[int], *, now: datetime | None = None) -> 
     now = now or timezone.now()
     slos = list(Slo.objects.filter(service_id__in=ids).select_related("service"))
     result: dict[int, list[SloStatus]] = {pk: [] for pk in ids}
+    if not slos:
+        return result
     with serial_reads():
-        statuses = _statuses(slos, now) if slos else []
+        statuses = _statuses(slos, now)
     for status in statuses:
         result[status.slo.service_id].append(status)
     return result
