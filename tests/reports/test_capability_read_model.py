@@ -247,3 +247,28 @@ def test_folding_a_run_twice_or_an_older_run_later_changes_nothing(history):
 
     # then every row is as it was
     assert list(CaseLatest.objects.order_by("case_id").values_list()) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retention_pass_repairs_the_rows_of_the_runs_it_deletes():
+    from runs.models import RetentionPolicy
+    from runs.services.retention import retention_pass
+    from tests.retention.conftest import NOW
+    from tests.retention.conftest import make_run as aged_run
+
+    # given a test that ran only in runs older than the policy keeps, and two that ran since
+    suite = SuiteFactory(service=ServiceFactory(name="shop"), name="e2e")
+    old = [aged_run(suite, days_ago=days, results=3) for days in (100, 99)]
+    new = [aged_run(suite, days_ago=days, results=2) for days in (2, 1)]
+    for run in [*old, *new]:
+        case_latest_update(run=run)
+    RetentionPolicy.objects.create(suite=suite, keep_days=30)
+
+    # when the pass deletes the old runs
+    retention_pass(now=NOW)
+
+    # then the rows left are the two tests', at the newest run; the third test has none
+    assert dict(CaseLatest.objects.values_list("case__key", "run_id")) == {
+        "tests/test_shop.py::test_0": new[1].pk,
+        "tests/test_shop.py::test_1": new[1].pk,
+    }
