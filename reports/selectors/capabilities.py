@@ -220,7 +220,7 @@ def mapped_tests(capability: Capability, scope: Scope, *, limit: int = 500) -> l
     stored patterns cannot be read (the page shows why, from capability_status)."""
     try:
         cases = list(
-            mapped_cases(capability, scope).select_related("suite").order_by("key")[:limit]
+            mapped_cases(capability, scope).select_related("suite__service").order_by("key")[:limit]
         )
     except PatternError:
         return []
