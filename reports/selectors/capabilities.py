@@ -71,18 +71,21 @@ def _behind_outcome(outcome: str, flaky: bool) -> str:
     return "flaky" if outcome == "passed" and flaky else outcome
 
 
-def _counts(rows, prefix: str = "") -> dict:
-    """Counts by outcome over result-like rows (TestResult, or CaseLatest through `prefix`)."""
+def _counts(rows, prefix: str = "", where: Q | None = None, **extra) -> dict:
+    """Counts by outcome over result-like rows (TestResult, or CaseLatest through `prefix`),
+    of the rows `where` holds for; `extra` are more counts to take in the same query."""
 
     def q(**kwargs) -> Q:
-        return Q(**{f"{prefix}{k}": v for k, v in kwargs.items()})
+        found = Q(**{f"{prefix}{k}": v for k, v in kwargs.items()})
+        return found & where if where is not None else found
 
     return rows.aggregate(
-        latest=Count("pk"),
-        passing=Count("pk", filter=q(outcome="passed") & ~q(flaky=True)),
+        latest=Count("pk", filter=where),
+        passing=Count("pk", filter=q(outcome="passed") & ~Q(**{f"{prefix}flaky": True})),
         failing=Count("pk", filter=q(outcome__in=FAILING)),
         flaky=Count("pk", filter=q(outcome="passed", flaky=True)),
         skipped=Count("pk", filter=q(outcome="skipped")),
+        **extra,
     )
 
 
@@ -114,10 +117,11 @@ def _behind(at, run_id, case_id, key, outcome, flaky) -> BehindTest:
 
 
 def capability_status(capability: Capability, scope: Scope) -> CapabilityStatus:
-    """Seven queries whatever the data holds: counts by outcome over the mapped tests' latest
-    results from the read model (runs.CaseLatest), the few tests it cannot answer (never run,
-    or run again since the period's end) and their latest results, read as before, and the
-    tests behind a status that is not green (failing or flaky first, then never run).
+    """At most seven queries whatever the data holds: counts by outcome over the mapped tests'
+    latest results from the read model (runs.CaseLatest) and how many it cannot answer (never
+    run, or run again since the period's end); only when there are such tests, their latest
+    results read as before; and the tests behind a status that is not green (failing or flaky
+    first, then never run).
 
     Patterns stored without the form's validation (a shell, a data migration) that cannot be
     read give the status "invalid" with the reason, and map no tests."""
@@ -126,12 +130,20 @@ def capability_status(capability: Capability, scope: Scope) -> CapabilityStatus:
     except PatternError as exc:
         return _invalid(capability, exc)
     fresh = cases.filter(_fresh(scope))
-    c = _counts(fresh, prefix="latest_result__")
-    stale = list(
-        cases.filter(_stale(scope))
-        .annotate(latest_id=Subquery(_latest(scope).values("pk")[:1]))
-        .values_list("pk", "latest_id")
+    # One pass over the mapped tests counts both the read model's answers and the others.
+    c = _counts(
+        cases,
+        prefix="latest_result__",
+        where=_fresh(scope),
+        stale=Count("pk", filter=_stale(scope)),
     )
+    stale = []
+    if c.pop("stale"):  # with an up-to-date read model: the never-run tests, or none
+        stale = list(
+            cases.filter(_stale(scope))
+            .annotate(latest_id=Subquery(_latest(scope).values("pk")[:1]))
+            .values_list("pk", "latest_id")
+        )
     stale_ids = [latest for _, latest in stale if latest is not None]
     stale_results = TestResult.objects.filter(pk__in=stale_ids)
     for name, count in _counts(stale_results).items():
@@ -189,7 +201,7 @@ def capability_status(capability: Capability, scope: Scope) -> CapabilityStatus:
 
 
 def capability_statuses(scope: Scope) -> list[CapabilityStatus]:
-    """Seven queries per capability (configuration, not data, sets how many there are)."""
+    """At most seven queries per capability (configuration, not data, sets how many there are)."""
     capabilities = Capability.objects.prefetch_related("services").order_by("position", "name")
     return [capability_status(capability, scope) for capability in capabilities]
 
