@@ -80,3 +80,25 @@ def test_the_compare_page_names_the_unlisted_passes_in_as_many_queries(
     with django_assert_max_num_queries(len(captured.captured_queries)):
         page = client.get(url).content.decode()
     assert "3 newly failing in B, 0 newly passing in B, 6 other changes." in page
+
+
+def test_a_side_without_runs_lists_the_others_failures_and_counts_its_passes(one_sided, revisions):
+    # given a revision with no run (A) compared with one whose suites all ran (B)
+    _r0, r1, _, _ = one_sided
+    empty = revisions[2]
+    sides = compare.sides_of(
+        compare.latest_runs_of(revision=empty), compare.latest_runs_of(revision=r1)
+    )
+
+    # when the changes are counted
+    found = compare.compare_diff(sides)
+
+    # then B's failures are newly failing and listed; its passes and skip are other changes
+    assert found.counts() == compare.diff_counts(compare.outcome_diff(sides))
+    assert found.counts() == {"newly failing": 3, "newly passing": 0, "other change": 4}
+    assert sorted(row.change for row in found.changes) == [
+        "newly failing",
+        "newly failing",
+        "newly failing",
+        "other change",
+    ]
