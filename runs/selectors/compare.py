@@ -196,12 +196,13 @@ def compare_diff(sides: Sides) -> CompareDiff:
     )
     suites_a = {r.suite_id for r in runs if r.pk in sides.a}
     suites_b = {r.suite_id for r in runs if r.pk in sides.b}
+    # Against a side without runs outcome_diff compares nothing (as it always has): nor do we.
     one_sided = [
         OneSided(
             suite=str(r.suite), side="A" if r.pk in sides.a else "B", run_id=r.pk, passes=r.passed
         )
         for r in runs
-        if (r.suite_id in suites_a) != (r.suite_id in suites_b)
+        if sides.a and sides.b and (r.suite_id in suites_a) != (r.suite_id in suites_b)
     ]
     one_sided.sort(key=lambda s: (s.side, s.suite))
     return CompareDiff(
