@@ -3,7 +3,7 @@ tests behind a status that is not green; the risks are those tests, most recent 
 
 from __future__ import annotations
 
-from django.db.models import Count, Max, OuterRef, Q, Subquery
+from django.db.models import BigIntegerField, Case, Count, F, Max, OuterRef, Q, Subquery, When
 from django.urls import reverse
 
 from reports.figures import BehindTest, CapabilityStatus, Risk
@@ -18,85 +18,166 @@ FAILING = ("failed", "error")
 
 def _latest(scope: Scope):
     """Results up to the period's end, newest run first: one short index scan per test on
-    ``(case, -run)``, started at the newest run before the end so later runs are never read."""
+    ``(case, -run)``, started at the newest run before the end so later runs are never read.
+    Read only for tests the read model cannot answer (see mapped_cases)."""
     cutoff = TestRun.objects.filter(created_at__lt=scope.end_dt).aggregate(last=Max("pk"))["last"]
     results = TestResult.objects.filter(case=OuterRef("pk"), run_id__lte=cutoff or 0)
     # The id bound is a fast start; the time bound keeps the answer exact if ids and times differ.
     return results.filter(run__created_at__lt=scope.end_dt).order_by("-run_id")
 
 
-def mapped_cases(capability: Capability, scope: Scope):
-    """The tests a capability maps to (in scope), each with ``latest_id``: the pk of its latest
-    result up to the period's end (None: never run)."""
+def _cases(capability: Capability, scope: Scope):
+    """The tests a capability maps to, in scope (raises PatternError for unreadable patterns)."""
     cases = TestCase.objects.filter(patterns_q(capability.patterns))
     cases = scope.filter(cases, "suite__service")
     service_ids = [s.pk for s in capability.services.all()]
     if service_ids:
         cases = cases.filter(suite__service__in=service_ids)
-    return cases.annotate(latest_id=Subquery(_latest(scope).values("pk")[:1]))
+    return cases
+
+
+def _fresh(scope: Scope) -> Q:
+    """Tests whose read-model row (runs.CaseLatest: the latest result by run id) is the answer:
+    its run started before the period's end, so no later result up to the end can exist."""
+    return Q(latest_result__run_at__lt=scope.end_dt)
+
+
+def _stale(scope: Scope) -> Q:
+    """The others: never run, or run again since the period's end (then read the results)."""
+    return Q(latest_result__isnull=True) | Q(latest_result__run_at__gte=scope.end_dt)
+
+
+def mapped_cases(capability: Capability, scope: Scope):
+    """The tests a capability maps to (in scope), each with ``latest_id``: the pk of its latest
+    result up to the period's end (None: never run). The read model answers the tests run
+    before the end; the results, only the others."""
+    latest = Case(
+        When(_fresh(scope), then=F("latest_result__result_id")),
+        default=Subquery(_latest(scope).values("pk")[:1]),
+        output_field=BigIntegerField(),
+    )
+    return _cases(capability, scope).annotate(latest_id=latest)
+
+
+def mapped_case_ids(capability: Capability, scope: Scope):
+    """The pks of the tests a capability maps to, in scope (no results read)."""
+    return _cases(capability, scope).values("pk")
 
 
 PASSING = Q(outcome="passed") & ~Q(flaky=True)
 
 
-def _behind_outcome(result: TestResult) -> str:
-    return "flaky" if result.outcome == "passed" and result.flaky else result.outcome
+def _behind_outcome(outcome: str, flaky: bool) -> str:
+    return "flaky" if outcome == "passed" and flaky else outcome
+
+
+def _counts(rows, prefix: str = "", where: Q | None = None, **extra) -> dict:
+    """Counts by outcome over result-like rows (TestResult, or CaseLatest through `prefix`),
+    of the rows `where` holds for; `extra` are more counts to take in the same query."""
+
+    def q(**kwargs) -> Q:
+        found = Q(**{f"{prefix}{k}": v for k, v in kwargs.items()})
+        return found & where if where is not None else found
+
+    return rows.aggregate(
+        latest=Count("pk", filter=where),
+        passing=Count("pk", filter=q(outcome="passed") & ~Q(**{f"{prefix}flaky": True})),
+        failing=Count("pk", filter=q(outcome__in=FAILING)),
+        flaky=Count("pk", filter=q(outcome="passed", flaky=True)),
+        skipped=Count("pk", filter=q(outcome="skipped")),
+        **extra,
+    )
+
+
+def _invalid(capability: Capability, exc: PatternError) -> CapabilityStatus:
+    return CapabilityStatus(
+        pk=capability.pk,
+        name=capability.name,
+        status="invalid",
+        status_text=f"patterns cannot be read: {exc} Fix them on the capability's page.",
+        url=capability.get_absolute_url(),
+        total=0,
+        passing=0,
+        failing=0,
+        flaky=0,
+        skipped=0,
+        not_run=0,
+    )
+
+
+def _behind(at, run_id, case_id, key, outcome, flaky) -> BehindTest:
+    return BehindTest(
+        case_id=case_id,
+        key=key,
+        outcome=_behind_outcome(outcome, flaky),
+        run_id=run_id,
+        at=at,
+        url=reverse("test-detail", args=[case_id]),
+    )
 
 
 def capability_status(capability: Capability, scope: Scope) -> CapabilityStatus:
-    """Four queries: the mapped tests' latest result ids, counts by outcome over those results,
-    and the tests behind a status that is not green (failing or flaky first, then never run).
+    """At most seven queries whatever the data holds: counts by outcome over the mapped tests'
+    latest results from the read model (runs.CaseLatest) and how many it cannot answer (never
+    run, or run again since the period's end); only when there are such tests, their latest
+    results read as before; and the tests behind a status that is not green (failing or flaky
+    first, then never run).
 
     Patterns stored without the form's validation (a shell, a data migration) that cannot be
     read give the status "invalid" with the reason, and map no tests."""
     try:
-        rows = list(mapped_cases(capability, scope).values_list("pk", "latest_id"))
+        cases = _cases(capability, scope)
     except PatternError as exc:
-        return CapabilityStatus(
-            pk=capability.pk,
-            name=capability.name,
-            status="invalid",
-            status_text=f"patterns cannot be read: {exc} Fix them on the capability's page.",
-            url=capability.get_absolute_url(),
-            total=0,
-            passing=0,
-            failing=0,
-            flaky=0,
-            skipped=0,
-            not_run=0,
-        )
-    latest_ids = [latest for _, latest in rows if latest is not None]
-    latest = TestResult.objects.filter(pk__in=latest_ids)
-    c = latest.aggregate(
-        passing=Count("pk", filter=PASSING),
-        failing=Count("pk", filter=Q(outcome__in=FAILING)),
-        flaky=Count("pk", filter=Q(outcome="passed", flaky=True)),
-        skipped=Count("pk", filter=Q(outcome="skipped")),
+        return _invalid(capability, exc)
+    fresh = cases.filter(_fresh(scope))
+    # One pass over the mapped tests counts both the read model's answers and the others.
+    c = _counts(
+        cases,
+        prefix="latest_result__",
+        where=_fresh(scope),
+        stale=Count("pk", filter=_stale(scope)),
     )
-    c["total"], c["not_run"] = len(rows), len(rows) - len(latest_ids)
-    behind = [
-        BehindTest(
-            case_id=r.case_id,
-            key=r.case.key,
-            outcome=_behind_outcome(r),
-            run_id=r.run_id,
-            at=r.run.created_at,
-            url=reverse("test-detail", args=[r.case_id]),
+    stale = []
+    if c.pop("stale"):  # with an up-to-date read model: the never-run tests, or none
+        stale = list(
+            cases.filter(_stale(scope))
+            .annotate(latest_id=Subquery(_latest(scope).values("pk")[:1]))
+            .values_list("pk", "latest_id")
         )
-        for r in latest.exclude(PASSING)
+    stale_ids = [latest for _, latest in stale if latest is not None]
+    stale_results = TestResult.objects.filter(pk__in=stale_ids)
+    for name, count in _counts(stale_results).items():
+        c[name] += count
+    ran = c.pop("latest")
+    c["total"] = ran + len(stale) - len(stale_ids)
+    c["not_run"] = c["total"] - ran
+    not_passing = ~Q(latest_result__outcome="passed") | Q(latest_result__flaky=True)
+    rows = [
+        (at, run_id, case_id, key, outcome, flaky)
+        for case_id, key, outcome, flaky, run_id, at in fresh.filter(not_passing)
+        .order_by("-latest_result__run_at", "key")
+        .values_list(
+            "pk",
+            "key",
+            "latest_result__outcome",
+            "latest_result__flaky",
+            "latest_result__run_id",
+            "latest_result__run_at",
+        )[:MAX_BEHIND]
+    ]
+    rows += [
+        (r.run.created_at, r.run_id, r.case_id, r.case.key, r.outcome, r.flaky)
+        for r in stale_results.exclude(PASSING)
         .select_related("case", "run")
         .order_by("-run__created_at", "case__key")[:MAX_BEHIND]
     ]
-    never_run = [pk for pk, latest_id in rows if latest_id is None][: MAX_BEHIND - len(behind)]
+    # Newest first, then by key, as one list over both sources would be.
+    rows.sort(key=lambda row: row[3])
+    rows.sort(key=lambda row: row[0], reverse=True)
+    behind = [_behind(*row) for row in rows[:MAX_BEHIND]]
+    never_run = [pk for pk, latest_id in stale if latest_id is None][: MAX_BEHIND - len(behind)]
     behind += [
-        BehindTest(
-            case_id=case.pk,
-            key=case.key,
-            outcome="not run",
-            run_id=None,
-            at=None,
-            url=reverse("test-detail", args=[case.pk]),
-        )
+        _behind(None, None, case.pk, case.key, "not run", False)
         for case in TestCase.objects.filter(pk__in=never_run).order_by("key")
     ]
     if c["total"] == 0:
@@ -120,7 +201,7 @@ def capability_status(capability: Capability, scope: Scope) -> CapabilityStatus:
 
 
 def capability_statuses(scope: Scope) -> list[CapabilityStatus]:
-    """Four queries per capability (configuration, not data, sets how many there are)."""
+    """At most seven queries per capability (configuration, not data, sets how many there are)."""
     capabilities = Capability.objects.prefetch_related("services").order_by("position", "name")
     return [capability_status(capability, scope) for capability in capabilities]
 
@@ -151,7 +232,7 @@ def mapped_tests(capability: Capability, scope: Scope, *, limit: int = 500) -> l
     stored patterns cannot be read (the page shows why, from capability_status)."""
     try:
         cases = list(
-            mapped_cases(capability, scope).select_related("suite").order_by("key")[:limit]
+            mapped_cases(capability, scope).select_related("suite__service").order_by("key")[:limit]
         )
     except PatternError:
         return []

@@ -145,7 +145,13 @@ def evidence_rows(
     first = 1
     if place is not None:
         moment, pk, first = place[0], place[1], place[2] + 1
-        rows = rows.filter(Q(**{f"{field}__lt": moment}) | Q(**{field: moment, "pk__lt": pk}))
+        # The redundant bound lets PostgreSQL start the time index at the cursor; with the OR
+        # alone it walks down from the newest row (integrations.selectors.paging: 120 ms, not
+        # 0.15 ms, 190,000 rows deep).
+        rows = rows.filter(
+            Q(**{f"{field}__lte": moment})
+            & (Q(**{f"{field}__lt": moment}) | Q(**{field: moment, "pk__lt": pk}))
+        )
     shown_rows = list(rows[: PER_PAGE + 1])
     more = len(shown_rows) > PER_PAGE
     shown_rows = shown_rows[:PER_PAGE]

@@ -9,7 +9,7 @@ from reports.figures import CapabilityStatus, Figure, QuarantinedTest
 from reports.models import Capability
 from reports.patterns import PatternError
 from reports.scope import Scope
-from reports.selectors.capabilities import mapped_cases
+from reports.selectors.capabilities import mapped_case_ids
 from runs.models import State, TestState
 
 
@@ -28,7 +28,7 @@ def quarantined_capability_tests(scope: Scope) -> list[QuarantinedTest]:
     covers: dict[int, list[str]] = {}
     for capability in Capability.objects.prefetch_related("services").order_by("position", "name"):
         try:
-            ids = mapped_cases(capability, scope).filter(pk__in=list(states))
+            ids = mapped_case_ids(capability, scope).filter(pk__in=list(states))
             for case_id in ids.values_list("pk", flat=True):
                 covers.setdefault(case_id, []).append(capability.name)
         except PatternError:  # the capability's status says why its patterns cannot be read

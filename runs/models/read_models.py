@@ -80,3 +80,39 @@ class SuiteTreeNode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.suite_id} {self.view}: {self.path.replace(self.PATH_SEP, ' / ') or '/'}"
+
+
+class CaseLatest(models.Model):
+    """A test's latest result (by run id, as the summary orders them): what the manager's summary
+    and the capability pages read instead of one index scan into the results per test.
+
+    Upserted once per run by runs.services.read_models.case_latest_update (one statement) and
+    repaired after retention deletes runs. A reader trusts a row only when its run started
+    before the period's end; for a test with no row, or one whose row is later, it reads the
+    results as before, so the row is a shortcut and never the only truth.
+    """
+
+    # No database constraints and no secondary index: a run's upsert writes up to 200,000 rows,
+    # and each FK check or index entry would cost the import (as for TestResult's keys).
+    case = models.OneToOneField(
+        "runs.TestCase",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="latest_result",
+        db_constraint=False,
+    )
+    suite_id = models.BigIntegerField()
+    run = models.ForeignKey(
+        "runs.TestRun",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    run_at = models.DateTimeField()  # the run's created_at
+    result_id = models.BigIntegerField()
+    outcome = models.CharField(max_length=8)
+    flaky = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.outcome} in run {self.run_id}"

@@ -35,7 +35,7 @@ from runs.services.ingest import (
     upload_target_resolve,
 )
 from runs.services.leases import is_live_holder, live_lease_fields
-from runs.services.read_models import flake_window_update
+from runs.services.read_models import case_latest_update, flake_window_update
 from runs.services.reality import cases_mark_real
 from runs.services.states import run_quarantine_mark
 
@@ -419,6 +419,7 @@ def _streamed_end(*, run: TestRun, error: str, now) -> None:
         **counts,
     )
     flake_window_update(run=run)
+    case_latest_update(run=run)  # each test's latest result (runs.services.read_models)
     ended = TestRun.objects.get(pk=run.pk)
     run_finished(run=ended)  # webhooks: run.failed, with its final status
     run_results_judged(run=ended)  # signature.new, test.flaky

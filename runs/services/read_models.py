@@ -105,3 +105,89 @@ def flake_windows_rebuild(*, progress=None, tree: bool = True) -> int:
         if progress:
             progress(done, len(suite_ids))
     return len(suite_ids)
+
+
+# The latest result of each test (CaseLatest). Table names are spelled out, not read from the
+# models: migration 0032 runs this SQL against the tables as they were then.
+_LATEST = "runs_caselatest"
+
+# One statement per run: each of its results replaces the test's row unless the row holds a
+# later run (runs imported out of order). `WHERE true` lets SQLite parse an upsert from a SELECT.
+_LATEST_UPSERT = """
+INSERT INTO runs_caselatest (case_id, suite_id, run_id, run_at, result_id, outcome, flaky)
+SELECT res.case_id, %s, res.run_id, %s, res.id, res.outcome, res.flaky
+FROM runs_testresult res
+WHERE res.run_id = %s AND true
+ON CONFLICT (case_id) DO UPDATE SET
+    suite_id = excluded.suite_id, run_id = excluded.run_id, run_at = excluded.run_at,
+    result_id = excluded.result_id, outcome = excluded.outcome, flaky = excluded.flaky
+WHERE runs_caselatest.run_id <= excluded.run_id
+"""
+
+# The rows whose run is gone point again at the test's latest remaining result (one probe of
+# result_case_history per test); tests with no result left lose their row.
+_LATEST_REPOINT = """
+UPDATE runs_caselatest SET result_id = coalesce((
+    SELECT res.id FROM runs_testresult res
+    WHERE res.case_id = runs_caselatest.case_id ORDER BY res.run_id DESC LIMIT 1
+), 0)
+WHERE {where} AND NOT EXISTS (
+    SELECT 1 FROM runs_testrun run WHERE run.id = runs_caselatest.run_id
+)
+"""
+_LATEST_DROP_EMPTY = "DELETE FROM runs_caselatest WHERE result_id = 0"
+# The repointed rows' figures, read from their result and its run.
+_LATEST_REFILL = """
+UPDATE runs_caselatest SET
+    run_id = (SELECT res.run_id FROM runs_testresult res
+              WHERE res.id = runs_caselatest.result_id),
+    outcome = (SELECT res.outcome FROM runs_testresult res
+               WHERE res.id = runs_caselatest.result_id),
+    flaky = (SELECT res.flaky FROM runs_testresult res WHERE res.id = runs_caselatest.result_id),
+    run_at = (SELECT run.created_at FROM runs_testresult res
+              JOIN runs_testrun run ON run.id = res.run_id
+              WHERE res.id = runs_caselatest.result_id)
+WHERE {where} AND NOT EXISTS (
+    SELECT 1 FROM runs_testrun run WHERE run.id = runs_caselatest.run_id
+)
+"""
+# Backfill: one row per test that has a result, from its newest result (one index probe each).
+_LATEST_BACKFILL = """
+INSERT INTO runs_caselatest (case_id, suite_id, run_id, run_at, result_id, outcome, flaky)
+SELECT latest.case_id, latest.suite_id, res.run_id, run.created_at, res.id, res.outcome,
+       res.flaky
+FROM (
+    SELECT c.id AS case_id, c.suite_id, (
+        SELECT r.id FROM runs_testresult r WHERE r.case_id = c.id ORDER BY r.run_id DESC LIMIT 1
+    ) AS result_id
+    FROM runs_testcase c
+) latest
+JOIN runs_testresult res ON res.id = latest.result_id
+JOIN runs_testrun run ON run.id = res.run_id
+"""
+
+
+def case_latest_update(*, run: TestRun) -> None:
+    """Fold a run whose results are all written into the tests' latest-result read model: one
+    INSERT ... ON CONFLICT statement over the run's results. Call it once per run, in the
+    import's transaction, after the results are written (as flake_window_update)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LATEST_UPSERT, [run.suite_id, run.created_at, run.pk])
+
+
+def case_latest_repair(*, suite_id: int | None = None) -> None:
+    """After runs were deleted without the ORM (retention): the rows of `suite_id` (None: every
+    suite) whose run is gone point at the test's latest remaining result, or go. Three
+    statements; their cost grows with the rows that pointed at a deleted run."""
+    where, params = ("suite_id = %s", [suite_id]) if suite_id is not None else ("true", [])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_LATEST_REPOINT.format(where=where), params)
+        cursor.execute(_LATEST_DROP_EMPTY)
+        cursor.execute(_LATEST_REFILL.format(where=where), params)
+
+
+def case_latest_rebuild() -> None:
+    """Recompute every test's row from the results (migration 0032's backfill)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {_LATEST}")  # noqa: S608
+        cursor.execute(_LATEST_BACKFILL)

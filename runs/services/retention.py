@@ -38,7 +38,7 @@ from runs.models import (
 from runs.models.retention import MAX_KEEP_DAYS, MAX_KEEP_RUNS
 from runs.selectors.retention import evidence_run_ids, expired_runs, policies_in_force
 from runs.services.leases import lease_holder
-from runs.services.read_models import flake_window_rebuild
+from runs.services.read_models import case_latest_repair, flake_window_rebuild
 
 log = logging.getLogger(__name__)
 
@@ -297,6 +297,7 @@ def retention_pass(
             if touched:
                 # The flaky window and cached pages of the suite counted the deleted runs.
                 flake_window_rebuild(suite_id=suite_id)
+                case_latest_repair(suite_id=suite_id)  # rows that pointed at a deleted run
                 page_cache.generation_bump(service_id=_service_id(suite_id))
             tally.suites += touched
         extra = {}

@@ -7,14 +7,7 @@ from django.shortcuts import render
 
 from runs.models import Revision, TestRun
 from runs.params import whole_number
-from runs.selectors.compare import (
-    Sides,
-    diff_counts,
-    latest_runs_of,
-    outcome_diff,
-    run_counts,
-    sides_of,
-)
+from runs.selectors.compare import Sides, compare_diff, latest_runs_of, run_counts, sides_of
 from runs.selectors.compare_picker import compare_picker
 from runs.selectors.rates import RATE_DEFINITION
 from runs.views.paging import BadInput, bad_request, paginate, query_without
@@ -72,8 +65,8 @@ def _sides(request: HttpRequest) -> tuple[str, TestRun | Revision, TestRun | Rev
 def compare(request: HttpRequest) -> HttpResponse:
     try:
         kind, a, b, sides = _sides(request)
-        diff = outcome_diff(sides)
-        page = paginate(request, diff, per_page=DIFF_PER_PAGE)
+        diff = compare_diff(sides)
+        page = paginate(request, diff.changes, per_page=DIFF_PER_PAGE)
     except BadInput as exc:
         return bad_request(request, str(exc))
     return render(
@@ -85,7 +78,8 @@ def compare(request: HttpRequest) -> HttpResponse:
             "b": b,
             "a_counts": run_counts(TestRun.objects.filter(pk__in=sides.a)),
             "b_counts": run_counts(TestRun.objects.filter(pk__in=sides.b)),
-            "change_counts": diff_counts(diff),
+            "change_counts": diff.counts(),
+            "one_sided": diff.one_sided,
             "page": page,
             "rows": page.object_list,
             "page_query": query_without(request, "page"),

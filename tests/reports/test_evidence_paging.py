@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from reports.selectors import evidence
@@ -176,3 +178,25 @@ def test_a_page_place_no_link_made_is_a_400_with_a_sentence(client_m, kind, quer
     page = response.content.decode()
     assert "<h1>" in page
     assert "is not" in page
+
+
+def test_a_later_page_bounds_the_time_from_above_so_the_index_starts_at_the_cursor(
+    client_m, small_pages
+):
+    # given more runs than a page holds
+    _runs(6)
+    first = client_m.get(reverse("reports:evidence", args=["runs"]), QUERY).content.decode()
+    after = re.search(r'<a rel="next" href="\?[^"]*after=([0-9.]+)', first)[1]
+
+    # when the next page is read from the first page's last row
+    with CaptureQueriesContext(connection) as captured:
+        response = client_m.get(
+            reverse("reports:evidence", args=["runs"]), {**QUERY, "after": after}
+        )
+
+    # then beside the place (time < t, or time = t and id < i) the time is bounded by t alone:
+    # with the OR only, PostgreSQL walks the time index down from the newest row to the place
+    assert response.status_code == 200
+    page_sql = [q["sql"] for q in captured.captured_queries if "LIMIT 5" in q["sql"]]
+    assert len(page_sql) == 1
+    assert '"runs_testrun"."created_at" <= ' in page_sql[0]
