@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from health import sketch
@@ -75,28 +75,30 @@ def latency_points_seal(*, now: datetime, since: datetime | None = None) -> dict
     return written
 
 
-def latency_points_reopen(*, checked_from: datetime, now: datetime | None = None) -> int:
+def latency_points_reopen(*, checked_from: datetime, now: datetime | None = None) -> None:
     """Mark stale the sealed points that results checked at or after ``checked_from`` change:
     move each step's seal back to the bucket holding ``checked_from`` when that bucket is sealed,
     so pages merge the rollups from there on at once and the next pass recomputes the points.
 
     Called by the recorder in the transaction that writes the results' rollups; results of an
-    hour that cannot have been sealed yet (the usual case) cost no query. Returns the seals moved.
+    hour that cannot have been sealed yet (the usual case) cost no query.
     """
     now = now or timezone.now()
     hour = _hour_start(checked_from)
     # A day holding the hour ends no earlier than the hour does: if the hour is open, so is it.
     if hour + timedelta(hours=1) + GRACE - CLOCK_SLACK > now:
-        return 0
+        return
     day = local_day_start(checked_from)
-    # One UPDATE for both steps, under the rows' locks: a pass sealing meanwhile either read
-    # these rollups already (it holds the lock first, and this moves the seal back after it) or
-    # reads them after this commits.
-    return LatencySeal.objects.filter(
-        Q(step=LatencyPoint.Step.HOUR, sealed_from__lte=hour, sealed_until__gt=hour)
-        | Q(step=LatencyPoint.Step.DAY, sealed_from__lte=day, sealed_until__gt=day)
-    ).update(
-        sealed_until=Case(When(step=LatencyPoint.Step.HOUR, then=Value(hour)), default=Value(day))
+    hour_step, day_step = LatencyPoint.Step.HOUR, LatencyPoint.Step.DAY
+    # Both rows are updated, moved or not, so the UPDATE waits for a pass sealing a chunk (it
+    # holds the row's lock) and then decides on the seal that pass left: a condition in WHERE
+    # would be judged on the seal before that pass, and miss the points it is writing now.
+    LatencySeal.objects.filter(step__in=[hour_step, day_step]).update(
+        sealed_until=Case(
+            When(Q(step=hour_step, sealed_from__lte=hour, sealed_until__gt=hour), then=Value(hour)),
+            When(Q(step=day_step, sealed_from__lte=day, sealed_until__gt=day), then=Value(day)),
+            default=F("sealed_until"),
+        )
     )
 
 
