@@ -59,6 +59,8 @@ API_ACTIONS: dict[str, tuple[tuple[str, str], str]] = {
     "promote": (("runs", "trigger_deploy"), "promote a revision (despite the gate, with a reason)"),
     "change_test_state": (("runs", "trigger_deploy"), "quarantine, disable or re-activate tests"),
     "triage": (("runs", "trigger_deploy"), "triage failure signatures"),
+    # Scheduled runs start against the serving revision on the workers: Operator work, as deploys.
+    "schedule": (("runs", "trigger_deploy"), "set or pause suite schedules"),
     "pin": (("runs", "pin_run"), "pin or unpin runs"),
     "retention": (("runs", "manage_retention"), "set a suite's retention policy"),
 }

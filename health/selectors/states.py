@@ -4,7 +4,8 @@ The rule (also shown on the health page, from ``HEALTH_RULE``), applied in this 
 last 15 minutes of probe checks:
 
 1. **down** — an incident is open, or fewer than 50 % of probe checks succeeded;
-2. **unknown** — no probe checked it at all;
+2. **degraded** when no probe checked it at all but the last finished test run did not pass (a
+   suite scheduled as the only monitor), else **unknown** — no probe checked it at all;
 3. **degraded** — fewer than 99 % of checks succeeded, or a probe's p95 latency is over its
    threshold (the probe's own, else ``HEALTH_DEFAULT_LATENCY_THRESHOLD_MS``, 1000 ms), or the
    last finished test run failed, errored, was cancelled or lost;
@@ -31,7 +32,8 @@ DOWN_BELOW = 0.50
 HEALTHY_FROM = 0.99
 HEALTH_RULE = (
     "Over the last 15 minutes of probe checks: down when an incident is open or under 50 % of "
-    "checks succeeded; unknown when nothing was checked; degraded when under 99 % succeeded, a "
+    "checks succeeded; unknown when nothing was checked (degraded if the last test run did not "
+    "pass); degraded when under 99 % succeeded, a "
     "probe's p95 latency is over its threshold (1000 ms unless the probe sets one), or the last "
     "test run did not pass; healthy otherwise."
 )
@@ -88,8 +90,19 @@ def health_judge(evidence: _Evidence) -> HealthState:
             uptime,
             p95,
         )
+    run = evidence.last_run
     if uptime is None:
-        return HealthState("unknown", "Unknown: no probe checked it in the last 15 minutes.")
+        # A suite scheduled as a monitor may be all that watches a service: its outcome shows.
+        unchecked = "no probe checked it in the last 15 minutes"
+        if run is None:
+            return HealthState("unknown", f"Unknown: {unchecked}.")
+        if run.status != TestRun.Status.PASSED:
+            return HealthState(
+                "degraded",
+                f"Degraded: the last test run #{run.pk} {run.get_status_display().lower()}; "
+                f"{unchecked}.",
+            )
+        return HealthState("unknown", f"Unknown: {unchecked}; the last test run passed.")
     problems = []
     if uptime < HEALTHY_FROM:
         problems.append(
@@ -100,7 +113,6 @@ def health_judge(evidence: _Evidence) -> HealthState:
         for name, p95_ms, limit in evidence.latencies
         if p95_ms > limit
     ]
-    run = evidence.last_run
     if run is not None and run.status != TestRun.Status.PASSED:
         problems.append(f"the last test run #{run.pk} {run.get_status_display().lower()}")
     if problems:

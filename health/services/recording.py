@@ -20,6 +20,7 @@ from health.models import DEFAULT_LOCATION, Incident, Probe, ProbeResult
 from health.probing import ProbeOutcome
 from health.selectors.maintenance import maintenance_occurrences
 from health.services.rollups import rollups_add
+from health.services.sealing import latency_points_reopen
 from integrations.services.events import incident_closed, incident_opened
 from runs.models import Revision
 
@@ -91,6 +92,8 @@ def probe_results_record(
         ]
         ProbeResult.objects.bulk_create(results)
         rollups_add(results)
+        if results:  # a batch recorded late changes sealed chart points (no query when in time)
+            latency_points_reopen(checked_from=results[0].checked_at)
         if incidents:
             _incidents_step(results, probes)
     return results

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
 
 from health import sketch
 from health.models import LatencyPoint, LatencySeal, ProbeRollupDay, ProbeRollupHour
@@ -21,6 +23,8 @@ from health.selectors._sql import epoch_bucket, sketches_by
 
 # A bucket is sealed this long after it ends: results are recorded within seconds of their check.
 GRACE = timedelta(minutes=2)
+# Clocks of workers and beat may differ by this much: a result is "maybe late" this much early.
+CLOCK_SLACK = timedelta(minutes=1)
 
 
 def _hour_start(moment: datetime) -> datetime:
@@ -71,6 +75,33 @@ def latency_points_seal(*, now: datetime, since: datetime | None = None) -> dict
     return written
 
 
+def latency_points_reopen(*, checked_from: datetime, now: datetime | None = None) -> None:
+    """Mark stale the sealed points that results checked at or after ``checked_from`` change:
+    move each step's seal back to the bucket holding ``checked_from`` when that bucket is sealed,
+    so pages merge the rollups from there on at once and the next pass recomputes the points.
+
+    Called by the recorder in the transaction that writes the results' rollups; results of an
+    hour that cannot have been sealed yet (the usual case) cost no query.
+    """
+    now = now or timezone.now()
+    hour = _hour_start(checked_from)
+    # A day holding the hour ends no earlier than the hour does: if the hour is open, so is it.
+    if hour + timedelta(hours=1) + GRACE - CLOCK_SLACK > now:
+        return
+    day = local_day_start(checked_from)
+    hour_step, day_step = LatencyPoint.Step.HOUR, LatencyPoint.Step.DAY
+    # Both rows are updated, moved or not, so the UPDATE waits for a pass sealing a chunk (it
+    # holds the row's lock) and then decides on the seal that pass left: a condition in WHERE
+    # would be judged on the seal before that pass, and miss the points it is writing now.
+    LatencySeal.objects.filter(step__in=[hour_step, day_step]).update(
+        sealed_until=Case(
+            When(Q(step=hour_step, sealed_from__lte=hour, sealed_until__gt=hour), then=Value(hour)),
+            When(Q(step=day_step, sealed_from__lte=day, sealed_until__gt=day), then=Value(day)),
+            default=F("sealed_until"),
+        )
+    )
+
+
 def _first_bucket(model, bucket_of, limit: datetime) -> datetime:
     first = model.objects.order_by("bucket_start").values_list("bucket_start", flat=True).first()
     return limit if first is None else bucket_of(first)
@@ -78,7 +109,7 @@ def _first_bucket(model, bucket_of, limit: datetime) -> datetime:
 
 def _seal_chunk(step: str, model, start: datetime, stop: datetime) -> int:
     with transaction.atomic():
-        LatencySeal.objects.select_for_update().get(step=step)
+        seal = LatencySeal.objects.select_for_update().get(step=step)
         merged = sketches_by(
             table=model._meta.db_table,
             groups=["p.service_id", epoch_bucket(1), "r.revision_id"],
@@ -97,7 +128,10 @@ def _seal_chunk(step: str, model, start: datetime, stop: datetime) -> int:
             ],
             batch_size=1000,
         )
-        LatencySeal.objects.filter(step=step).update(sealed_until=stop)
+        # Late results may have moved the seal back before this chunk since the pass read it
+        # (latency_points_reopen): the chunk's points are right, but the seal stays there.
+        if seal.sealed_until >= start:
+            LatencySeal.objects.filter(step=step).update(sealed_until=stop)
         return len(merged)
 
 

@@ -43,7 +43,8 @@ api = NinjaAPI(
         "runs (live runs). Authenticate with `Authorization: Bearer <token>` "
         "(any user may create one on the API tokens page). A token acts with its owner's "
         "current role: every role may read runs, verdicts and test states; uploads, live runs, "
-        "builds, rollbacks, test state changes and failure triage need the Operator role, "
+        "builds, rollbacks, test state changes, failure triage and suite schedules need the "
+        "Operator role, "
         "and a token without it gets 403.\n\n"
         "**Errors.** Every error, whatever its status (400, 401, 403, 404, 405, 409, 413, 500), is "
         'JSON of one shape, `ErrorOut`: `{"error": "<one sentence: what was wrong and what to '
@@ -64,6 +65,7 @@ from runs.api import (  # noqa: E402  (routers register on the api above)
     live,
     retention,
     runs,
+    schedules,
     services,
     signatures,
     states,
@@ -78,6 +80,7 @@ api.add_router("/builds", builds.router)
 api.add_router("/services", services.router)
 api.add_router("/services", states.suites_router)
 api.add_router("/services", retention.suites_router)
+api.add_router("/services", schedules.router)
 api.add_router("/tests", states.tests_router)
 api.add_router("/revisions", verdicts.router)
 api.add_router("/signatures", signatures.router)

@@ -9,6 +9,7 @@ from ninja import Field, Router, Schema, Status
 
 from runs.api.errors import error_body, error_responses
 from runs.api.permissions import require_action
+from runs.api.suites import no_suite, suite_by_names
 from runs.models import Suite, TestRun
 from runs.models.retention import MAX_KEEP_DAYS, MAX_KEEP_RUNS
 from runs.selectors.retention import KEPT_ALWAYS, policy_for
@@ -48,21 +49,6 @@ class PinOut(Schema):
     pinned_at: datetime | None
 
 
-def _suite(service: str, suite: str) -> Suite | None:
-    return Suite.objects.select_related("service").filter(service__name=service, name=suite).first()
-
-
-def _no_suite(service: str, suite: str) -> Status:
-    return Status(
-        404,
-        error_body(
-            f"There is no suite named {suite!r} of a service named {service!r}: check both "
-            "names on the service's page.",
-            "not_found",
-        ),
-    )
-
-
 def _policy_out(suite: Suite) -> dict:
     policy = policy_for(suite_id=suite.pk)
     return {
@@ -85,9 +71,9 @@ def policy_get(request: HttpRequest, service: str, suite: str):
     """How long the suite keeps its runs (its own policy or the installation's default). 404
     when the service or suite does not exist. Any role."""
     require_action(request, "read")
-    found = _suite(service, suite)
+    found = suite_by_names(service, suite)
     if found is None:
-        return _no_suite(service, suite)
+        return no_suite(service, suite)
     return _policy_out(found)
 
 
@@ -101,9 +87,9 @@ def policy_put(request: HttpRequest, service: str, suite: str, payload: PolicyIn
     the nightly pass only when both let it go; both null keeps every run. Out of range: 400
     `invalid` naming the field, nothing written. Needs the Manager role."""
     require_action(request, "retention")
-    found = _suite(service, suite)
+    found = suite_by_names(service, suite)
     if found is None:
-        return _no_suite(service, suite)
+        return no_suite(service, suite)
     try:
         retention_policy_set(
             suite_id=found.pk,

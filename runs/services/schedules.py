@@ -38,7 +38,12 @@ TICK_BATCH = 200
 
 
 class ScheduleError(ValueError):
-    """A schedule that was not saved; ``str()`` says why."""
+    """A schedule that was not saved; ``str()`` says why, ``field`` names the input at fault
+    (empty when the suite itself cannot be scheduled)."""
+
+    def __init__(self, message: str, *, field: str = "every_minutes") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def _minutes(value: object) -> int | None:
@@ -46,14 +51,21 @@ def _minutes(value: object) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ScheduleError("The interval must be a whole number of minutes.")
-    text = str(value).strip()
-    if not (text.isascii() and text.isdigit()):
-        raise ScheduleError(f"The interval must be a whole number of minutes, not {text[:40]!r}.")
-    number = int(text)
+    if isinstance(value, int):  # from the API's JSON: a negative number is out of range
+        number = value
+    else:
+        text = value.strip()
+        if not (text.isascii() and text.isdigit()):
+            raise ScheduleError(
+                f"The interval must be a whole number of minutes, not {text[:40]!r}."
+            )
+        number = int(text)
     if not 1 <= number <= MAX_SCHEDULE_MINUTES:
+        # A number of thousands of digits is not worth printing (nor cheap to).
+        got = f"{number:,}" if abs(number) < 10**15 else "a far larger number"
         raise ScheduleError(
             f"The interval must be between 1 and {MAX_SCHEDULE_MINUTES:,} minutes (a week); "
-            f"got {number:,}."
+            f"got {got}."
         )
     return number
 
@@ -84,7 +96,8 @@ def suite_schedule_set(
         if enabled and not suite.command:
             raise ScheduleError(
                 f"Suite {suite.name} has no command, so Stageloop cannot run it; an admin sets "
-                "its command first."
+                "its command first.",
+                field="",
             )
         next_at = suite.schedule_next_at
         if enabled and minutes is not None:

@@ -1,4 +1,5 @@
-"""The suite page's schedule form (Operator, Manager with the run permission; admins)."""
+"""The suite page's schedule form: Operators and admins (``runs.trigger_deploy``, as the API's
+`schedule` action in runs.roles); Viewers and Managers see the schedule but not the form."""
 
 from __future__ import annotations
 

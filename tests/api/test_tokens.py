@@ -117,8 +117,9 @@ def test_at_creation_a_viewer_is_told_the_token_is_read_only(login, viewer):
     assert (
         "May not upload test results, register builds, roll services back to an earlier "
         "revision, start deploy-and-test, promote a revision (despite the gate, with a "
-        "reason), quarantine, disable or re-activate tests, triage failure signatures, pin or "
-        "unpin runs or set a suite&#x27;s retention policy" in new_token
+        "reason), quarantine, disable or re-activate tests, triage failure signatures, set or "
+        "pause suite schedules, pin or unpin runs or set a suite&#x27;s retention policy"
+        in new_token
     )
     assert "needs one of the roles Operator or Manager" in new_token
 
@@ -134,7 +135,7 @@ def test_the_tokens_page_says_per_token_what_it_may_do(login, operator):
         "May read runs and their results, upload test results, register builds, roll "
         "services back to an earlier revision, start deploy-and-test, promote a revision "
         "(despite the gate, with a reason), quarantine, disable or re-activate tests, "
-        "triage failure signatures and pin or unpin runs" in page
+        "triage failure signatures, set or pause suite schedules and pin or unpin runs" in page
     )
     assert "May not set a suite&#x27;s retention policy: that needs the Manager role" in page
     assert "acts with your current role (Operator)" in page

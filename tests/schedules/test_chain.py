@@ -11,11 +11,13 @@ from django.utils import timezone
 
 from analyses.models import Analysis
 from health.selectors import revision_health, service_health_states
+from health.selectors.slos import slo_statuses
 from health.services import probe_results_record
 from runs.models import FailureSignature, Revision, TestRun
 from runs.services.pipeline import revision_test_execute
 from runs.services.schedules import schedules_tick, suite_schedule_set
 from tests.health.helpers import make_probe, outcome
+from tests.health.slo_support import slo_for
 from tests.schedules.conftest import Monitor
 
 pytestmark = pytest.mark.django_db
@@ -101,3 +103,68 @@ def test_a_run_message_that_arrives_twice_runs_the_suite_once(monitor):
 
     assert len(monitor.spans()) == 1
     assert TestRun.objects.get(pk=run.pk).status == "passed"
+
+
+def test_scheduled_runs_feed_the_tests_objective_and_other_runs_do_not(monitor, viewer, login):
+    # given a tests objective of 95 % on the service and a run of the suite started by hand
+    healthy_probes(monitor)
+    service = monitor.suite.service
+    slo_for(service, objective=95.0, kind="tests", name="e2e monitor")
+    TestRun.objects.create(
+        suite=monitor.suite,
+        service=service,
+        revision=service.current_revision,
+        trigger=TestRun.Trigger.MANUAL,
+        status=TestRun.Status.FAILED,
+        finished_at=timezone.now(),
+    )
+
+    # when the schedule runs the suite once failing and once passing, through the real chain
+    monitor.failing()
+    failed = scheduled_run(monitor)
+    monitor.failing(False)
+    suite_schedule_set(suite_id=monitor.suite.pk, every_minutes="5", enabled=False)
+    passed = scheduled_run(monitor)
+
+    # then the objective counts the two scheduled runs, one bad (the manual run is not one)
+    assert (failed.status, passed.status) == ("failed", "passed")
+    [status] = slo_statuses([service.pk])[service.pk]
+    assert (status.counts.total, status.counts.bad) == (2, 1)
+    assert status.sli_percent == pytest.approx(50.0)
+    assert status.exhausted
+    # and the SLO page and the revision page say so
+    client = login(viewer)
+    slos_page = client.get(f"/services/{service.name}/slos/").content.decode()
+    assert "50.000 %" in slos_page
+    revision_page = client.get(service.current_revision.get_absolute_url()).content.decode()
+    assert "the last test run passed" in revision_page
+
+
+def test_a_scheduled_run_shows_on_the_health_of_a_revision_no_probe_checks(monitor, viewer, login):
+    # given a service watched by its scheduled suite only (no probe)
+    revision = monitor.suite.service.current_revision
+    assert revision_health(revision).state == "unknown"
+
+    # when a scheduled run fails
+    monitor.failing()
+    failed = scheduled_run(monitor)
+
+    # then the revision and the service are degraded, saying which run failed
+    state = revision_health(revision)
+    assert state.state == "degraded"
+    assert state.reason == (
+        f"Degraded: the last test run #{failed.pk} failed; no probe checked it in the last "
+        "15 minutes."
+    )
+    service_state = service_health_states([revision.service_id])[revision.service_id]
+    assert (service_state.state, service_state.reason) == (state.state, state.reason)
+    page = login(viewer).get(revision.get_absolute_url()).content.decode()
+    assert f"the last test run #{failed.pk} failed" in page
+
+    # and once a scheduled run passes, the state is unknown again (no probe), saying it passed
+    monitor.failing(False)
+    suite_schedule_set(suite_id=monitor.suite.pk, every_minutes="5", enabled=False)
+    scheduled_run(monitor)
+    assert revision_health(revision).reason == (
+        "Unknown: no probe checked it in the last 15 minutes; the last test run passed."
+    )
