@@ -14,14 +14,31 @@ from django.db import connection
 from runs.models import TestCase
 
 _TABLE = TestCase._meta.db_table
+# Cases a statement indexes: each its own short transaction outside a caller's (a worker's).
+BATCH = 5000
 
 
 def case_search_index(*, suite_id: int) -> int:
     """Put the suite's pending cases into the search indexes; how many. Idempotent: a second
-    call (a message sent twice, the sweeper) finds none."""
+    call (a message sent twice, the sweeper) finds none.
+
+    Rows another transaction holds (an import marking a test real) are skipped, never waited
+    for, so this task is never part of a deadlock with an import; case_search_pending_left says
+    whether any were."""
+    done = 0
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {_TABLE} SET search_pending = false WHERE suite_id = %s AND search_pending",  # noqa: S608
-            [suite_id],
-        )
-        return cursor.rowcount
+        while True:
+            cursor.execute(
+                f"UPDATE {_TABLE} SET search_pending = false WHERE id IN ("  # noqa: S608
+                f"SELECT id FROM {_TABLE} WHERE suite_id = %s AND search_pending "
+                "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)",
+                [suite_id, BATCH],
+            )
+            done += cursor.rowcount
+            if cursor.rowcount < BATCH:
+                return done
+
+
+def case_search_pending_left(*, suite_id: int) -> bool:
+    """Whether the suite still has cases pending indexing (skipped as locked, or new)."""
+    return TestCase.objects.filter(suite_id=suite_id, search_pending=True).exists()
