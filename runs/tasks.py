@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from runs.services import enqueue
 from runs.services.attachments import attachments_prune as prune
+from runs.services.case_search import case_search_index as search_index
+from runs.services.case_search import case_search_pending_left as search_pending_left
 from runs.services.pipeline import deploy_and_test_execute, revision_test_execute
 from runs.services.retention import retention_pass as retention
 from runs.services.rollback import rollback_execute
@@ -80,3 +82,21 @@ def schedules_tick() -> int:
 def revision_test(run_id: int) -> None:
     """Run a queued test-only run (a scheduled one) against its revision, import, analyze."""
     revision_test_execute(run_id=run_id)
+
+
+@shared_task(
+    **TASK_OPTIONS,
+    bind=True,
+    name=enqueue.CASE_SEARCH_INDEX,
+    max_retries=10,
+    time_limit=600,
+    soft_time_limit=570,
+)
+def case_search_index(self, suite_id: int) -> int:
+    """Put the tests an import created into the search indexes, after it commits; how many.
+    Tests an import held locked are left for a retry a minute later (search finds them
+    meanwhile, through the pending index)."""
+    done = search_index(suite_id=suite_id)
+    if search_pending_left(suite_id=suite_id):
+        raise self.retry(countdown=60)
+    return done

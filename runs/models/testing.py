@@ -267,6 +267,10 @@ class TestCase(models.Model):
     # Has it ever failed or taken more than 1 ms? Kept by runs.services.reality; a test still
     # false after many runs is flagged by the reality check as one that may test nothing.
     ever_real = models.BooleanField(default=False)
+    # Created by an import and not yet in the search indexes (runs.services.case_search): the
+    # trigram GIN indexes hold only cases where this is false, so an import does not pay for them
+    # (three quarters of a first import's case writes); search reads the pending ones apart.
+    search_pending = models.BooleanField(default=False, db_default=False)
     # Not a column: why the reality check flags the test, set by selectors.reality for the page.
     reality_reason: str
 
@@ -279,6 +283,13 @@ class TestCase(models.Model):
             # without reading a 200,000-test suite's others.
             models.Index(
                 fields=["suite"], name="testcase_suite_idle", condition=models.Q(ever_real=False)
+            ),
+            # The cases an import created whose search indexing has not run yet: searched here,
+            # by suite, and found by the indexing task (empty once it has run).
+            models.Index(
+                fields=["suite"],
+                name="testcase_search_pending",
+                condition=models.Q(search_pending=True),
             ),
         ]
 

@@ -30,6 +30,7 @@ ROLLBACK = "runs.tasks.rollback"
 # Suite schedules: the beat's tick (sent by the beat only) and the test-only run it starts.
 SCHEDULES_TICK = "runs.tasks.schedules_tick"
 REVISION_TEST = "runs.tasks.revision_test"
+CASE_SEARCH_INDEX = "runs.tasks.case_search_index"
 
 # A queued deploy's chain is sent again at most this often while nothing claims it.
 RESEND_AFTER = timedelta(minutes=2)
@@ -78,6 +79,11 @@ def revision_test_send(*, run_id: int) -> bool:
 def run_analyze_enqueue(*, run_id: int) -> None:
     """Send a run's analyze step once the transaction that imported its results commits."""
     _enqueue_on_commit(RUN_ANALYZE, run_id)
+
+
+def case_search_index_enqueue(*, suite_id: int) -> None:
+    """Index the suite's new tests for search once the import that created them commits."""
+    _enqueue_on_commit(CASE_SEARCH_INDEX, suite_id)
 
 
 def _enqueue_on_commit(name: str, *args: int) -> None:

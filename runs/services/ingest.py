@@ -34,7 +34,7 @@ from runs.services.attachments import (
     stored_files_remove,
     upload_unpack,
 )
-from runs.services.enqueue import run_analyze_enqueue
+from runs.services.enqueue import case_search_index_enqueue, run_analyze_enqueue
 from runs.services.ingest_ahead import read_ahead
 from runs.services.ingest_cases import KnownCases
 from runs.services.ingest_results import ResultWriter, Totals
@@ -361,6 +361,8 @@ def _write(
     facts: dict = {"started_at": None, "duration": 0.0, "warnings": warnings}
     writer = ResultWriter(run_id=run.pk, suite=suite, known=known)
     _reports_write(writer=writer, reports=reports, facts=facts)
+    if writer.search_pending:  # its message commits with the run, or neither does
+        case_search_index_enqueue(suite_id=suite.pk)
     totals = writer.totals
     _run_finish(
         run=run,

@@ -135,6 +135,11 @@ class ResultWriter:
         cases_mark_real(ids=real)
 
     @property
+    def search_pending(self) -> int:
+        """How many cases this import created that search has yet to index (case_search)."""
+        return self._resolver.search_pending if self._resolver is not None else 0
+
+    @property
     def _cases(self) -> CaseResolver:
         if self._resolver is None:  # waits for the read-ahead only when the first batch is due
             self._resolver = CaseResolver(suite=self.suite, prefetched=self._known.result())

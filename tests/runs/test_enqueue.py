@@ -16,6 +16,7 @@ def test_every_task_name_the_enqueue_module_sends_is_registered():
         enqueue.ROLLBACK,
         enqueue.SCHEDULES_TICK,
         enqueue.REVISION_TEST,
+        enqueue.CASE_SEARCH_INDEX,
     ]
 
     registered = {name: app.tasks[name] for name in names}
@@ -27,4 +28,5 @@ def test_every_task_name_the_enqueue_module_sends_is_registered():
         "runs.tasks.rollback": tasks.rollback,
         "runs.tasks.schedules_tick": tasks.schedules_tick,
         "runs.tasks.revision_test": tasks.revision_test,
+        "runs.tasks.case_search_index": tasks.case_search_index,
     }
