@@ -84,7 +84,7 @@ def triggers_again(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("runs", "0031_gate_error_budget"),
+        ("runs", "0032_case_latest_read_model"),
     ]
 
     operations = [
