@@ -13,7 +13,7 @@ from typing import Any
 from runs import page_cache
 from runs.models import FailureSignature, Revision, Service, Suite, TestCase
 from runs.models.testing import case_key_hash
-from runs.services.read_models import flake_window_rebuild
+from runs.services.read_models import case_latest_rebuild, flake_window_rebuild
 from runs.services.reality import cases_reality_refresh
 from runs.signatures import failure_signature
 
@@ -87,6 +87,7 @@ def history_finish(*, suite: Suite, serving: Revision | None) -> None:
     revision with all traffic."""
     cases_reality_refresh(suite_id=suite.pk)
     flake_window_rebuild(suite_id=suite.pk)
+    case_latest_rebuild(suite_id=suite.pk)  # the summary's latest result per test
     page_cache.generation_bump(service_id=suite.service_id)
     if serving is not None:
         Revision.objects.filter(pk=serving.pk).update(

@@ -38,7 +38,7 @@ from runs.services.enqueue import case_search_index_enqueue, run_analyze_enqueue
 from runs.services.ingest_ahead import read_ahead
 from runs.services.ingest_cases import KnownCases
 from runs.services.ingest_results import ResultWriter, Totals
-from runs.services.read_models import flake_window_update
+from runs.services.read_models import case_latest_update, flake_window_update
 from runs.services.states import run_quarantine_mark
 from runs.signatures import failure_signature
 
@@ -441,6 +441,7 @@ def run_results_written(*, run: TestRun, failing: int) -> None:
     """Everything that follows from a run's results once all of them are written, inside the
     import's transaction (read models updated per run go here, so they commit with it)."""
     flake_window_update(run=run)  # the flaky-window read model (runs.services.read_models)
+    case_latest_update(run=run)  # each test's latest result, for the summary
     if failing:  # the snapshot of quarantined failures, taken with the states of import time
         run.quarantined_failures = run_quarantine_mark(run_id=run.pk, suite_id=run.suite_id)
     run_finished(run=run)  # webhooks: run.failed (integrations, through runs.integrations_seam)

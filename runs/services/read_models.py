@@ -161,6 +161,7 @@ FROM (
         SELECT r.id FROM runs_testresult r WHERE r.case_id = c.id ORDER BY r.run_id DESC LIMIT 1
     ) AS result_id
     FROM runs_testcase c
+    WHERE {where}
 ) latest
 JOIN runs_testresult res ON res.id = latest.result_id
 JOIN runs_testrun run ON run.id = res.run_id
@@ -186,8 +187,11 @@ def case_latest_repair(*, suite_id: int | None = None) -> None:
         cursor.execute(_LATEST_REFILL.format(where=where), params)
 
 
-def case_latest_rebuild() -> None:
-    """Recompute every test's row from the results (migration 0032's backfill)."""
+def case_latest_rebuild(*, suite_id: int | None = None) -> None:
+    """Recompute the rows of `suite_id` (None: every suite) from the results: migration 0032's
+    backfill, and the seeders that write history without the importer."""
+    where, params = ("suite_id = %s", [suite_id]) if suite_id is not None else ("true", [])
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {_LATEST}")  # noqa: S608
-        cursor.execute(_LATEST_BACKFILL)
+        cursor.execute(f"DELETE FROM {_LATEST} WHERE {where}", params)  # noqa: S608
+        backfill = _LATEST_BACKFILL.format(where=where.replace("suite_id", "c.suite_id"))
+        cursor.execute(backfill, params)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from demo.seed.history import history_seed
 from runs.models import CaseLatest, TestResult
 from runs.services.ingest import ReportFile, run_import
 from tests.factories import RevisionFactory
@@ -36,3 +37,18 @@ def test_an_uploaded_run_becomes_each_of_its_tests_latest_result(suite):
         row = latest[result.case_id]
         assert (row.run_id, row.result_id, row.outcome) == (second.pk, result.pk, result.outcome)
     assert first.pk < second.pk
+
+
+def test_seeded_history_gives_each_test_its_latest_seeded_result(db):
+    made = history_seed(runs=12, tests=30, service_name="seeded", seed=5)
+
+    rows = {row.case_id: row for row in CaseLatest.objects.filter(suite_id=made.suite.pk)}
+    cases = set(TestResult.objects.filter(run__suite=made.suite).values_list("case_id", flat=True))
+    assert cases and set(rows) == cases
+    for case_id, row in rows.items():
+        latest = TestResult.objects.filter(case_id=case_id).order_by("-run_id").first()
+        assert (row.run_id, row.result_id, row.outcome) == (
+            latest.run_id,
+            latest.pk,
+            latest.outcome,
+        )
