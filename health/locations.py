@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from celery import current_app
 from django.conf import settings
@@ -46,7 +47,8 @@ def location_queue_drop_stale(queue: str, *, now: datetime) -> int:
     """
     dropped = 0
     with current_app.connection_for_write() as connection:
-        channel = connection.default_channel
+        # kombu's stubs type it as the abstract StdChannel, without the AMQP-style methods
+        channel: Any = connection.default_channel
         try:
             _, waiting, _ = channel.queue_declare(queue, passive=True)
         except ChannelError:  # never declared: nothing was ever sent to it
