@@ -21,7 +21,15 @@ What it does:
    due time, of the checks made), the lateness of every due check (a check never made counts as
    late by the whole run), and both against the goals (no check late by more than 1 s, lag p99
    under 250 ms) as ratios;
-5. writes 30 days of minute and hour rollups for a second service and prints the health page's
+   Every check opens a new TCP connection (no keep-alive), as probing does in production and as
+   probers do (Prometheus' Blackbox exporter, cloudprober's default): the figures include the
+   connect. Then CPU per check by part (workers, dispatch, target server, this database's
+   PostgreSQL backends), achieved checks/s against the goal's, and the cores the goal would take;
+5. times the beat's other tasks at that scale (``--slo-services`` services sharing the probes,
+   an availability and a latency SLO each, ``--slo-hours`` of minute and hour rollups, kept and
+   topped up between runs): SLO evaluation with burn-rate checks (every minute) and sealing
+   (every 5 minutes), wall and CPU per run and their share of 2 cores, added to the cores needed;
+6. writes 30 days of minute and hour rollups for a second service and prints the health page's
    server time (p50/p95, Django test client in this process) for several ranges.
 """
 
@@ -108,6 +116,9 @@ def main() -> int:
     parser.add_argument("--page-requests", type=int, default=30)
     parser.add_argument("--page-only", action="store_true", help="skip the probing part")
     parser.add_argument("--probe-only", action="store_true", help="skip the health page part")
+    parser.add_argument("--beat-only", action="store_true", help="only the beat tasks' part")
+    parser.add_argument("--slo-services", type=int, default=50, help="services of the SLO part")
+    parser.add_argument("--slo-hours", type=int, default=7, help="hours of rollups it reads")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -136,11 +147,31 @@ def main() -> int:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    if not args.page_only:
-        probe_lag(args)
-    if not args.probe_only:
+    probing = None if args.page_only or args.beat_only else probe_lag(args)
+    beat = None if args.page_only else beat_tasks(args)
+    if probing is not None and beat is not None:
+        what_it_takes(args, probing, beat)
+    if not args.probe_only and not args.beat_only:
         page_time(args)
     return 0
+
+
+def what_it_takes(
+    args: argparse.Namespace, probing: dict[str, float], beat: dict[str, float]
+) -> None:
+    """The goal's load on this machine's 2 cores, from the CPU per check measured and the beat
+    tasks' shares: how far from the goal, and how many cores it would take."""
+    needed = args.targets / args.interval
+    cores = needed * probing["cpu_per_check"] + beat["slo"] + beat["seal"]
+    print(
+        f"what {args.targets:,} probes every {args.interval} s take: {needed:,.0f} checks/s x "
+        f"{probing['cpu_per_check'] * 1000:.2f} ms = {needed * probing['cpu_per_check']:.2f} "
+        f"cores for probing (rollups included), + {beat['slo']:.3f} SLO evaluation + "
+        f"{beat['seal']:.4f} sealing = {cores:.2f} cores: {cores / 2:.2f}x the 2 cores; "
+        f"achieved {probing['checks_per_s']:,.0f} checks/s = "
+        f"{probing['checks_per_s'] / needed:.2f}x the goal's {needed:,.0f}/s "
+        f"(load during: {probing['load']})"
+    )
 
 
 def load() -> str:
@@ -178,7 +209,7 @@ def _cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def probe_lag(args: argparse.Namespace) -> None:
+def probe_lag(args: argparse.Namespace) -> dict[str, float]:
     from django.conf import settings
     from django.db import connection
     from django.utils import timezone
@@ -334,7 +365,11 @@ def probe_lag(args: argparse.Namespace) -> None:
     late_p99 = pct(lateness, 0.99) if lateness else float("nan")
     late_max = max(lateness) if lateness else float("nan")
     print(f"load during: {load_during}")
-    print(f"checks: {count} of {expected} due ({missed} missed), {failed} failed")
+    print(
+        f"checks: {count} of {expected} due ({missed} missed), {failed} failed; "
+        f"{count / args.duration:,.0f} checks/s of the {args.targets / args.interval:,.0f}/s due "
+        f"({count / args.duration / (args.targets / args.interval):.2f}x)"
+    )
     print(f"checks per location: {per_location}")
     print(
         f"lag (checked_at - due, checks made): p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
@@ -373,6 +408,159 @@ def probe_lag(args: argparse.Namespace) -> None:
     if values:
         print(f"probe latency: p50 {pct(values, 0.5):.1f} ms, p95 {pct(values, 0.95):.1f} ms")
     print(f"load after: {load()}")
+    return {
+        "cpu_per_check": per_check / 1000,
+        "checks_per_s": count / args.duration,
+        "load": float(load_during.rsplit("load average:", 1)[1].split(",")[0]),
+    }
+
+
+def beat_tasks(args: argparse.Namespace) -> dict[str, float]:
+    """Time the beat's SLO evaluation (every minute) and sealing (every 5 minutes) at the probing
+    scale: ``--targets`` probes over ``--slo-services`` services with an availability and a
+    latency SLO each, ``--slo-hours`` of minute and hour rollups (one check per probe every 10 s).
+    Returns the CPU seconds per second (cores) each task costs on average."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from health import sketch
+    from health.models import LatencySeal, Probe, ProbeRollupMinute, Slo
+    from health.ranges import local_day_start
+    from health.services.sealing import GRACE, latency_points_seal
+    from health.services.slo_alerts import slo_alerts_evaluate
+    from runs.models import Service
+
+    now = timezone.now()
+    per_service = max(1, args.targets // args.slo_services)
+    services = list(Service.objects.filter(name__startswith="bench-slo-").order_by("name"))
+    seeded = (
+        len(services) == args.slo_services
+        and Probe.objects.filter(service__in=services).count() == per_service * len(services)
+        and Slo.objects.filter(service__in=services).count() == 2 * len(services)
+    )
+    if not seeded:  # else the rows of an earlier run are kept and topped up to now
+        Service.objects.filter(name__startswith="bench-slo-").delete()
+        services = Service.objects.bulk_create(
+            Service(name=f"bench-slo-{i:03d}", base_url="http://127.0.0.1:9")
+            for i in range(args.slo_services)
+        )
+        Probe.objects.bulk_create(
+            (
+                Probe(service=service, name=f"p{n}", path=f"/p/{n}", enabled=False)
+                for service in services
+                for n in range(per_service)
+            ),
+            batch_size=5000,
+        )
+        Slo.objects.bulk_create(
+            slo
+            for service in services
+            for slo in (
+                Slo(
+                    service=service,
+                    name="availability",
+                    kind=Slo.Kind.AVAILABILITY,
+                    objective_percent=99.9,
+                    window_days=30,
+                ),
+                Slo(
+                    service=service,
+                    name="latency",
+                    kind=Slo.Kind.LATENCY,
+                    objective_percent=99.0,
+                    latency_threshold_ms=250,
+                    window_days=30,
+                ),
+            )
+        )
+    shape = json.dumps(sketch.from_latencies([8, 9, 10, 12, 14, 15, 18, 20, 30, 40]))
+    first_hour = (now - timedelta(hours=args.slo_hours)).replace(minute=0, second=0, microsecond=0)
+    began = time.perf_counter()
+    with connection.cursor() as cursor:
+        for table, step, checks in (
+            ("health_proberollupminute", timedelta(minutes=1), 6),
+            ("health_proberolluphour", timedelta(hours=1), 360),
+        ):
+            cursor.execute(
+                f"SELECT max(bucket_start) FROM {table} r JOIN health_probe p ON p.id = r.probe_id"  # noqa: S608
+                " WHERE p.service_id = %s",
+                [services[0].pk],
+            )
+            (latest,) = cursor.fetchone()
+            since = first_hour if latest is None else latest + step
+            # One failed check in 500 buckets: alerts stay closed, every row is read.
+            cursor.execute(
+                f"""
+                INSERT INTO {table} (probe_id, revision_id, bucket_start, count, ok_count,
+                    maintenance_count, latency_sum, latency_min, latency_max, sketch,
+                    latency_error)
+                SELECT p.id, NULL, g.t, %s, %s - ((p.id + g.n) %% 500 = 0)::int, 0,
+                       %s * 43.6, 8.0, 300.0, %s::jsonb, %s
+                FROM health_probe p
+                CROSS JOIN generate_series(%s::timestamptz, %s::timestamptz, %s::interval)
+                     WITH ORDINALITY AS g(t, n)
+                WHERE p.service_id = ANY(%s)
+                """,  # noqa: S608 - table names are constants above
+                [
+                    checks,
+                    checks,
+                    checks,
+                    shape,
+                    sketch.RELATIVE_ACCURACY,
+                    since,
+                    now,
+                    step,
+                    [s.pk for s in services],
+                ],
+            )
+        cursor.execute("ANALYZE health_proberollupminute, health_proberolluphour, health_probe")
+    minute_rows = ProbeRollupMinute.objects.filter(probe__service__in=services).count()
+    print(
+        f"beat tasks at {per_service * len(services):,} probes over {len(services)} services "
+        f"({2 * len(services)} SLOs: availability + latency), {args.slo_hours} h of rollups "
+        f"({minute_rows:,} minute rows, seeded in {time.perf_counter() - began:.0f} s)"
+    )
+    print(f"load: {load()}")
+    backends = _backends_cpu({})
+
+    def timed(call) -> tuple[float, float]:
+        nonlocal backends
+        cpu, wall = _cpu(resource.RUSAGE_SELF), time.perf_counter()
+        call()
+        after = _backends_cpu({})
+        db = sum(after[pid] - backends.get(pid, 0.0) for pid in after)
+        backends = after
+        return time.perf_counter() - wall, _cpu(resource.RUSAGE_SELF) - cpu + db
+
+    slo_runs = [timed(lambda: slo_alerts_evaluate(now=timezone.now())) for _ in range(3)]
+    slo_wall = statistics.median(w for w, _ in slo_runs)
+    slo_cpu = statistics.median(c for _, c in slo_runs)
+    # Sealing: one closed hour to seal (the pass that runs after each hour ends), then a pass
+    # with nothing new (the other 11 of the hour's 12 passes).
+    last_closed = (now - GRACE).replace(minute=0, second=0, microsecond=0)
+    LatencySeal.objects.all().delete()
+    LatencySeal.objects.create(
+        step="hour",
+        sealed_from=last_closed - timedelta(hours=1),
+        sealed_until=last_closed - timedelta(hours=1),
+    )
+    today = local_day_start(now)
+    LatencySeal.objects.create(step="day", sealed_from=today, sealed_until=today)
+    seal_hour = timed(lambda: latency_points_seal(now=now))
+    seal_idle = timed(lambda: latency_points_seal(now=now))
+    slo_share = slo_cpu / 60
+    seal_share = (seal_hour[1] + 11 * seal_idle[1]) / 3600
+    print(
+        f"  SLO evaluation and burn-rate checks (every 60 s): {slo_wall * 1000:,.0f} ms a run, "
+        f"CPU {slo_cpu * 1000:,.0f} ms (this process + PostgreSQL) -> {slo_share:.3f} cores, "
+        f"{slo_share / 2:.1%} of 2 cores"
+    )
+    print(
+        f"  sealing (every 300 s): {seal_hour[0] * 1000:,.0f} ms the pass sealing an hour "
+        f"(CPU {seal_hour[1] * 1000:,.0f} ms), {seal_idle[0] * 1000:,.0f} ms a pass with "
+        f"nothing new -> {seal_share:.4f} cores, {seal_share / 2:.2%} of 2 cores"
+    )
+    return {"slo": slo_share, "seal": seal_share}
 
 
 def page_time(args: argparse.Namespace) -> None:

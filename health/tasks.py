@@ -13,7 +13,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from health.locations import location_here, location_queue
+from health.locations import location_here, location_queue, location_queue_drop_stale
 from health.models import DEFAULT_LOCATION, Probe
 from health.probing import probes_execute
 from health.services import (
@@ -39,7 +39,8 @@ def probes_dispatch() -> int:
     Probes due up to ``HEALTH_DISPATCH_LOOKAHEAD_SECONDS`` ahead are claimed now and sent with an
     ETA just before their due time, so the probe runs on time even though the beat only ticks
     every few seconds. A probe run from several locations goes to each location's queue
-    (``health.locations``). Returns how many probes were dispatched.
+    (``health.locations``), after dropping that queue's expired batches
+    (``location_queue_drop_stale``). Returns how many probes were dispatched.
     """
     now = timezone.now()
     lookahead = _setting("HEALTH_DISPATCH_LOOKAHEAD_SECONDS", 3.0)
@@ -55,6 +56,9 @@ def probes_dispatch() -> int:
     for label, located in sorted(by_location.items()):
         queue = location_queue(label)
         routing: dict[str, Any] = {"queue": queue} if queue else {}
+        if queue:
+            # A location without a worker must not pile up batches without bound.
+            location_queue_drop_stale(queue, now=now)
         # Claimed probes come earliest first, so each batch covers a short span of due times.
         for start in range(0, len(located), batch_size):
             batch = located[start : start + batch_size]

@@ -50,6 +50,7 @@ class LocationRow:
     p95_ms: float | None
     failing: bool  # failing now at this location (its own run of failures, see incidents_logic)
     consecutive_failures: int
+    consecutive_successes: int
 
 
 def service_locations(
@@ -83,6 +84,7 @@ def service_locations(
                     p95_ms=p95,
                     failing=bool(state[2]),
                     consecutive_failures=int(state[0]),
+                    consecutive_successes=int(state[1]),
                 )
             )
     return rows

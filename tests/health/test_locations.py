@@ -169,3 +169,27 @@ def test_the_health_page_of_a_single_location_service_has_no_locations_section(
 
     assert response.status_code == 200
     assert 'id="locations"' not in response.content.decode()
+
+
+def test_the_probes_table_says_the_state_now_of_each_location(service, probe, login, viewer):
+    # given eu answering its last four checks and us failing its last three, interleaved (the
+    # probe's own counters, over every location, only see the latest result: one failure)
+    now = timezone.now()
+    for m in range(4, 0, -1):
+        at = now - timedelta(minutes=m)
+        probe_results_record(outcomes=[outcome(probe, at=at)], location="eu")
+        probe_results_record(outcomes=[outcome(probe, at=at + seconds(1), ok=m > 3)], location="us")
+
+    # when a viewer opens the health page
+    response = login(viewer).get(reverse("service-health", args=[service.name]))
+
+    # then the probes table's Now column has each location's own run, in the probe's order
+    html = response.content.decode()
+    table = html[
+        html.index('<table id="probes">') : html.index("</table>", html.index('id="probes"'))
+    ]
+    assert "eu: 4 ok" in table
+    assert "us: 3 failing" in table
+    assert "ap: not checked yet" in table
+    assert table.index("eu: 4 ok") < table.index("us: 3 failing") < table.index("ap: not")
+    assert "1 failing" not in table
