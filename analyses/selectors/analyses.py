@@ -262,7 +262,7 @@ def failing_runs_without_analysis(
         runs.filter(status__in=("failed", "error"))
         .filter(Q(failed__gt=0) | Q(errors__gt=0))
         .exclude(Exists(Analysis.objects.filter(run=OuterRef("pk"))))
-        .select_related("suite", "service", "revision")
+        .select_related("suite__service", "service", "revision")
         .order_by("-created_at")[:limit]
     )
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from engine.formatting import percent_text
 
@@ -37,3 +39,19 @@ def seconds(value: float | None) -> str:
 def get_item(mapping: dict | None, key: str):
     """mapping[key] in a template, for keys with spaces."""
     return (mapping or {}).get(key, 0)
+
+
+@register.simple_tag
+def chart(chart_id: str, figure: str, label: str, small: bool = False) -> SafeString:
+    """A chart's element and its figure (JSON that figure_json made safe inside a script
+    element), as runs/_chart.html draws it: a tag, not an include, because the overview draws
+    three per service and each include pushes a context and renders a template of its own."""
+    return format_html(
+        '<div id="{}" class="chart{}" role="img" aria-label="{}"></div>\n'
+        '<script type="application/json" data-chart="{}">{}</script>\n',
+        chart_id,
+        " chart-small" if small else "",
+        label,
+        chart_id,
+        mark_safe(figure),  # noqa: S308 - figure_json escaped <, > and &
+    )

@@ -10,7 +10,10 @@ from django.urls import reverse
 
 from analyses.models import ActionItem, Analysis
 from analyses.selectors.analyses import analysis_counts_by_service, open_action_items
-from tests.factories import ServiceFactory
+from tests.factories import RunFactory, ServiceFactory, SuiteFactory
+
+# Session, user, permissions, the analyses, their counts and the runs waiting for one.
+WAITING_LIST_QUERIES = 8
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +94,18 @@ def test_it_counts_open_analyses_and_overdue_items_per_service(django_assert_num
         api.pk: {"open_analyses": 0, "overdue_action_items": 1},
     }
     assert quiet.pk not in counts
+
+
+@pytest.mark.parametrize("runs", [1, 8])
+def test_the_runs_waiting_for_an_analysis_take_as_many_queries_for_many_suites_as_for_one(
+    viewer, login, django_assert_num_queries, runs
+):
+    for i in range(runs):
+        RunFactory(suite=SuiteFactory(name=f"e2e-{i}"), status="failed", failed=1)
+    client = login(viewer)
+    client.get(reverse("analysis-list"))  # the session's time range is remembered once
+
+    with django_assert_num_queries(WAITING_LIST_QUERIES):
+        page = client.get(reverse("analysis-list")).content.decode()
+
+    assert f"/ e2e-{runs - 1}<" in page
