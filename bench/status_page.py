@@ -259,6 +259,9 @@ def main() -> None:
         sys.exit(f"--pages takes status, health and slos; got {args.pages}.")
     if "health" in pages or "slos" in pages:
         seal()
+    from dashboard.process import web_process_ready
+
+    web_process_ready()  # as dashboard/wsgi.py does in each gunicorn worker
     name = "bench-svc-00"
     paths = {
         "status": (Client(), f"/status/{SLUG}/"),

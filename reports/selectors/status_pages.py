@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from analyses.models import Analysis
 from health.models import Incident, ProbeRollupDay
-from health.selectors import UptimeDay, service_health_states, uptime_figure
+from health.selectors import UptimeDay, UptimeFigure, service_health_states, uptime_figure
 from health.selectors._sql import epoch_bucket
 from health.selectors.maintenance import maintenance_occurrences
 from health.selectors.slos import SloStatus, slo_statuses
@@ -103,13 +103,17 @@ def _days_by_service(ids: list[int], now: datetime) -> dict[int, list[UptimeDay]
     today = timezone.localdate(now)
     first = today - timedelta(days=DAYS - 1)
     found = _day_counts(ids, timezone.make_aware(datetime.combine(first, datetime.min.time())))
+    days = [first + timedelta(days=offset) for offset in range(DAYS)]
+    figures: dict[tuple[int, int], UptimeFigure] = {}  # equal counts share one (immutable) figure
     strips: dict[int, list[UptimeDay]] = {}
     for service_id in ids:
         strip = []
-        for offset in range(DAYS):
-            day = first + timedelta(days=offset)
-            ok, checks = found.get((service_id, day), (0, 0))
-            strip.append(UptimeDay(day=day, figure=uptime_figure(ok, checks)))
+        for day in days:
+            counts = found.get((service_id, day), (0, 0))
+            figure = figures.get(counts)
+            if figure is None:
+                figure = figures[counts] = uptime_figure(*counts)
+            strip.append(UptimeDay(day=day, figure=figure))
         strips[service_id] = strip
     return strips
 
