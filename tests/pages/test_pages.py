@@ -48,8 +48,9 @@ MAX_QUERIES = {
     "run progress": 3,
     "test": 14,  # + its state, state history, owner rules, the result shown and its attachments
     "revision": 21,  # + its gate verdict, the compared runs' suites (suites run on one side)
-    "compare runs": 14,  # + the compare picker's runs and revisions
-    "compare revisions": 13,
+    "compare runs": 15,  # + the compare picker's runs and revisions, the compared runs' suites
+    # (a suite run on one side only is counted from its run, as on the revision page)
+    "compare revisions": 14,
 }
 
 
