@@ -11,6 +11,13 @@ def backfill(apps, schema_editor):
     case_latest_rebuild()
 
 
+def leave_room_for_updates(apps, schema_editor):
+    """Half of each page kept free, so that a run's upsert rewrites a row on its own page (a HOT
+    update: no new index entry): 105,882 updated rows 1.7-2.4 s -> 0.85 s (issue 17's note)."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ALTER TABLE runs_caselatest SET (fillfactor = 50)")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -30,5 +37,6 @@ class Migration(migrations.Migration):
                 ('run', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='runs.testrun')),
             ],
         ),
+        migrations.RunPython(leave_room_for_updates, migrations.RunPython.noop),
         migrations.RunPython(backfill, migrations.RunPython.noop),
     ]

@@ -93,7 +93,8 @@ class CaseLatest(models.Model):
     """
 
     # No database constraints and no secondary index: a run's upsert writes up to 200,000 rows,
-    # and each FK check or index entry would cost the import (as for TestResult's keys).
+    # and each FK check or index entry would cost the import (as for TestResult's keys). On
+    # PostgreSQL half of each page stays free (migration 0032) so updates stay on their page.
     case = models.OneToOneField(
         "runs.TestCase",
         on_delete=models.CASCADE,

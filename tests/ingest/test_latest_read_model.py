@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from demo.seed.history import history_seed
 from runs.models import CaseLatest, TestResult
@@ -52,3 +53,13 @@ def test_seeded_history_gives_each_test_its_latest_seeded_result(db):
             latest.pk,
             latest.outcome,
         )
+
+
+def test_on_postgresql_the_read_model_leaves_room_to_update_rows_in_place(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("fillfactor is PostgreSQL's; SQLite rewrites rows its own way")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'runs_caselatest'")
+        (options,) = cursor.fetchone()
+
+    assert "fillfactor=50" in (options or [])
