@@ -12,7 +12,8 @@ from pydantic import field_validator
 
 from runs.api.errors import error_body, error_responses
 from runs.api.permissions import require_action
-from runs.models import OwnerRule, Suite, TestCase, TestState
+from runs.api.suites import no_suite, suite_by_names
+from runs.models import OwnerRule, TestCase, TestState
 from runs.selectors.owners import owner_of, owners_by_name, suite_owner_rules
 from runs.selectors.states import (
     state_history,
@@ -149,21 +150,6 @@ class HistoryOut(Schema):
     history: list[ChangeOut] = Field(description="Every change of the test's state, newest first.")
 
 
-def _suite(service: str, suite: str) -> Suite | None:
-    return Suite.objects.filter(service__name=service, name=suite).first()
-
-
-def _no_suite(service: str, suite: str) -> Status:
-    return Status(
-        404,
-        error_body(
-            f"There is no suite named {suite!r} of a service named {service!r}: check both "
-            "names on the service's page.",
-            "not_found",
-        ),
-    )
-
-
 def _owner_out(rule: OwnerRule | None) -> dict:
     if rule is None:
         return {"owner": None, "owner_kind": None}
@@ -203,9 +189,9 @@ def lookup(request: HttpRequest, service: str, suite: str, payload: LookupIn):
     matter); `new` when the suite never ran it. Each answer names the test's `owner`. Up to
     20,000 tests (400 above). 404 when the service or suite does not exist. Any role."""
     require_action(request, "read")
-    found = _suite(service, suite)
+    found = suite_by_names(service, suite)
     if found is None:
-        return _no_suite(service, suite)
+        return no_suite(service, suite)
     answer = states_lookup(suite=found, tests=[(t.classname, t.name) for t in payload.tests])
     owners = owners_by_name(
         suite_id=found.pk, tests=[(t.classname, t.name, t.file) for t in payload.tests]
@@ -229,9 +215,9 @@ def list_states(
     classname and name, each with its `owner`; `state` keeps one kind. 404 when the service or
     suite does not exist. Any role."""
     require_action(request, "read")
-    found = _suite(service, suite)
+    found = suite_by_names(service, suite)
     if found is None:
-        return _no_suite(service, suite)
+        return no_suite(service, suite)
     rows = suite_states(suite=found, state=state)
     rules = suite_owner_rules(suite_id=found.pk)
     return {
@@ -252,9 +238,9 @@ def set_state(request: HttpRequest, service: str, suite: str, payload: TestState
     them by itself. 404 when the service, suite or test does not exist. Needs the Operator
     role."""
     require_action(request, "change_test_state")
-    found = _suite(service, suite)
+    found = suite_by_names(service, suite)
     if found is None:
-        return _no_suite(service, suite)
+        return no_suite(service, suite)
     case = suite_case_by_name(suite=found, classname=payload.classname, name=payload.name)
     if case is None:
         return Status(
