@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults.conftest import Stageloop
+from tests.faults.conftest import ON_POSTGRES, Stageloop
 from tests.junit_reports import JUNIT as JUNIT_DIR
 
 pytestmark = pytest.mark.slow
@@ -100,14 +100,17 @@ def test_an_upload_while_the_broker_is_down_is_analyzed_once_it_is_back(stageloo
     assert "STATUS 201" in out, out
     run_id = int(out.split("RUN", 1)[1].split()[0])
     # On PostgreSQL the run also sends its new tests' search indexing: both wait for the broker.
+    # SQLite has no search index to build, so there the analyze message waits alone.
+    messages = 2 if ON_POSTGRES else 1
     unsent = out.split("UNSENT", 1)[1].splitlines()[0]
     assert f"('runs.tasks.run_analyze', [{run_id}])" in unsent, out
-    assert "'runs.tasks.case_search_index'" in unsent and unsent.count("runs.tasks.") == 2, out
+    assert unsent.count("runs.tasks.") == messages, out
+    assert ("'runs.tasks.case_search_index'" in unsent) == ON_POSTGRES, out
     assert "could not enqueue runs.tasks.run_analyze" in stageloop.last_stderr
 
     private_redis.start()
     out = stageloop.shell(SWEEP)
-    assert "SENT 2" in out and "UNSENT 0" in out, out
+    assert f"SENT {messages}" in out and "UNSENT 0" in out, out
 
     with stageloop.worker():
         out = stageloop.shell(WAIT_FOR_ANALYSIS.format(run_id=run_id))
