@@ -16,7 +16,8 @@ from tests.dashboard.processes import ctrl_c, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.slow
+# `make serve` gets its own settings (its own SQLite, no broker URL) whatever the pass's mode.
+pytestmark = [pytest.mark.slow, pytest.mark.mode_free]
 
 
 def _env(var_dir: Path, **extra: str) -> dict[str, str]:

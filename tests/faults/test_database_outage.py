@@ -18,7 +18,8 @@ import pytest
 from tests.faults.conftest import Stageloop, wait_for
 from tests.junit_reports import EXPECTED, JUNIT
 
-pytestmark = pytest.mark.slow
+# These tests run their own PostgreSQL whatever the pass's mode: the same test in both passes.
+pytestmark = [pytest.mark.slow, pytest.mark.mode_free]
 
 SETUP = """
 from django.contrib.auth.models import User

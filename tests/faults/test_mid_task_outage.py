@@ -272,6 +272,7 @@ def test_redis_stopping_mid_chain_does_not_stop_the_chain(stageloop, private_red
         _stop_revisions(db)
 
 
+@pytest.mark.mode_free  # its own PostgreSQL and Redis whatever the pass's mode
 @pytest.mark.parametrize("outage", ["restart", "long"])
 @pytest.mark.parametrize("stage", ["deploy", "run"])
 def test_postgres_stopping_mid_chain_ends_the_chain_soon_after_it_returns(
