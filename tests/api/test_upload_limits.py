@@ -81,6 +81,16 @@ def test_a_small_upload_still_works(client, auth):
     assert response.status_code == 201, response.content
 
 
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.settimeout(5)
+            sock.sendall(b"GET /static/none HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            return sock.recv(16).startswith(b"HTTP/1.")
+    except OSError:
+        return False
+
+
 @pytest.fixture
 def gunicorn(tmp_path):
     """The production server (gunicorn) with a 1 MB request limit; the database is never
@@ -102,19 +112,20 @@ def gunicorn(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.2)
+    # Ready once a worker answers, not once the arbiter listens: a worker still importing the
+    # app on a busy machine would otherwise eat into the refusal's own timeout below.
+    deadline = time.monotonic() + 60
+    while not _answers(port):
+        assert proc.poll() is None, f"gunicorn exited with {proc.returncode}"
+        assert time.monotonic() < deadline, "gunicorn did not answer within 60 s"
+        time.sleep(0.2)
     yield port
     proc.terminate()
     proc.wait(timeout=20)
 
 
 @pytest.mark.slow
+@pytest.mark.mode_free  # gunicorn on an SQLite file it never reaches, whatever the mode
 @pytest.mark.parametrize("path", ["/api/v1/runs", "/suites/1/upload"])
 def test_a_huge_announced_upload_is_refused_from_its_content_length_at_once(gunicorn, path):
     with socket.create_connection(("127.0.0.1", gunicorn), timeout=10) as sock:

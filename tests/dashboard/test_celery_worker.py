@@ -50,6 +50,7 @@ def test_a_worker_on_redis_runs_a_task_enqueued_on_commit():
 
 
 @pytest.mark.slow
+@pytest.mark.mode_free  # the embedded mode, set by the test whatever the pass's mode
 def test_a_worker_on_the_embedded_filesystem_broker_runs_a_task(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
     env.update(

@@ -153,6 +153,7 @@ shutil.rmtree(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_out"])
 """
 
 
+@pytest.mark.mode_free  # SQLite and the filesystem broker, whatever the pass's mode
 def test_in_the_embedded_mode_an_upload_while_the_queue_folder_is_missing_is_analyzed_later(
     tmp_path,
 ):

@@ -139,6 +139,7 @@ Probe.objects.bulk_create(
 
 
 @pytest.mark.slow
+@pytest.mark.mode_free  # the embedded mode's SQLite file, whatever the pass's mode
 def test_two_processes_claiming_on_one_sqlite_file_never_share_a_probe(tmp_path):
     # given the embedded mode's SQLite file (IMMEDIATE transactions) with 300 due probes
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
