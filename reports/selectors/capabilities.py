@@ -7,7 +7,7 @@ from django.db.models import BigIntegerField, Case, Count, F, Max, OuterRef, Q, 
 from django.urls import reverse
 
 from reports.figures import BehindTest, CapabilityStatus, Risk
-from reports.models import Capability
+from reports.models import Capability, CapabilityCase
 from reports.patterns import PatternError, patterns_q
 from reports.scope import Scope
 from runs.models import TestCase, TestResult, TestRun
@@ -26,9 +26,26 @@ def _latest(scope: Scope):
     return results.filter(run__created_at__lt=scope.end_dt).order_by("-run_id")
 
 
+def _matching(capability: Capability):
+    """The tests a capability's patterns match (raises PatternError for unreadable patterns).
+
+    From the read model (reports.CapabilityCase) when its rows were built for these patterns:
+    the mapped tests and the tests an import created that the search indexing task has not
+    mapped yet (few, found through their partial index), matched directly. Otherwise (patterns
+    written without reports.services, such as from a shell) every test is matched, as before.
+    An array of ids, not `IN (subquery)`: PostgreSQL then probes the tests' primary key instead
+    of reading the whole table to join the union."""
+    matches = patterns_q(capability.patterns)
+    if capability.mapped_patterns != capability.patterns:
+        return TestCase.objects.filter(matches)
+    mapped = CapabilityCase.objects.filter(capability_id=capability.pk).values("case_id")
+    pending = TestCase.objects.filter(matches, search_pending=True).values("pk")
+    return TestCase.objects.filter(pk__in=mapped.union(pending, all=True))
+
+
 def _cases(capability: Capability, scope: Scope):
     """The tests a capability maps to, in scope (raises PatternError for unreadable patterns)."""
-    cases = TestCase.objects.filter(patterns_q(capability.patterns))
+    cases = _matching(capability)
     cases = scope.filter(cases, "suite__service")
     service_ids = [s.pk for s in capability.services.all()]
     if service_ids:
