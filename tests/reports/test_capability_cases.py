@@ -219,3 +219,27 @@ def test_a_rebuild_of_unreadable_patterns_maps_nothing():
     capability.refresh_from_db()
     assert capability.mapped_patterns == "!only-excludes"
     assert not CapabilityCase.objects.exists()
+
+
+def test_the_migration_backfills_every_capability_with_the_pattern_scan():
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+
+    migration = importlib.import_module("reports.migrations.0004_capability_cases_read_model")
+    suite = SuiteFactory(service=ServiceFactory())
+    _import(suite, _report(random.Random(10), 40))
+    rng = random.Random(11)
+    for n in range(5):  # as they were before the migration: no rows, nothing mapped
+        Capability.objects.create(name=f"cap {n}", patterns=_patterns(rng))
+    Capability.objects.create(name="unreadable", patterns="!only-excludes")
+
+    migration.backfill(apps, SimpleNamespace(connection=connection))
+
+    assert Capability.objects.get(name="unreadable").mapped_patterns == "!only-excludes"
+    for capability in Capability.objects.exclude(name="unreadable"):
+        assert capability.mapped_patterns == capability.patterns
+        rows = CapabilityCase.objects.filter(capability=capability)
+        assert set(rows.values_list("case_id", flat=True)) == _scanned(capability)
+        assert _read(capability) == _scanned(capability)
