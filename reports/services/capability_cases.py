@@ -20,30 +20,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import connection, transaction
-from django.db.models import Q
 
 from reports.models import Capability, CapabilityCase
 from reports.patterns import PatternError, patterns_q
 from runs.models import TestCase
 
 _TABLE = CapabilityCase._meta.db_table
-# Ids per statement when mapping new tests (SQLite allows 32,766 parameters; stay far below).
+# Ids per statement when mapping new tests on SQLite (one parameter each; it allows 32,766).
 CHUNK = 900
 
 
-def _insert(*, capability_id: int, patterns: str, where: Q | None = None) -> int:
-    """Map the tests ``where`` selects (all when None) that ``patterns`` match; how many rows
-    were added. Raises PatternError for patterns that cannot be read."""
+def _insert(*, capability_id: int, patterns: str, ids: Sequence[int] | None = None) -> int:
+    """Map the tests with these ids (all when None) that ``patterns`` match; how many rows were
+    added. Raises PatternError for patterns that cannot be read."""
     cases = TestCase.objects.filter(patterns_q(patterns))
-    if where is not None:
-        cases = cases.filter(where)
+    where, extra = "1 = 1", []  # `WHERE`: SQLite reads ON CONFLICT after a bare FROM as a join's ON
+    if ids is not None and connection.vendor == "postgresql":
+        # One array parameter, not thousands: the subquery is pulled up, so this is an index
+        # condition on the tests' primary key.
+        where, extra = "m.pk = ANY(%s)", [list(ids)]
+    elif ids is not None:
+        cases = cases.filter(pk__in=ids)
     sql, params = cases.values("pk").query.sql_with_params()
     with connection.cursor() as cursor:
-        # `WHERE 1 = 1`: SQLite reads ON CONFLICT after a bare FROM as a join's ON.
         cursor.execute(
             f"INSERT INTO {_TABLE} (capability_id, case_id) "  # noqa: S608
-            f"SELECT %s, m.* FROM ({sql}) AS m WHERE 1 = 1 ON CONFLICT DO NOTHING",
-            [capability_id, *params],
+            f"SELECT %s, m.* FROM ({sql}) AS m WHERE {where} ON CONFLICT DO NOTHING",
+            [capability_id, *params, *extra],
         )
         return cursor.rowcount
 
@@ -79,14 +82,14 @@ def capability_cases_map(*, case_ids: Sequence[int]) -> int:
     row FOR UPDATE) finishes first, and this then maps with the patterns it committed."""
     if not case_ids:
         return 0
-    size = CHUNK if connection.vendor == "sqlite" else 10 * CHUNK
+    size = CHUNK if connection.vendor == "sqlite" else len(case_ids)
     added = 0
     with transaction.atomic():
         for pk, patterns in _current():
             for start in range(0, len(case_ids), size):
-                chunk = list(case_ids[start : start + size])
+                chunk = case_ids[start : start + size]
                 try:
-                    added += _insert(capability_id=pk, patterns=patterns, where=Q(pk__in=chunk))
+                    added += _insert(capability_id=pk, patterns=patterns, ids=chunk)
                 except PatternError:
                     break
     return added
