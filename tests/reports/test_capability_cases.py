@@ -243,3 +243,24 @@ def test_the_migration_backfills_every_capability_with_the_pattern_scan():
         rows = CapabilityCase.objects.filter(capability=capability)
         assert set(rows.values_list("case_id", flat=True)) == _scanned(capability)
         assert _read(capability) == _scanned(capability)
+
+
+def test_a_capability_saved_in_the_admin_maps_its_tests(admin_client):
+    suite = SuiteFactory(service=ServiceFactory())
+    _import(suite, _report(random.Random(12), 30))
+
+    response = admin_client.post(
+        reverse("admin:reports_capability_add"),
+        {"name": "Chat", "patterns": "*chat*", "description": "", "position": "0"},
+    )
+    capability = Capability.objects.get()
+    admin_client.post(
+        reverse("admin:reports_capability_change", args=[capability.pk]),
+        {"name": "Chat", "patterns": "class:*cart*", "description": "", "position": "0"},
+    )
+
+    assert response.status_code == 302
+    capability.refresh_from_db()
+    assert capability.patterns == "class:*cart*"
+    _assert_read_model_equals_the_scan()
+    assert CapabilityCase.objects.count() == len(_scanned(capability)) > 0
