@@ -136,7 +136,8 @@ def _behind(at, run_id, case_id, key, outcome, flaky) -> BehindTest:
 
 
 def capability_status(capability: Capability, scope: Scope) -> CapabilityStatus:
-    """At most seven queries whatever the data holds: counts by outcome over the mapped tests'
+    """At most eight queries whatever the data holds: whether an import's tests matching the
+    patterns still wait to be mapped (see _matching); counts by outcome over the mapped tests'
     latest results from the read model (runs.CaseLatest) and how many it cannot answer (never
     run, or run again since the period's end); only when there are such tests, their latest
     results read as before; and the tests behind a status that is not green (failing or flaky
@@ -220,7 +221,7 @@ def capability_status(capability: Capability, scope: Scope) -> CapabilityStatus:
 
 
 def capability_statuses(scope: Scope) -> list[CapabilityStatus]:
-    """At most seven queries per capability (configuration, not data, sets how many there are)."""
+    """At most eight queries per capability (configuration, not data, sets how many there are)."""
     capabilities = Capability.objects.prefetch_related("services").order_by("position", "name")
     return [capability_status(capability, scope) for capability in capabilities]
 
