@@ -483,6 +483,12 @@ def main() -> None:
         f"Wrote {made['results']:,} results in {made['runs']:,} runs of {made['tests']:,} tests "
         f"in {took:.0f} s ({made['results'] / took:,.0f} results/s overall)."
     )
+    from reports.services.capability_cases import capability_cases_rebuild_all
+    from runs.services.read_models import case_latest_rebuild
+
+    case_latest_rebuild()  # the summary's latest result per test, as the importer keeps it
+    log("Built the latest result of each test (runs.CaseLatest).")
+    log(f"Mapped {capability_cases_rebuild_all():,} tests to the capabilities.")
     connection.cursor().execute("VACUUM ANALYZE")
     log(f"VACUUM ANALYZE done; load average {os.getloadavg()[0]:.2f}.")
 

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from reports.models import Capability, DeliveryBand, StatusPage
+from reports.services.capability_cases import capability_save
 
 
 @admin.register(Capability)
@@ -8,6 +9,9 @@ class CapabilityAdmin(admin.ModelAdmin):
     list_display = ("name", "position", "updated_at")
     search_fields = ("name", "patterns", "description")
     filter_horizontal = ("services",)
+
+    def save_model(self, request, obj, form, change) -> None:
+        capability_save(capability=obj)  # its tests mapped again when its patterns changed
 
 
 @admin.register(DeliveryBand)

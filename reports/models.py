@@ -37,6 +37,10 @@ class Capability(models.Model):
         help_text="Only tests of these services; none means every service.",
     )
     position = models.PositiveSmallIntegerField(default=0, help_text="Order in the summary.")
+    # The patterns its CapabilityCase rows were built for (reports.services.capability_cases);
+    # while it differs from ``patterns`` (a shell, a fixture, a data migration wrote them) the
+    # pages match the patterns against every test instead, so the answer is always the same.
+    mapped_patterns = models.TextField(blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -49,6 +53,37 @@ class Capability(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("reports:capability-detail", args=[self.pk])
+
+
+class CapabilityCase(models.Model):
+    """Read model: a test a capability's patterns match, kept by reports.services.capability_cases
+    when the capability is saved and when tests are created (on PostgreSQL an import's new tests
+    are mapped by their search indexing task; until then the pages match the pending ones)."""
+
+    capability = models.ForeignKey(
+        Capability, on_delete=models.CASCADE, related_name="case_rows", db_index=False
+    )
+    # No database constraint, like TestCase's own keys: imports create tests by the 100,000.
+    case = models.ForeignKey(
+        "runs.TestCase",
+        on_delete=models.CASCADE,
+        related_name="capability_rows",
+        db_index=False,
+        db_constraint=False,
+    )
+
+    class Meta:
+        constraints = [
+            # Also the index of "the tests of capability X".
+            models.UniqueConstraint(fields=["capability", "case"], name="capabilitycase_unique"),
+        ]
+        indexes = [
+            # Deleting tests (a suite, retention) finds their rows without reading the table.
+            models.Index(fields=["case"], name="capabilitycase_case"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.capability_id}: {self.case_id}"
 
 
 class DeliveryBand(models.Model):

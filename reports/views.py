@@ -19,6 +19,7 @@ from reports.scope import Scope, scope_from_query
 from reports.selectors.capabilities import capability_status, mapped_tests
 from reports.selectors.evidence import evidence_rows
 from reports.selectors.status_pages import status_page_data, status_page_for
+from reports.services.capability_cases import capability_save
 from reports.summary import summary_build
 from runs.models import Service
 from runs.params import BadParam, choice_param, int_param
@@ -180,7 +181,9 @@ def capability_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse
     form = CapabilityForm(request.POST or None, instance=capability)
     if request.method == "POST":
         if form.is_valid():
-            capability = form.save()
+            # Its tests are mapped again when its patterns changed (services filter on read).
+            capability = capability_save(capability=form.save(commit=False))
+            form.save_m2m()
             messages.success(request, f"Capability “{capability.name}” saved.")
             return redirect(capability)
         return render(request, "reports/capability_form.html", {"form": form}, status=400)

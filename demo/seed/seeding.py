@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from reports.services.capability_cases import capability_cases_map
 from runs import page_cache
 from runs.models import FailureSignature, Revision, Service, Suite, TestCase
 from runs.models.testing import case_key_hash
@@ -88,6 +89,8 @@ def history_finish(*, suite: Suite, serving: Revision | None) -> None:
     cases_reality_refresh(suite_id=suite.pk)
     flake_window_rebuild(suite_id=suite.pk)
     case_latest_rebuild(suite_id=suite.pk)  # the summary's latest result per test
+    # Its tests were bulk-created: map them to the capabilities (reports.CapabilityCase).
+    capability_cases_map(case_ids=list(suite.cases.values_list("pk", flat=True)))
     page_cache.generation_bump(service_id=suite.service_id)
     if serving is not None:
         Revision.objects.filter(pk=serving.pk).update(

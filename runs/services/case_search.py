@@ -9,9 +9,10 @@ cases, so a run's tests are found from the moment the run is visible.
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import connection, transaction
 
 from runs.models import TestCase
+from runs.reports_seam import capability_cases_map
 
 _TABLE = TestCase._meta.db_table
 # Cases a statement indexes: each its own short transaction outside a caller's (a worker's).
@@ -24,21 +25,27 @@ def case_search_index(*, suite_id: int) -> int:
 
     Rows another transaction holds (an import marking a test real) are skipped, never waited
     for, so this task is never part of a deadlock with an import; case_search_pending_left says
-    whether any were."""
+    whether any were.
+
+    Each batch also maps its cases to the capabilities (reports.CapabilityCase) in the same
+    transaction: the capability pages read mapped cases and pending ones, so a case is always
+    in one of the two."""
     if connection.vendor != "postgresql":
         return 0  # SQLite's importer writes nothing pending (its FTS5 triggers index on insert)
     done = 0
-    with connection.cursor() as cursor:
-        while True:
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {_TABLE} SET search_pending = false WHERE id IN ("  # noqa: S608
                 f"SELECT id FROM {_TABLE} WHERE suite_id = %s AND search_pending "
-                "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)",
+                "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id",
                 [suite_id, BATCH],
             )
-            done += cursor.rowcount
-            if cursor.rowcount < BATCH:
-                return done
+            ids = [pk for (pk,) in cursor.fetchall()]
+            capability_cases_map(case_ids=ids)
+        done += len(ids)
+        if len(ids) < BATCH:
+            return done
 
 
 def case_search_pending_left(*, suite_id: int) -> bool:

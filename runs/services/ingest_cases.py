@@ -13,6 +13,7 @@ from django.utils import timezone
 from engine.junit import ParsedCase
 from runs.models import Suite, TestCase
 from runs.models.testing import is_real
+from runs.reports_seam import capability_cases_map
 from runs.services.bulk import copy_lines, copy_text, is_postgres
 
 logger = logging.getLogger(__name__)
@@ -174,7 +175,10 @@ class CaseResolver:
             ignore_conflicts=True,
             batch_size=2000,
         )
-        return _lookup(self.suite, missing).ids
+        ids = _lookup(self.suite, missing).ids
+        # SQLite has no pending cases: they are mapped to the capabilities as they are made.
+        capability_cases_map(case_ids=list(ids.values()))
+        return ids
 
 
 def _lookup(suite: Suite, hashes: list[str]) -> CaseIds:

@@ -26,6 +26,7 @@ from runs.integrations_seam import commit_statuses_for_runs, run_finished, run_r
 from runs.lifecycle.runs import run_lifecycle
 from runs.models import TestCase, TestResult, TestRun
 from runs.models.testing import case_key_hash, is_real
+from runs.reports_seam import capability_cases_map
 from runs.services.bulk import RESULT_COLUMNS, rows_insert
 from runs.services.enqueue import run_analyze_enqueue
 from runs.services.ingest import (
@@ -299,6 +300,8 @@ def _case_ids(*, suite, cases: list[ParsedCase]) -> tuple[dict[str, int], set[in
                 suite=suite, key_hash__in=chunk
             ).values_list("key_hash", "id", "ever_real"):
                 found[created[key_hash].key] = (pk, ever_real)
+        # Written as indexed (not search_pending): mapped to the capabilities now.
+        capability_cases_map(case_ids=[found[c.key][0] for c in new if c.key in found])
     ids = {key: pk for key, (pk, _) in found.items()}
     return ids, {pk for pk, ever_real in found.values() if not ever_real}
 

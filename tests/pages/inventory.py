@@ -30,6 +30,7 @@ from integrations.models import (
     WebhookDelivery,
 )
 from reports.models import Capability, StatusPage
+from reports.services.capability_cases import capability_save
 from runs.models import (
     Build,
     Deploy,
@@ -305,12 +306,16 @@ def seed_world() -> dict[str, str]:
         short_burn=3000.0,
         opened_at=now - timedelta(minutes=20),
     )
-    capability = Capability.objects.create(
-        name="Checkout of every cart the storefront can build, streamed agent replies included",
-        description=LONG_MESSAGE,
-        # The longest pattern line the capability form accepts is 300 characters.
-        patterns="name:test_checkout_accepts_every_cart*\nfile:tests/e2e/checkout/*\n"
-        + LONG_NAME[:300],
+    # Saved as the form saves it: its tests mapped (reports.CapabilityCase), so the pages read
+    # the read model, as they do in production.
+    capability = capability_save(
+        capability=Capability(
+            name="Checkout of every cart the storefront can build, streamed agent replies included",
+            description=LONG_MESSAGE,
+            # The longest pattern line the capability form accepts is 300 characters.
+            patterns="name:test_checkout_accepts_every_cart*\nfile:tests/e2e/checkout/*\n"
+            + LONG_NAME[:300],
+        )
     )
     capability.services.add(service)
     token_create(user=admin, name="ci-pipeline-" + "storefront-checkout-" * 4)

@@ -1,0 +1,12 @@
+"""The one seam where runs calls into reports; nothing else in runs imports reports.
+
+The arrow points reports → runs: a capability maps to runs' tests. What runs tells reports goes
+through here, and the import-linter layers allow this module alone:
+
+- tests were created (an import, the live API) or an import's tests were search-indexed: map
+  them to the capabilities (reports.CapabilityCase) in the same transaction.
+"""
+
+from reports.services.capability_cases import capability_cases_map
+
+__all__ = ["capability_cases_map"]
