@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 
@@ -235,3 +236,18 @@ def test_a_concurrency_below_one_is_refused() -> None:
 
 def test_no_specs_means_no_outcomes() -> None:
     assert probes_execute([]) == []
+
+
+def test_a_timeout_never_records_less_latency_than_its_timeout(
+    server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # uvloop (libuv) keeps its clock in whole milliseconds, so the deadline can fire a fraction
+    # of a millisecond before perf_counter says the timeout has passed (CI recorded 299.991 ms
+    # for a 0.3 s timeout). Here the clock reads 299.9 ms at the deadline, whatever the loop.
+    readings = iter([1000.0, 1000.2999])
+    monkeypatch.setattr("health.probing.time", SimpleNamespace(perf_counter=lambda: next(readings)))
+
+    outcome = probe(ProbeSpec(probe_id=1, url=server.url("/hang"), timeout_s=0.3))
+
+    assert outcome.error_kind == "timeout"
+    assert outcome.latency_ms == 300
