@@ -108,6 +108,10 @@ async def probe_one(client: httpx.AsyncClient, spec: ProbeSpec) -> ProbeOutcome:
     except Exception as exc:  # one bad target must not lose the other outcomes
         latency_ms = (time.perf_counter() - started) * 1000
         kind, message = classify_exception(exc, spec)
+        if kind == "timeout":
+            # The deadline's timer may fire a fraction of a millisecond early by perf_counter's
+            # reading (uvloop keeps whole milliseconds); a timed-out check took its timeout.
+            latency_ms = max(latency_ms, spec.timeout_s * 1000)
         return ProbeOutcome(
             probe_id=spec.probe_id,
             checked_at=checked_at,
