@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -39,3 +40,23 @@ def test_a_probe_with_a_due_time_waits_for_it(server):
     assert waited.ok and immediate.ok
     assert waited.checked_at >= due
     assert immediate.checked_at < due
+
+
+def test_a_probe_is_never_checked_before_its_due_time_even_when_the_loop_wakes_early(
+    server, monkeypatch: pytest.MonkeyPatch
+):
+    # uvloop keeps its clock in whole milliseconds, so a sleep can end a fraction of a
+    # millisecond early by the wall clock (CI checked a probe 0.44 ms before it was due).
+    # Here every sleep ends 20 ms early, whatever the loop.
+    real_sleep = asyncio.sleep
+
+    async def early_sleep(delay: float, *args: object) -> object:
+        return await real_sleep(max(0.0, delay - 0.02), *args)
+
+    monkeypatch.setattr("health.probing.asyncio.sleep", early_sleep)
+    due = datetime.now(UTC) + timedelta(milliseconds=200)
+
+    (outcome,) = probes_execute([ProbeSpec(probe_id=1, url=server.url("/ok"), not_before=due)])
+
+    assert outcome.ok
+    assert outcome.checked_at >= due
