@@ -158,8 +158,9 @@ async def probe_many(specs: Sequence[ProbeSpec], *, concurrency: int = 100) -> l
 
     async def bounded(spec: ProbeSpec) -> ProbeOutcome:
         if spec.not_before is not None:
-            wait = (spec.not_before - datetime.now(UTC)).total_seconds()
-            if wait > 0:
+            # A loop on a millisecond clock (uvloop) can wake a fraction of a millisecond early
+            # by the wall clock: sleep again until the due time has really come.
+            while (wait := (spec.not_before - datetime.now(UTC)).total_seconds()) > 0:
                 await asyncio.sleep(wait)
         # The clock starts inside probe_one, after the gate, so queueing is not counted as latency.
         async with gate:
