@@ -11,11 +11,9 @@ waits on a lock (pg_stat_activity), then let the first commit.
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 
 from reports.models import Capability, CapabilityCase
 from reports.patterns import patterns_q
@@ -23,6 +21,7 @@ from reports.services.capability_cases import capability_save
 from runs.models import TestCase
 from runs.services.case_search import case_search_index
 from runs.services.ingest import ReportFile, run_import
+from tests.db_threads import in_thread, waits_on_a_lock
 from tests.factories import ServiceFactory, SuiteFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,39 +47,6 @@ def pending_suite():
     return suite
 
 
-def _in_thread(work: Callable[[], object]) -> tuple[threading.Thread, list[BaseException]]:
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            work()
-        except BaseException as error:  # reported by the test, not lost in the thread
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    return thread, errors
-
-
-def _waits_on_a_lock(query_start: str) -> bool:
-    """Whether another backend of this database is waiting on a lock in a query starting so."""
-    deadline = time.monotonic() + 20
-    with connections["default"].cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
-                "AND datname = current_database() AND wait_event_type = 'Lock' "
-                "AND query ILIKE %s",
-                [f"{query_start}%"],
-            )
-            if cursor.fetchone()[0]:
-                return True
-            time.sleep(0.05)
-    return False
-
-
 def _assert_read_model_equals_the_scan(capability: Capability) -> None:
     capability.refresh_from_db()
     assert capability.mapped_patterns == capability.patterns
@@ -101,12 +67,12 @@ def test_an_edit_committed_while_the_task_maps_is_what_the_task_maps_with(pendin
             editing.set()
             commit_edit.wait(30)
 
-    editor, editor_errors = _in_thread(edit)
+    editor, editor_errors = in_thread(edit)
     assert editing.wait(30)
-    indexer, indexer_errors = _in_thread(lambda: case_search_index(suite_id=pending_suite.pk))
+    indexer, indexer_errors = in_thread(lambda: case_search_index(suite_id=pending_suite.pk))
 
     # The task has marked its batch indexed and waits to read the capabilities FOR SHARE.
-    assert _waits_on_a_lock("SELECT id, patterns FROM")
+    assert waits_on_a_lock("SELECT id, patterns FROM")
     commit_edit.set()
     editor.join(30)
     indexer.join(30)
@@ -128,7 +94,7 @@ def test_an_edit_made_while_the_task_holds_its_batch_rebuilds_after_the_task_com
             mapped.set()
             commit_task.wait(30)
 
-    indexer, indexer_errors = _in_thread(index)
+    indexer, indexer_errors = in_thread(index)
     assert mapped.wait(30)
 
     def edit() -> None:
@@ -136,8 +102,8 @@ def test_an_edit_made_while_the_task_holds_its_batch_rebuilds_after_the_task_com
         fresh.patterns = "class:*Cart*"
         capability_save(capability=fresh)
 
-    editor, editor_errors = _in_thread(edit)
-    assert _waits_on_a_lock("UPDATE")  # the edit waits for the task's FOR SHARE
+    editor, editor_errors = in_thread(edit)
+    assert waits_on_a_lock("UPDATE")  # the edit waits for the task's FOR SHARE
     commit_task.set()
     indexer.join(30)
     editor.join(30)
