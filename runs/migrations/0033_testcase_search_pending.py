@@ -5,20 +5,13 @@ The three GIN indexes cost about three quarters of writing a first import's 100,
 (bench/ingest.py, 14-16 s against 3-4.5 s without them at load 9). The importer now writes its
 new cases pending; a task sent on commit (runs.services.case_search) clears the flag, which is
 when the GIN entries are written, and runs.selectors.search matches pending cases through the
-small partial index on suite. PostgreSQL only for the GIN part; SQLite's FTS5 table, kept by
-triggers, is unchanged (the importer writes nothing pending there); but SQLite adds the column
-by rebuilding runs_testcase, which drops the table's triggers, so they are made again here.
+small partial index on suite. The GIN indexes are remade in 0034 (PostgreSQL only, without
+locking writes). SQLite's FTS5 table, kept by triggers, is unchanged (the importer writes nothing
+pending there); but SQLite adds the column by rebuilding runs_testcase, which drops the table's
+triggers, so they are made again here.
 """
 
 from django.db import migrations, models
-
-# (index name, column, whether empty values are left out: 0028)
-GIN = [
-    ("search_case_name", "name", False),
-    ("search_case_classname", "classname", True),
-    ("search_case_file", "file", True),
-]
-
 
 # The FTS5 triggers of 0020_search, as they were made there.
 SQLITE_TRIGGERS = [
@@ -47,37 +40,9 @@ def _sqlite_triggers(schema_editor) -> None:
         schema_editor.execute(statement)
 
 
-def _create(schema_editor, *, indexed_only: bool) -> None:
-    if schema_editor.connection.vendor == "sqlite":
-        _sqlite_triggers(schema_editor)
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, column, skip_empty in GIN:
-        conditions = [f"\"{column}\" <> ''"] if skip_empty else []
-        if indexed_only:
-            conditions.append('NOT "search_pending"')
-        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        schema_editor.execute(f'DROP INDEX IF EXISTS "{name}"')
-        schema_editor.execute(
-            f'CREATE INDEX "{name}" ON "runs_testcase" '
-            f'USING gin ((UPPER("{column}"::text)) gin_trgm_ops){where}'
-        )
-    if indexed_only:
-        # Without statistics the planner takes half the cases for pending and plans every
-        # test search for it (a parallel scan) until autovacuum's next analyze.
-        schema_editor.execute('ANALYZE "runs_testcase" ("search_pending")')
-
-
-def indexes_indexed_only(apps, schema_editor):
-    _create(schema_editor, indexed_only=True)
-
-
-def indexes_every_case(apps, schema_editor):
-    _create(schema_editor, indexed_only=False)
-
-
 def triggers_again(apps, schema_editor):
-    """Going back, after RemoveField rebuilt the SQLite table without its triggers."""
+    """After AddField (forwards) or RemoveField (backwards) rebuilt the SQLite table without
+    its triggers."""
     if schema_editor.connection.vendor == "sqlite":
         _sqlite_triggers(schema_editor)
 
@@ -102,6 +67,6 @@ class Migration(migrations.Migration):
                 name="testcase_search_pending",
             ),
         ),
-        # Before the reverse removes the column, the indexes must stop naming it.
-        migrations.RunPython(indexes_indexed_only, indexes_every_case),
+        migrations.RunPython(triggers_again, migrations.RunPython.noop),
+        # The trigram indexes leave out pending cases in 0034, outside a transaction.
     ]
