@@ -35,7 +35,9 @@ CAPABILITIES = [
 
 
 def _ensure_capabilities() -> list[int]:
-    from reports.models import Capability
+    from django.db import connection
+
+    from reports.models import Capability, CapabilityCase
     from reports.services.capability_cases import capability_save
     from runs.models import Service
 
@@ -50,6 +52,10 @@ def _ensure_capabilities() -> list[int]:
             capability.services.add(*services[:first])
         rows = capability.case_rows.count()
         print(f"Saved {name!r}: {rows:,} tests mapped in {took:.2f} s (the rebuild).")
+    # As autovacuum would within a minute or two: measured at once, the planner still believes
+    # the table empty and plans the status queries for a few rows (summary 3.2 s -> 2.2 s).
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {CapabilityCase._meta.db_table}")
     return list(Capability.objects.order_by("pk").values_list("pk", flat=True))
 
 
