@@ -195,11 +195,13 @@ def capability_status(capability: Capability, scope: Scope) -> CapabilityStatus:
     rows.sort(key=lambda row: row[3])
     rows.sort(key=lambda row: row[0], reverse=True)
     behind = [_behind(*row) for row in rows[:MAX_BEHIND]]
-    never_run = [pk for pk, latest_id in stale if latest_id is None][: MAX_BEHIND - len(behind)]
-    behind += [
-        _behind(None, None, case.pk, case.key, "not run", False)
-        for case in TestCase.objects.filter(pk__in=never_run).order_by("key")
-    ]
+    never_run = [pk for pk, latest_id in stale if latest_id is None]
+    if never_run and len(behind) < MAX_BEHIND:  # the first by key, as the list reads
+        first = TestCase.objects.filter(pk__in=never_run).order_by("key")
+        behind += [
+            _behind(None, None, case.pk, case.key, "not run", False)
+            for case in first[: MAX_BEHIND - len(behind)]
+        ]
     if c["total"] == 0:
         status, text = "no_tests", "no tests mapped"
     elif c["failing"]:

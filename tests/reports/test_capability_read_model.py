@@ -69,7 +69,7 @@ def _old_status(capability: Capability, scope: Scope) -> CapabilityStatus:
         .select_related("case", "run")
         .order_by("-run__created_at", "case__key")[:50]
     ]
-    never = [pk for pk, latest_id in rows if latest_id is None][: 50 - len(behind)]
+    never = [pk for pk, latest_id in rows if latest_id is None]  # the first by key, below
     behind += [
         BehindTest(
             case_id=case.pk,
@@ -79,7 +79,7 @@ def _old_status(capability: Capability, scope: Scope) -> CapabilityStatus:
             at=None,
             url=reverse("test-detail", args=[case.pk]),
         )
-        for case in TestCase.objects.filter(pk__in=never).order_by("key")
+        for case in TestCase.objects.filter(pk__in=never).order_by("key")[: 50 - len(behind)]
     ]
     if c["total"] == 0:
         status, text = "no_tests", "no tests mapped"
