@@ -97,7 +97,11 @@ def phase_import(path: str, label: str, again: str = "") -> dict:
     the same report under another hash, into the same suite (every test known)."""
     _setup()
     from runs.models import Service, Suite
+    from runs.services import ingest
     from runs.services.ingest import ReportFile, run_import
+
+    if os.environ.get("BENCH_NO_TALLIES"):  # --tallies-cost: the import without the fold
+        ingest.tallies_fold_run = lambda **kwargs: None
 
     service, _ = Service.objects.get_or_create(name="bench")
     suite = Suite.objects.create(service=service, name=f"{label}-{time.time_ns()}")
@@ -171,13 +175,14 @@ def phase_limit(path: str) -> dict:
     }
 
 
-def _child(phase: str, *args: str) -> dict:
+def _child(phase: str, *args: str, env: dict | None = None) -> dict:
     out = subprocess.run(
         [sys.executable, __file__, "--phase", phase, *args],
         check=True,
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env={**os.environ, **(env or {})},
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -227,6 +232,35 @@ def _again_file(synthetic: Path) -> Path:
     return again
 
 
+def _capabilities(count: int) -> None:
+    """Save `count` capabilities over the synthetic tests (names test_<n>_<topic>), unless the
+    database has as many already."""
+    from reports.models import Capability
+    from reports.services.capability_cases import capability_save
+
+    for n in range(Capability.objects.count(), count):
+        patterns = "*" if n == 0 else f"name:*param-{n % 7}]"
+        capability_save(capability=Capability(name=f"bench {n}", patterns=patterns))
+
+
+def _tallies_cost(cases: int, repeat: int) -> None:
+    """The import of a report whose tests are known and mapped, with the tallies' fold and
+    without it (interleaved), so the fold's share of an import is printed."""
+    synthetic, again = _report_file(cases)
+    by: dict[str, list[float]] = {"with": [], "without": []}
+    for _ in range(repeat):
+        for mode in by:
+            env = {"BENCH_NO_TALLIES": "1"} if mode == "without" else {}
+            out = _child("import", str(synthetic), "tallies", str(again), env=env)
+            by[mode].append(out["seconds_existing_cases"])
+    with_, without = (statistics.median(by[m]) for m in ("with", "without"))
+    print(
+        f"import of {cases:,} known, mapped tests: {with_:.2f} s with the tallies, "
+        f"{without:.2f} s without (median of {repeat}): the fold costs {with_ - without:+.2f} s "
+        f"= {(with_ / without - 1) * 100:+.0f} % [{_load()}]"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=100_000)
@@ -234,6 +268,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--uploads", type=int, default=20, help="concurrent import processes")
     parser.add_argument("--upload-cases", type=int, default=20_000)
+    parser.add_argument(
+        "--capabilities",
+        type=int,
+        default=0,
+        help="capabilities to save first (each maps a seventh of the synthetic tests, the "
+        "first all of them): their read models are written at ingest",
+    )
+    parser.add_argument(
+        "--tallies-cost",
+        action="store_true",
+        help="only time the import of known tests with and without the summary's tallies",
+    )
     parser.add_argument("--phase", default="")
     parser.add_argument("args", nargs="*")
     opts = parser.parse_args()
@@ -248,6 +294,10 @@ def main() -> None:
         return statistics.median(r[key] for r in runs)
 
     _setup(migrate=True)
+    _capabilities(opts.capabilities)
+    if opts.tallies_cost:
+        _tallies_cost(opts.cases, opts.repeat)
+        return
     jest_again = str(_again_file(JEST))
     jests = [_child("import", str(JEST), "jest", jest_again) for _ in range(opts.repeat)]
     print(

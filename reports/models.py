@@ -86,6 +86,37 @@ class CapabilityCase(models.Model):
         return f"{self.capability_id}: {self.case_id}"
 
 
+class CapabilityTally(models.Model):
+    """Read model: per capability and suite, how many mapped tests there are and how their latest
+    results (runs.CaseLatest) stand, so the summary adds a few rows instead of counting every
+    mapped test. Kept in the transactions that move either side (reports.services.
+    capability_tallies): a run's latest results folded in, tests mapped, a capability rebuilt,
+    retention's repair. The summary reads it only for a period that ends after now (the latest
+    results are then the answer) and when no matching test waits to be mapped."""
+
+    capability = models.ForeignKey(
+        Capability, on_delete=models.CASCADE, related_name="tallies", db_index=False
+    )  # the unique pair below is its index
+    suite = models.ForeignKey(
+        "runs.Suite", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    mapped = models.IntegerField(default=0)  # tests of the capability in the suite
+    ran = models.IntegerField(default=0)  # ... that have a latest result
+    passing = models.IntegerField(default=0)  # passed, not flaky
+    failing = models.IntegerField(default=0)  # failed or error
+    flaky = models.IntegerField(default=0)  # passed on a retry
+    skipped = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["capability", "suite"], name="capabilitytally_unique"),
+        ]
+        indexes = [models.Index(fields=["suite"], name="capabilitytally_suite")]
+
+    def __str__(self) -> str:
+        return f"{self.capability_id} in suite {self.suite_id}: {self.passing}/{self.mapped}"
+
+
 class DeliveryBand(models.Model):
     """One performance band of one delivery metric, with the published source it comes from.
 

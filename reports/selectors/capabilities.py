@@ -3,17 +3,20 @@ tests behind a status that is not green; the risks are those tests, most recent 
 
 from __future__ import annotations
 
-from django.db.models import BigIntegerField, Case, Count, F, Max, OuterRef, Q, Subquery, When
+from django.db.models import BigIntegerField, Case, Count, F, Max, OuterRef, Q, Subquery, Sum, When
+from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 
 from reports.figures import BehindTest, CapabilityStatus, Risk
-from reports.models import Capability, CapabilityCase
+from reports.models import Capability, CapabilityCase, CapabilityTally
 from reports.patterns import PatternError, patterns_q
 from reports.scope import Scope
 from runs.models import TestCase, TestResult, TestRun
 
 MAX_BEHIND = 50
 FAILING = ("failed", "error")
+TALLIED = ("mapped", "ran", "passing", "failing", "flaky", "skipped")
 
 
 def _latest(scope: Scope):
@@ -35,24 +38,46 @@ def _matching(capability: Capability):
     search indexing task to map them (one query on their partial index says whether any
     match), those too: then the union of both, by id. Otherwise (patterns written without
     reports.services, such as from a shell) every test is matched, as before."""
+    return _matching_mapped(capability)[0]
+
+
+def _matching_mapped(capability: Capability):
+    """_matching's tests, and whether they are exactly the read model's rows (no match pending)."""
     matches = patterns_q(capability.patterns)
     if capability.mapped_patterns != capability.patterns:
-        return TestCase.objects.filter(matches)
+        return TestCase.objects.filter(matches), False
     pending = TestCase.objects.filter(matches, search_pending=True)
     if not pending.exists():
-        return TestCase.objects.filter(capability_rows__capability_id=capability.pk)
+        return TestCase.objects.filter(capability_rows__capability_id=capability.pk), True
     mapped = CapabilityCase.objects.filter(capability_id=capability.pk).values("case_id")
-    return TestCase.objects.filter(pk__in=mapped.union(pending.values("pk"), all=True))
+    return TestCase.objects.filter(pk__in=mapped.union(pending.values("pk"), all=True)), False
+
+
+def _in_scope(queryset, capability: Capability, scope: Scope, field: str):
+    """Rows of the services in scope and, if the capability names services, of those."""
+    queryset = scope.filter(queryset, field)
+    service_ids = [s.pk for s in capability.services.all()]
+    if service_ids:
+        queryset = queryset.filter(**{f"{field}__in": service_ids})
+    return queryset
 
 
 def _cases(capability: Capability, scope: Scope):
     """The tests a capability maps to, in scope (raises PatternError for unreadable patterns)."""
-    cases = _matching(capability)
-    cases = scope.filter(cases, "suite__service")
-    service_ids = [s.pk for s in capability.services.all()]
-    if service_ids:
-        cases = cases.filter(suite__service__in=service_ids)
-    return cases
+    return _in_scope(_matching(capability), capability, scope, "suite__service")
+
+
+def _tallied(capability: Capability, scope: Scope, mapped: bool) -> dict | None:
+    """The counts from the tallies (reports.CapabilityTally), or None when they cannot answer:
+    a period that ends before now (the latest results may be later than its end), or tests
+    not (yet) in the read model. One query."""
+    if not mapped or scope.end_dt <= timezone.now():
+        return None
+    rows = CapabilityTally.objects.filter(capability_id=capability.pk)
+    rows = _in_scope(rows, capability, scope, "suite__service")
+    c = rows.aggregate(**{name: Coalesce(Sum(name), 0) for name in TALLIED})
+    c["latest"] = c.pop("ran")
+    return c
 
 
 def _fresh(scope: Scope) -> Q:
@@ -139,26 +164,35 @@ def capability_status(capability: Capability, scope: Scope) -> CapabilityStatus:
     """At most eight queries whatever the data holds: whether an import's tests matching the
     patterns still wait to be mapped (see _matching); counts by outcome over the mapped tests'
     latest results from the read model (runs.CaseLatest) and how many it cannot answer (never
-    run, or run again since the period's end); only when there are such tests, their latest
-    results read as before; and the tests behind a status that is not green (failing or flaky
-    first, then never run).
+    run, or run again since the period's end) — for a period that ends after now and tests
+    all mapped, those counts were kept at ingest (reports.CapabilityTally) and are added up
+    instead; only when there are such tests, their latest results read as before; and the
+    tests behind a status that is not green (failing or flaky first, then never run).
 
     Patterns stored without the form's validation (a shell, a data migration) that cannot be
     read give the status "invalid" with the reason, and map no tests."""
     try:
-        cases = _cases(capability, scope)
+        matching, mapped = _matching_mapped(capability)
     except PatternError as exc:
         return _invalid(capability, exc)
+    cases = _in_scope(matching, capability, scope, "suite__service")
     fresh = cases.filter(_fresh(scope))
-    # One pass over the mapped tests counts both the read model's answers and the others.
-    c = _counts(
-        cases,
-        prefix="latest_result__",
-        where=_fresh(scope),
-        stale=Count("pk", filter=_stale(scope)),
-    )
-    stale = []
-    if c.pop("stale"):  # with an up-to-date read model: the never-run tests, or none
+    tallied = _tallied(capability, scope, mapped)
+    stale: list[tuple[int, int | None]] = []
+    if tallied is not None:  # the read model's rows counted at ingest: no test counted here
+        c = tallied
+        total = c.pop("mapped")
+        has_stale = total > c["latest"]  # tests without a row (never run, as a rule)
+    else:
+        # One pass over the mapped tests counts both the read model's answers and the others.
+        c = _counts(
+            cases,
+            prefix="latest_result__",
+            where=_fresh(scope),
+            stale=Count("pk", filter=_stale(scope)),
+        )
+        has_stale = c.pop("stale")  # with an up-to-date read model: the never-run tests, or none
+    if has_stale:
         stale = list(
             cases.filter(_stale(scope))
             .annotate(latest_id=Subquery(_latest(scope).values("pk")[:1]))
@@ -166,11 +200,14 @@ def capability_status(capability: Capability, scope: Scope) -> CapabilityStatus:
         )
     stale_ids = [latest for _, latest in stale if latest is not None]
     stale_results = TestResult.objects.filter(pk__in=stale_ids)
-    for name, count in _counts(stale_results).items():
-        c[name] += count
+    if stale_ids:
+        for name, count in _counts(stale_results).items():
+            c[name] += count
     ran = c.pop("latest")
-    c["total"] = ran + len(stale) - len(stale_ids)
-    c["not_run"] = c["total"] - ran
+    if tallied is None:
+        total = ran + len(stale) - len(stale_ids)
+    c["total"] = total
+    c["not_run"] = total - ran
     not_passing = ~Q(latest_result__outcome="passed") | Q(latest_result__flaky=True)
     rows = [
         (at, run_id, case_id, key, outcome, flaky)

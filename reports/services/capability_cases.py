@@ -13,6 +13,7 @@ Kept at every write that can change the answer:
 
 A test's key, name, class and file never change after it is created, so nothing else moves a
 test in or out of a capability. Deleting a capability or a test deletes its rows (cascade).
+Each change also moves the summary's counts (reports.services.capability_tallies).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from django.db import connection, transaction
 
 from reports.models import Capability, CapabilityCase
 from reports.patterns import PatternError, patterns_q
+from reports.services.capability_tallies import tallies_add_cases, tallies_rebuild
 from runs.models import TestCase
 
 _TABLE = CapabilityCase._meta.db_table
@@ -32,7 +34,8 @@ CHUNK = 900
 
 def _insert(*, capability_id: int, patterns: str, ids: Sequence[int] | None = None) -> int:
     """Map the tests with these ids (all when None) that ``patterns`` match; how many rows were
-    added. Raises PatternError for patterns that cannot be read."""
+    added. Raises PatternError for patterns that cannot be read. Tests mapped by id are counted
+    into the capability's tallies at once; a whole rebuild recounts them after."""
     cases = TestCase.objects.filter(patterns_q(patterns))
     where, extra = "1 = 1", []  # `WHERE`: SQLite reads ON CONFLICT after a bare FROM as a join's ON
     if ids is not None and connection.vendor == "postgresql":
@@ -45,10 +48,15 @@ def _insert(*, capability_id: int, patterns: str, ids: Sequence[int] | None = No
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {_TABLE} (capability_id, case_id) "  # noqa: S608
-            f"SELECT %s, m.* FROM ({sql}) AS m WHERE {where} ON CONFLICT DO NOTHING",
+            f"SELECT %s, m.* FROM ({sql}) AS m WHERE {where} ON CONFLICT DO NOTHING"
+            + (" RETURNING case_id" if ids is not None else ""),
             [capability_id, *params, *extra],
         )
-        return cursor.rowcount
+        if ids is None:
+            return cursor.rowcount
+        added = [pk for (pk,) in cursor.fetchall()]
+    tallies_add_cases(capability_id=capability_id, case_ids=added)
+    return len(added)
 
 
 def capability_cases_rebuild(*, capability_id: int) -> int:
@@ -63,6 +71,7 @@ def capability_cases_rebuild(*, capability_id: int) -> int:
             mapped = _insert(capability_id=capability_id, patterns=capability.patterns)
         except PatternError:
             mapped = 0
+        tallies_rebuild(capability_id=capability_id)
         Capability.objects.filter(pk=capability_id).update(mapped_patterns=capability.patterns)
     return mapped
 

@@ -29,12 +29,17 @@ def case_search_index(*, suite_id: int) -> int:
 
     Each batch also maps its cases to the capabilities (reports.CapabilityCase) in the same
     transaction: the capability pages read mapped cases and pending ones, so a case is always
-    in one of the two."""
+    in one of the two. A batch waits for an import of the suite that is being written (it
+    holds the suite's row) to commit, so the batch counts its tests' latest results as they
+    end up."""
     if connection.vendor != "postgresql":
         return 0  # SQLite's importer writes nothing pending (its FTS5 triggers index on insert)
     done = 0
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
+            # The suite's latest results hold still while the batch's tests are counted into
+            # the summary's tallies (an import holds the suite while it moves them).
+            cursor.execute("SELECT id FROM runs_suite WHERE id = %s FOR SHARE", [suite_id])
             cursor.execute(
                 f"UPDATE {_TABLE} SET search_pending = false WHERE id IN ("  # noqa: S608
                 f"SELECT id FROM {_TABLE} WHERE suite_id = %s AND search_pending "

@@ -27,6 +27,7 @@ from runs.models import (
     TestRun,
     TestRunArtifact,
 )
+from runs.reports_seam import tallies_fold_run
 from runs.services.attachments import (
     ArchiveRefused,
     Folder,
@@ -441,6 +442,7 @@ def run_results_written(*, run: TestRun, failing: int) -> None:
     """Everything that follows from a run's results once all of them are written, inside the
     import's transaction (read models updated per run go here, so they commit with it)."""
     flake_window_update(run=run)  # the flaky-window read model (runs.services.read_models)
+    tallies_fold_run(run_id=run.pk, suite_id=run.suite_id)  # the summary's counts, then
     case_latest_update(run=run)  # each test's latest result, for the summary
     if failing:  # the snapshot of quarantined failures, taken with the states of import time
         run.quarantined_failures = run_quarantine_mark(run_id=run.pk, suite_id=run.suite_id)

@@ -26,7 +26,7 @@ from runs.integrations_seam import commit_statuses_for_runs, run_finished, run_r
 from runs.lifecycle.runs import run_lifecycle
 from runs.models import TestCase, TestResult, TestRun
 from runs.models.testing import case_key_hash, is_real
-from runs.reports_seam import capability_cases_map
+from runs.reports_seam import capability_cases_map, tallies_fold_run, tallies_rebuild
 from runs.services.bulk import RESULT_COLUMNS, rows_insert
 from runs.services.enqueue import run_analyze_enqueue
 from runs.services.ingest import (
@@ -393,6 +393,8 @@ def _report_replace(*, run: TestRun, files: Sequence[ReportFile], error: str, no
             results__isnull=True,
             analyses__isnull=True,
         ).delete()
+    if streamed:
+        tallies_rebuild(suite_id=run.suite_id)  # deleted tests may have been mapped
 
 
 def _streamed_end(*, run: TestRun, error: str, now) -> None:
@@ -422,6 +424,7 @@ def _streamed_end(*, run: TestRun, error: str, now) -> None:
         **counts,
     )
     flake_window_update(run=run)
+    tallies_fold_run(run_id=run.pk, suite_id=run.suite_id)  # the summary's counts, then
     case_latest_update(run=run)  # each test's latest result (runs.services.read_models)
     ended = TestRun.objects.get(pk=run.pk)
     run_finished(run=ended)  # webhooks: run.failed, with its final status

@@ -36,6 +36,7 @@ from runs.models import (
     TestRun,
 )
 from runs.models.retention import MAX_KEEP_DAYS, MAX_KEEP_RUNS
+from runs.reports_seam import tallies_rebuild
 from runs.selectors.retention import evidence_run_ids, expired_runs, policies_in_force
 from runs.services.leases import lease_holder
 from runs.services.read_models import case_latest_repair, flake_window_rebuild
@@ -298,6 +299,7 @@ def retention_pass(
                 # The flaky window and cached pages of the suite counted the deleted runs.
                 flake_window_rebuild(suite_id=suite_id)
                 case_latest_repair(suite_id=suite_id)  # rows that pointed at a deleted run
+                tallies_rebuild(suite_id=suite_id)  # the summary's counts of those rows
                 page_cache.generation_bump(service_id=_service_id(suite_id))
             tally.suites += touched
         extra = {}
