@@ -12,7 +12,7 @@ from reports.figures import BehindTest, CapabilityStatus, Risk
 from reports.models import Capability, CapabilityCase, CapabilityTally
 from reports.patterns import PatternError, patterns_q
 from reports.scope import Scope
-from runs.models import TestCase, TestResult, TestRun
+from runs.models import CaseBehind, Suite, TestCase, TestResult, TestRun
 
 MAX_BEHIND = 50
 FAILING = ("failed", "error")
@@ -160,6 +160,41 @@ def _behind(at, run_id, case_id, key, outcome, flaky) -> BehindTest:
     )
 
 
+def _behind_fresh(capability: Capability, scope: Scope, fresh, *, tallied: bool) -> list[tuple]:
+    """(at, run id, test id, key, outcome, flaky) of the newest MAX_BEHIND tests whose latest
+    result (in the read model, before the period's end) is not a clean pass. When the tallies
+    answered, every test is mapped: read from runs.CaseBehind (those few percent of the tests,
+    newest first, each probed against the capability's rows); else from all `fresh` tests."""
+    if tallied:
+        behind = CaseBehind.objects.filter(
+            case__capability_rows__capability_id=capability.pk, run_at__lt=scope.end_dt
+        )
+        # By the row's own suite, so rows of other services are never probed further.
+        suites = _in_scope(Suite.objects.all(), capability, scope, "service")
+        if suites.query.where:
+            behind = behind.filter(suite_id__in=suites.values("pk"))
+        fields = ("case_id", "case__key", "outcome", "flaky", "run_id", "run_at")
+        order = ("-run_at", "case__key")
+    else:
+        not_passing = ~Q(latest_result__outcome="passed") | Q(latest_result__flaky=True)
+        behind = fresh.filter(not_passing)
+        fields = (
+            "pk",
+            "key",
+            "latest_result__outcome",
+            "latest_result__flaky",
+            "latest_result__run_id",
+            "latest_result__run_at",
+        )
+        order = ("-latest_result__run_at", "key")
+    return [
+        (at, run_id, case_id, key, outcome, flaky)
+        for case_id, key, outcome, flaky, run_id, at in behind.order_by(*order).values_list(
+            *fields
+        )[:MAX_BEHIND]
+    ]
+
+
 def capability_status(capability: Capability, scope: Scope) -> CapabilityStatus:
     """At most eight queries whatever the data holds: whether an import's tests matching the
     patterns still wait to be mapped (see _matching); counts by outcome over the mapped tests'
@@ -208,20 +243,7 @@ def capability_status(capability: Capability, scope: Scope) -> CapabilityStatus:
         total = ran + len(stale) - len(stale_ids)
     c["total"] = total
     c["not_run"] = total - ran
-    not_passing = ~Q(latest_result__outcome="passed") | Q(latest_result__flaky=True)
-    rows = [
-        (at, run_id, case_id, key, outcome, flaky)
-        for case_id, key, outcome, flaky, run_id, at in fresh.filter(not_passing)
-        .order_by("-latest_result__run_at", "key")
-        .values_list(
-            "pk",
-            "key",
-            "latest_result__outcome",
-            "latest_result__flaky",
-            "latest_result__run_id",
-            "latest_result__run_at",
-        )[:MAX_BEHIND]
-    ]
+    rows = _behind_fresh(capability, scope, fresh, tallied=tallied is not None)
     rows += [
         (r.run.created_at, r.run_id, r.case_id, r.case.key, r.outcome, r.flaky)
         for r in stale_results.exclude(PASSING)

@@ -4,7 +4,7 @@ from runs.models.gates import GatePolicy, Verdict
 from runs.models.loops import Loop, LoopIteration
 from runs.models.outbox import Outbox
 from runs.models.owners import OwnerRule
-from runs.models.read_models import CaseFlakeWindow, CaseLatest, SuiteTreeNode
+from runs.models.read_models import CaseBehind, CaseFlakeWindow, CaseLatest, SuiteTreeNode
 from runs.models.retention import RetentionPass, RetentionPolicy
 from runs.models.schedules import ScheduleSkip
 from runs.models.services import Build, Deploy, Revision, Service
@@ -25,6 +25,7 @@ from runs.models.tokens import ApiToken
 __all__ = [
     "ApiToken",
     "Build",
+    "CaseBehind",
     "CaseFlakeWindow",
     "CaseLatest",
     "Deploy",

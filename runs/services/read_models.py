@@ -168,12 +168,51 @@ JOIN runs_testrun run ON run.id = res.run_id
 """
 
 
+# The tests whose latest result is not a clean pass (CaseBehind), derived from CaseLatest: a
+# run's results that became the latest and are not clean passes are written...
+_BEHIND_UPSERT = """
+INSERT INTO runs_casebehind (case_id, suite_id, run_id, run_at, outcome, flaky)
+SELECT l.case_id, l.suite_id, l.run_id, l.run_at, l.outcome, l.flaky
+FROM runs_testresult res
+JOIN runs_caselatest l ON l.case_id = res.case_id AND l.run_id = res.run_id
+WHERE res.run_id = %s AND (res.outcome <> 'passed' OR res.flaky)
+ON CONFLICT (case_id) DO UPDATE SET
+    suite_id = excluded.suite_id, run_id = excluded.run_id, run_at = excluded.run_at,
+    outcome = excluded.outcome, flaky = excluded.flaky
+"""
+# ...and the suite's rows of an earlier run whose test's latest result is now this run's (a clean
+# pass, or the statement above would have moved the row to this run) go.
+_BEHIND_PASSED = """
+DELETE FROM runs_casebehind
+WHERE suite_id = %s AND run_id <> %s AND EXISTS (
+    SELECT 1 FROM runs_caselatest l
+    WHERE l.case_id = runs_casebehind.case_id AND l.run_id = %s
+)
+"""
+_BEHIND_REBUILD = """
+INSERT INTO runs_casebehind (case_id, suite_id, run_id, run_at, outcome, flaky)
+SELECT case_id, suite_id, run_id, run_at, outcome, flaky
+FROM runs_caselatest WHERE {where} AND (outcome <> 'passed' OR flaky)
+"""
+
+
 def case_latest_update(*, run: TestRun) -> None:
     """Fold a run whose results are all written into the tests' latest-result read model: one
-    INSERT ... ON CONFLICT statement over the run's results. Call it once per run, in the
+    INSERT ... ON CONFLICT statement over the run's results, then two that keep CaseBehind
+    (the latest results that are not clean passes) in step. Call it once per run, in the
     import's transaction, after the results are written (as flake_window_update)."""
     with connection.cursor() as cursor:
         cursor.execute(_LATEST_UPSERT, [run.suite_id, run.created_at, run.pk])
+        cursor.execute(_BEHIND_UPSERT, [run.pk])
+        cursor.execute(_BEHIND_PASSED, [run.suite_id, run.pk, run.pk])
+
+
+def case_behind_rebuild(*, suite_id: int | None = None) -> None:
+    """Recompute CaseBehind of `suite_id` (None: every suite) from CaseLatest."""
+    where, params = ("suite_id = %s", [suite_id]) if suite_id is not None else ("true", [])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM runs_casebehind WHERE {where}", params)  # noqa: S608
+        cursor.execute(_BEHIND_REBUILD.format(where=where), params)
 
 
 def case_latest_repair(*, suite_id: int | None = None) -> None:
@@ -185,13 +224,17 @@ def case_latest_repair(*, suite_id: int | None = None) -> None:
         cursor.execute(_LATEST_REPOINT.format(where=where), params)
         cursor.execute(_LATEST_DROP_EMPTY)
         cursor.execute(_LATEST_REFILL.format(where=where), params)
+        case_behind_rebuild(suite_id=suite_id)
 
 
-def case_latest_rebuild(*, suite_id: int | None = None) -> None:
-    """Recompute the rows of `suite_id` (None: every suite) from the results: migration 0032's
-    backfill, and the seeders that write history without the importer."""
+def case_latest_rebuild(*, suite_id: int | None = None, behind: bool = True) -> None:
+    """Recompute the rows of `suite_id` (None: every suite) from the results, and with `behind`
+    CaseBehind's: migration 0032's backfill (older than CaseBehind: `behind=False`), and the
+    seeders that write history without the importer."""
     where, params = ("suite_id = %s", [suite_id]) if suite_id is not None else ("true", [])
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {_LATEST} WHERE {where}", params)  # noqa: S608
         backfill = _LATEST_BACKFILL.format(where=where.replace("suite_id", "c.suite_id"))
         cursor.execute(backfill, params)
+        if behind:
+            case_behind_rebuild(suite_id=suite_id)

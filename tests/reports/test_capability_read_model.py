@@ -17,7 +17,7 @@ from reports.patterns import patterns_q
 from reports.scope import Scope
 from reports.selectors.capabilities import capability_status
 from reports.summary import summary_build
-from runs.models import CaseLatest, TestCase, TestResult, TestRun
+from runs.models import CaseBehind, CaseLatest, TestCase, TestResult, TestRun
 from runs.services.read_models import case_latest_rebuild, case_latest_repair, case_latest_update
 from tests.factories import CaseFactory, ServiceFactory, SuiteFactory
 
@@ -145,6 +145,13 @@ def _capabilities() -> list[Capability]:
     return [every, some, web]
 
 
+def _assert_behind_mirrors_latest() -> None:
+    """runs.CaseBehind holds exactly the latest results that are not clean passes."""
+    fields = ("case_id", "suite_id", "run_id", "run_at", "outcome", "flaky")
+    not_clean = CaseLatest.objects.filter(~Q(outcome="passed") | Q(flaky=True))
+    assert set(CaseBehind.objects.values_list(*fields)) == set(not_clean.values_list(*fields))
+
+
 def _fold(runs: list[TestRun], seed: int) -> None:
     """The read model as ingest leaves it, the runs imported in a shuffled order."""
     for run in random.Random(seed).sample(runs, len(runs)):
@@ -176,6 +183,8 @@ def test_the_read_model_holds_each_tests_latest_result_by_run_id(history):
     rows = dict(CaseLatest.objects.values_list("case_id", "run_id"))
     assert rows == expected
     assert len(rows) == 54  # 2 suites x 27 tests that ever ran
+    _assert_behind_mirrors_latest()
+    assert CaseBehind.objects.exists()
 
 
 def test_the_summary_is_the_same_whether_the_read_model_is_full_empty_or_rebuilt(history):
@@ -218,6 +227,7 @@ def test_runs_retention_deletes_are_repaired_to_the_latest_remaining_result(hist
     # then no row points at a deleted run, and every figure equals the old query's again
     assert not CaseLatest.objects.filter(run_id__in=newest).exists()
     assert CaseLatest.objects.count() == TestResult.objects.values("case_id").distinct().count()
+    _assert_behind_mirrors_latest()
     for scope in SCOPES:
         for capability in capabilities:
             assert capability_status(capability, scope) == _old_status(capability, scope)
@@ -247,6 +257,7 @@ def test_folding_a_run_twice_or_an_older_run_later_changes_nothing(history):
 
     # then every row is as it was
     assert list(CaseLatest.objects.order_by("case_id").values_list()) == before
+    _assert_behind_mirrors_latest()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,6 +9,8 @@ import random
 from datetime import date, timedelta
 
 import pytest
+from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from reports.models import Capability, CapabilityTally
@@ -16,7 +18,7 @@ from reports.scope import Scope
 from reports.selectors import capabilities as selector
 from reports.services.capability_cases import capability_save
 from reports.services.capability_tallies import tallies_rebuild
-from runs.models import TestRun
+from runs.models import CaseBehind, CaseLatest, TestCase, TestResult, TestRun
 from runs.services.case_search import case_search_index
 from runs.services.ingest import ReportFile, run_import
 from runs.services.retention import retention_pass, retention_policy_set
@@ -76,6 +78,9 @@ def _assert_tallies_equal_a_recount_and_the_old_counts() -> None:
         assert tallied == counted, capability.patterns
     tallies_rebuild()
     assert kept == _rows()
+    fields = ("case_id", "suite_id", "run_id", "run_at", "outcome", "flaky")
+    not_clean = CaseLatest.objects.filter(~Q(outcome="passed") | Q(flaky=True))
+    assert set(CaseBehind.objects.values_list(*fields)) == set(not_clean.values_list(*fields))
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -192,3 +197,26 @@ def test_live_runs_and_retention_leave_the_tallies_equal_to_a_recount(operator):
     _assert_tallies_equal_a_recount_and_the_old_counts()
     checkout = selector.capability_status(Capability.objects.get(name="Checkout"), CURRENT)
     assert (checkout.total, checkout.failing, checkout.passing) == (4, 2, 2)
+
+
+@pytest.mark.parametrize("model", ["testrun", "testcase", "testresult"])
+def test_history_deleted_in_the_admin_is_taken_out_of_every_count(admin_client, model):
+    rng = random.Random(6)
+    suite = SuiteFactory(service=ServiceFactory())
+    capability_save(capability=Capability(name="All", patterns="*"))
+    names = _names(rng, 30)
+    runs = [_import(suite, _report(rng, names)) for _ in range(3)]
+    case_search_index(suite_id=suite.pk)
+    failing = TestResult.objects.filter(run=runs[-1], outcome="failed").first()
+    target = {"testrun": runs[-1], "testcase": failing.case, "testresult": failing}[model]
+
+    response = admin_client.post(
+        reverse(f"admin:runs_{model}_delete", args=[target.pk]), {"post": "yes"}
+    )
+
+    assert response.status_code == 302
+    assert not type(target).objects.filter(pk=target.pk).exists()
+    _assert_tallies_equal_a_recount_and_the_old_counts()
+    assert not CaseLatest.objects.filter(result_id=failing.pk).exists()
+    if model == "testcase":
+        assert CapabilityTally.objects.get().mapped == TestCase.objects.count()
