@@ -3,6 +3,17 @@ from django.contrib import admin, messages
 from runs import models
 from runs.health_seam import service_probe_ensure
 from runs.services.demo import demo_data_remove, demo_removal_message
+from runs.services.history_removal import history_remove
+
+
+class HistoryRemovalMixin:
+    """Deleting runs, tests or results recomputes the read models that counted them."""
+
+    def delete_model(self, request, obj):
+        history_remove(rows=type(obj).objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        history_remove(rows=queryset)
 
 
 class RevisionInline(admin.TabularInline):
@@ -103,7 +114,7 @@ class ArtifactInline(admin.TabularInline):
 
 
 @admin.register(models.TestRun)
-class TestRunAdmin(admin.ModelAdmin):
+class TestRunAdmin(HistoryRemovalMixin, admin.ModelAdmin):
     list_display = (
         "pk",
         "suite",
@@ -125,14 +136,14 @@ class TestRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.TestCase)
-class TestCaseAdmin(admin.ModelAdmin):
+class TestCaseAdmin(HistoryRemovalMixin, admin.ModelAdmin):
     list_display = ("key", "suite", "first_seen_at")
     list_filter = ("suite",)
     search_fields = ("key", "name", "classname", "file")
 
 
 @admin.register(models.TestResult)
-class TestResultAdmin(admin.ModelAdmin):
+class TestResultAdmin(HistoryRemovalMixin, admin.ModelAdmin):
     list_display = ("case", "run", "outcome", "duration", "attempts", "flaky")
     list_filter = ("outcome", "flaky")
     search_fields = ("case__key", "message")
