@@ -44,23 +44,30 @@ _ADD = " ON CONFLICT (capability_id, suite_id) DO UPDATE SET " + ", ".join(
 )
 
 # The change a run's results make to its mapped tests, read before they become the latest: the
-# same rows the upsert of runs.services.read_models replaces (none holding a later run).
+# same rows the upsert of runs.services.read_models replaces (none holding a later run). Only
+# the tests whose outcome or flakiness changes (a few, run after run) are looked up in the
+# capabilities' rows; MATERIALIZED keeps that order.
 _FOLD = (
-    _INSERT
-    + "SELECT cc.capability_id, %s, 0, "
+    "WITH changed AS MATERIALIZED (SELECT res.case_id, "  # noqa: S608 (constants only)
     + ", ".join(
-        f"sum({new} - {old})" for new, old in zip(_classes("res"), _classes("cl"), strict=True)
+        f"{n} AS n{i}, {o} AS o{i}"
+        for i, (n, o) in enumerate(zip(_classes("res"), _classes("cl"), strict=True))
     )
     + """
-FROM runs_testresult res
-JOIN reports_capabilitycase cc ON cc.case_id = res.case_id
-LEFT JOIN runs_caselatest cl ON cl.case_id = res.case_id
-WHERE res.run_id = %s AND (cl.run_id IS NULL OR cl.run_id <= %s)
+    FROM runs_testresult res
+    LEFT JOIN runs_caselatest cl ON cl.case_id = res.case_id
+    WHERE res.run_id = %s AND (cl.run_id IS NULL OR cl.run_id <= %s)
+      AND (cl.outcome IS NULL OR cl.outcome <> res.outcome OR cl.flaky <> res.flaky)
+) """
+    + _INSERT
+    + "SELECT cc.capability_id, %s, 0, "
+    + ", ".join(f"sum(ch.n{i} - ch.o{i})" for i in range(5))
+    + """
+FROM changed ch
+JOIN reports_capabilitycase cc ON cc.case_id = ch.case_id
 GROUP BY cc.capability_id
 HAVING """
-    + " OR ".join(
-        f"sum({new} - {old}) <> 0" for new, old in zip(_classes("res"), _classes("cl"), strict=True)
-    )
+    + " OR ".join(f"sum(ch.n{i} - ch.o{i}) <> 0" for i in range(5))
     + _ADD
 )
 
@@ -103,7 +110,7 @@ def tallies_fold_run(*, run_id: int, suite_id: int) -> None:
     latest (runs.services.read_models.case_latest_update). One statement."""
     with transaction.atomic(), connection.cursor() as cursor:
         _share_capabilities(cursor)
-        cursor.execute(_FOLD, [suite_id, run_id, run_id])
+        cursor.execute(_FOLD, [run_id, run_id, suite_id])
 
 
 def tallies_add_cases(*, capability_id: int, case_ids: Sequence[int]) -> None:

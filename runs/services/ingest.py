@@ -372,7 +372,11 @@ def _write(
         started=started_at or facts["started_at"] or given_start or timezone.now(),
         end_error=end_error,
     )
-    run_results_written(run=run, failing=totals.failing)
+    # On PostgreSQL an import's new tests wait for their search indexing task to be mapped to
+    # the capabilities: when every test is new, none is mapped yet, and nothing is tallied.
+    run_results_written(
+        run=run, failing=totals.failing, mapped=writer.search_pending < totals.total
+    )
     attachments_store(
         run=run,
         cases=list(writer.attached.values()),
@@ -438,11 +442,13 @@ def _run_finish(
     run.refresh_from_db()
 
 
-def run_results_written(*, run: TestRun, failing: int) -> None:
+def run_results_written(*, run: TestRun, failing: int, mapped: bool = True) -> None:
     """Everything that follows from a run's results once all of them are written, inside the
-    import's transaction (read models updated per run go here, so they commit with it)."""
+    import's transaction (read models updated per run go here, so they commit with it).
+    `mapped`: whether any of the run's tests may be mapped to a capability already."""
     flake_window_update(run=run)  # the flaky-window read model (runs.services.read_models)
-    tallies_fold_run(run_id=run.pk, suite_id=run.suite_id)  # the summary's counts, then
+    if mapped:
+        tallies_fold_run(run_id=run.pk, suite_id=run.suite_id)  # the summary's counts, then
     case_latest_update(run=run)  # each test's latest result, for the summary
     if failing:  # the snapshot of quarantined failures, taken with the states of import time
         run.quarantined_failures = run_quarantine_mark(run_id=run.pk, suite_id=run.suite_id)
