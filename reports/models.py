@@ -71,6 +71,10 @@ class CapabilityCase(models.Model):
         db_index=False,
         db_constraint=False,
     )
+    # The test's key and suite (they never change): the capability's page lists its first
+    # tests by key from an index of its own rows, reading no test it does not show.
+    key = models.TextField(default="", db_default="")
+    suite_id = models.BigIntegerField(null=True)
 
     class Meta:
         constraints = [
@@ -80,6 +84,7 @@ class CapabilityCase(models.Model):
         indexes = [
             # Deleting tests (a suite, retention) finds their rows without reading the table.
             models.Index(fields=["case"], name="capabilitycase_case"),
+            models.Index(fields=["capability", "key"], name="capabilitycase_by_key"),
         ]
 
     def __str__(self) -> str:

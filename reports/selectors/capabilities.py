@@ -91,16 +91,20 @@ def _stale(scope: Scope) -> Q:
     return Q(latest_result__isnull=True) | Q(latest_result__run_at__gte=scope.end_dt)
 
 
-def mapped_cases(capability: Capability, scope: Scope):
-    """The tests a capability maps to (in scope), each with ``latest_id``: the pk of its latest
-    result up to the period's end (None: never run). The read model answers the tests run
-    before the end; the results, only the others."""
-    latest = Case(
+def _latest_id(scope: Scope) -> Case:
+    """A test's latest result's pk up to the period's end (None: never run): the read model
+    answers the tests run before the end; the results, only the others."""
+    return Case(
         When(_fresh(scope), then=F("latest_result__result_id")),
         default=Subquery(_latest(scope).values("pk")[:1]),
         output_field=BigIntegerField(),
     )
-    return _cases(capability, scope).annotate(latest_id=latest)
+
+
+def mapped_cases(capability: Capability, scope: Scope):
+    """The tests a capability maps to (in scope), each with ``latest_id``: the pk of its latest
+    result up to the period's end (None: never run)."""
+    return _cases(capability, scope).annotate(latest_id=_latest_id(scope))
 
 
 def mapped_case_ids(capability: Capability, scope: Scope):
@@ -312,10 +316,24 @@ def mapped_tests(capability: Capability, scope: Scope, *, limit: int = 500) -> l
     """(test, its latest result or None) for the capability's page, by test key; none when the
     stored patterns cannot be read (the page shows why, from capability_status)."""
     try:
-        cases = list(
-            mapped_cases(capability, scope).select_related("suite__service").order_by("key")[:limit]
-        )
+        matching, mapped = _matching_mapped(capability)
     except PatternError:
         return []
+    if mapped:  # the first by key from the capability's own rows (their index), then those
+        rows = CapabilityCase.objects.filter(capability_id=capability.pk)
+        suites = _in_scope(Suite.objects.all(), capability, scope, "service")
+        if suites.query.where:
+            rows = rows.filter(suite_id__in=suites.values("pk"))
+        ids = list(rows.order_by("key", "case_id").values_list("case_id", flat=True)[:limit])
+        found = TestCase.objects.filter(pk__in=ids).annotate(latest_id=_latest_id(scope))
+        by_id = {case.pk: case for case in found.select_related("suite__service")}
+        cases = [by_id[pk] for pk in ids if pk in by_id]
+    else:
+        cases = list(
+            _in_scope(matching, capability, scope, "suite__service")
+            .annotate(latest_id=_latest_id(scope))
+            .select_related("suite__service")
+            .order_by("key", "pk")[:limit]
+        )
     results = TestResult.objects.in_bulk([c.latest_id for c in cases if c.latest_id])
     return [(case, results.get(case.latest_id)) for case in cases]

@@ -44,10 +44,10 @@ def _insert(*, capability_id: int, patterns: str, ids: Sequence[int] | None = No
         where, extra = "m.pk = ANY(%s)", [list(ids)]
     elif ids is not None:
         cases = cases.filter(pk__in=ids)
-    sql, params = cases.values("pk").query.sql_with_params()
+    sql, params = cases.values("pk", "key", "suite_id").query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {_TABLE} (capability_id, case_id) "  # noqa: S608
+            f"INSERT INTO {_TABLE} (capability_id, case_id, key, suite_id) "  # noqa: S608
             f"SELECT %s, m.* FROM ({sql}) AS m WHERE {where} ON CONFLICT DO NOTHING"
             + (" RETURNING case_id" if ids is not None else ""),
             [capability_id, *params, *extra],

@@ -14,7 +14,7 @@ from django.urls import reverse
 from reports.models import Capability, CapabilityCase
 from reports.patterns import patterns_q
 from reports.scope import Scope
-from reports.selectors.capabilities import mapped_case_ids
+from reports.selectors.capabilities import mapped_case_ids, mapped_cases, mapped_tests
 from reports.services.capability_cases import (
     capability_cases_rebuild,
     capability_cases_rebuild_all,
@@ -110,6 +110,22 @@ def test_random_capabilities_and_imports_read_the_same_tests_as_the_pattern_scan
     assert not TestCase.objects.filter(search_pending=True).exists()
     mapped = CapabilityCase.objects.count()
     assert mapped == sum(len(_scanned(c)) for c in Capability.objects.all())
+    _assert_pages_list_the_first_tests_by_key(suites)
+
+
+def _assert_pages_list_the_first_tests_by_key(suites) -> None:
+    """A capability's page lists its first tests by key (then id) with their latest results,
+    from its own rows' key index: the same as ordering the scanned tests, in any scope."""
+    for scope in (SCOPE, Scope(start=SCOPE.start, end=SCOPE.end, services=(suites[0].service,))):
+        for capability in Capability.objects.prefetch_related("services"):
+            listed = mapped_tests(capability, scope, limit=7)
+            oracle = list(
+                mapped_cases(capability, scope)
+                .filter(pk__in=_scanned(capability))
+                .order_by("key", "pk")
+                .values_list("pk", "latest_id")[:7]
+            )
+            assert [(c.pk, r.pk if r else None) for c, r in listed] == oracle
 
 
 def test_an_import_s_tests_are_pending_then_mapped_by_their_search_indexing():
@@ -264,3 +280,24 @@ def test_a_capability_saved_in_the_admin_maps_its_tests(admin_client):
     assert capability.patterns == "class:*cart*"
     _assert_read_model_equals_the_scan()
     assert CapabilityCase.objects.count() == len(_scanned(capability)) > 0
+
+
+def test_the_key_migration_fills_each_row_with_its_test_s_key_and_suite():
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+
+    migration = importlib.import_module("reports.migrations.0006_capability_case_key")
+    suite = SuiteFactory(service=ServiceFactory())
+    _import(suite, _report(random.Random(13), 30))
+    case_search_index(suite_id=suite.pk)
+    capability = capability_save(capability=Capability(name="All", patterns="*"))
+    CapabilityCase.objects.update(key="", suite_id=None)  # as rows were before the migration
+
+    migration.backfill(apps, SimpleNamespace(connection=connection))
+
+    rows = CapabilityCase.objects.filter(capability=capability)
+    assert rows.count() == TestCase.objects.count() > 0
+    for row in rows.select_related("case"):
+        assert (row.key, row.suite_id) == (row.case.key, row.case.suite_id)
