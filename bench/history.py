@@ -484,10 +484,12 @@ def main() -> None:
         f"in {took:.0f} s ({made['results'] / took:,.0f} results/s overall)."
     )
     from reports.services.capability_cases import capability_cases_rebuild_all
-    from runs.services.read_models import case_latest_rebuild
+    from runs.services.read_models import case_latest_rebuild, flake_windows_rebuild
 
     case_latest_rebuild()  # the summary's latest result per test, as the importer keeps it
-    log("Built the latest result of each test (runs.CaseLatest).")
+    log("Built the latest result of each test (runs.CaseLatest, runs.CaseBehind).")
+    # The flaky windows and the suite trees, as the importer and its rollup task leave them.
+    log(f"Built the flaky windows and trees of {flake_windows_rebuild():,} suites.")
     log(f"Mapped {capability_cases_rebuild_all():,} tests to the capabilities.")
     connection.cursor().execute("VACUUM ANALYZE")
     log(f"VACUUM ANALYZE done; load average {os.getloadavg()[0]:.2f}.")

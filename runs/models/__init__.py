@@ -4,7 +4,13 @@ from runs.models.gates import GatePolicy, Verdict
 from runs.models.loops import Loop, LoopIteration
 from runs.models.outbox import Outbox
 from runs.models.owners import OwnerRule
-from runs.models.read_models import CaseBehind, CaseFlakeWindow, CaseLatest, SuiteTreeNode
+from runs.models.read_models import (
+    CaseBehind,
+    CaseFlakeWindow,
+    CaseLatest,
+    SuiteRecentTables,
+    SuiteTreeNode,
+)
 from runs.models.retention import RetentionPass, RetentionPolicy
 from runs.models.schedules import ScheduleSkip
 from runs.models.services import Build, Deploy, Revision, Service
@@ -43,6 +49,7 @@ __all__ = [
     "Service",
     "State",
     "Suite",
+    "SuiteRecentTables",
     "SuiteTreeNode",
     "TestAttachment",
     "TestCase",

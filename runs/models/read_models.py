@@ -157,3 +157,20 @@ class CaseBehind(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}: {self.outcome} in run {self.run_id}"
+
+
+class SuiteRecentTables(models.Model):
+    """The suite page's "slowest tests" and "most failing" tables over the suite's last
+    RECENT_RUNS finished runs (`run_ids`), computed by the suite tree's rollup after each run:
+    the page uses them when its own window of runs is the same, instead of aggregating every
+    result of those runs (up to 4 M rows for a 200,000-test suite)."""
+
+    suite = models.OneToOneField(
+        "runs.Suite", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    run_ids = models.JSONField(default=list)  # newest first
+    slowest = models.JSONField(default=list)
+    failing = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"suite {self.suite_id}: tables over {len(self.run_ids)} runs"

@@ -13,11 +13,10 @@ from django.db.models import (
     Max,
     Min,
     QuerySet,
-    Subquery,
 )
 from django.db.models.functions import TruncDay, TruncWeek
 
-from runs.models import Deploy, Suite, TestResult, TestRun
+from runs.models import Deploy, Suite, SuiteRecentTables, TestCase, TestResult, TestRun
 from runs.selectors.rates import FAILING, each_run_pass_rate, run_pass_rate
 from runs.time_range import TimeRange, within
 
@@ -108,37 +107,76 @@ def latest_run(*, suite: Suite) -> TestRun | None:
     return finished_runs(suite=suite).select_related("revision").order_by("-created_at").first()
 
 
-def _recent_results(*, suite: Suite, span: TimeRange | None) -> QuerySet[TestResult]:
-    recent = (
-        finished_runs(suite=suite, span=span).order_by("-created_at").values("pk")[:RECENT_RUNS]
+def recent_runs(*, suite: Suite, span: TimeRange | None = None) -> list[int]:
+    """Ids of the suite's last RECENT_RUNS finished runs (within `span`), newest first."""
+    runs = finished_runs(suite=suite, span=span).order_by("-created_at", "-pk")
+    return list(runs.values_list("pk", flat=True)[:RECENT_RUNS])
+
+
+def _names(rows: list[dict]) -> list[dict]:
+    """Each row with its test's name and key (one query for the few rows shown)."""
+    names = dict(
+        (pk, (name, key))
+        for pk, name, key in TestCase.objects.filter(
+            pk__in=[r["case_id"] for r in rows]
+        ).values_list("pk", "name", "key")
     )
-    return TestResult.objects.filter(run_id__in=Subquery(recent))
+    return [
+        {**r, "case__name": names[r["case_id"]][0], "case__key": names[r["case_id"]][1]}
+        for r in rows
+        if r["case_id"] in names
+    ]
+
+
+def slowest_tests_in(*, run_ids: list[int], limit: int = 10) -> list[dict]:
+    """The tests with the longest mean duration over the runs `run_ids` (skips left out).
+    Aggregated by test alone, then named: two queries."""
+    rows = (
+        TestResult.objects.filter(run_id__in=run_ids)
+        .exclude(outcome="skipped")
+        .values("case_id")
+        .annotate(mean=Avg("duration"), longest=Max("duration"), runs=Count("pk"))
+        .order_by("-mean", "case_id")[:limit]
+    )
+    return _names(list(rows))
+
+
+def most_failing_tests_in(*, run_ids: list[int], limit: int = 10) -> list[dict]:
+    """The tests that failed most often over the runs `run_ids`. Two queries."""
+    rows = (
+        TestResult.objects.filter(run_id__in=run_ids, outcome__in=FAILING)
+        .values("case_id")
+        .annotate(failures=Count("pk"), last_failed_run=Max("run_id"))
+        .order_by("-failures", "case_id")[:limit]
+    )
+    return _names(list(rows))
+
+
+def recent_tables(*, suite: Suite, span: TimeRange | None = None) -> dict:
+    """The suite page's "slowest" and "failing" tables over its last RECENT_RUNS finished runs
+    (within `span`): from the rollup's copy (runs.SuiteRecentTables) when it covers the same
+    runs, else aggregated from those runs' results."""
+    run_ids = recent_runs(suite=suite, span=span)
+    stored = SuiteRecentTables.objects.filter(suite_id=suite.pk).first()
+    if stored is not None and stored.run_ids == run_ids:
+        return {"slowest": stored.slowest, "failing": stored.failing}
+    return {
+        "slowest": slowest_tests_in(run_ids=run_ids),
+        "failing": most_failing_tests_in(run_ids=run_ids),
+    }
 
 
 def slowest_tests(*, suite: Suite, span: TimeRange | None = None, limit: int = 10) -> list[dict]:
     """The tests with the longest mean duration over the last RECENT_RUNS runs (within
-    `span`). One query."""
-    return list(
-        _recent_results(suite=suite, span=span)
-        .exclude(outcome="skipped")
-        .values("case_id", "case__name", "case__key")
-        .annotate(mean=Avg("duration"), longest=Max("duration"), runs=Count("pk"))
-        .order_by("-mean", "case_id")[:limit]
-    )
+    `span`)."""
+    return slowest_tests_in(run_ids=recent_runs(suite=suite, span=span), limit=limit)
 
 
 def most_failing_tests(
     *, suite: Suite, span: TimeRange | None = None, limit: int = 10
 ) -> list[dict]:
-    """The tests that failed most often over the last RECENT_RUNS runs (within `span`).
-    One query."""
-    return list(
-        _recent_results(suite=suite, span=span)
-        .filter(outcome__in=FAILING)
-        .values("case_id", "case__name", "case__key")
-        .annotate(failures=Count("pk"), last_failed_run=Max("run_id"))
-        .order_by("-failures", "case_id")[:limit]
-    )
+    """The tests that failed most often over the last RECENT_RUNS runs (within `span`)."""
+    return most_failing_tests_in(run_ids=recent_runs(suite=suite, span=span), limit=limit)
 
 
 def size_against_target(*, suite: Suite, latest: TestRun | None) -> dict | None:

@@ -5,14 +5,16 @@ A rebuild costs one aggregation of the suite's window of runs (runs.selectors.su
 write of its branches: it grows with the suite (about a minute for 200,000 tests on a loaded
 machine), so it runs after the import commits, in the run's post-import task, not in the import's
 transaction; the page shows the previous window until it is done, and says how many runs its
-figures cover.
+figures cover. It also keeps the page's slowest and most failing tests of the suite's last
+runs (runs.SuiteRecentTables).
 """
 
 from __future__ import annotations
 
 from django.db import transaction
 
-from runs.models import Suite, SuiteTreeNode, TestRun
+from runs.models import Suite, SuiteRecentTables, SuiteTreeNode, TestRun
+from runs.selectors import suites as suite_selectors
 from runs.selectors.flaky import recent_run_ids
 from runs.selectors.suite_tree import VIEWS, Node, build_tree, tree_figures
 
@@ -72,7 +74,23 @@ def suite_tree_rebuild(*, suite_id: int) -> bool:
             SuiteTreeNode.objects.bulk_create(
                 _rows(root, suite_id=suite_id, view=view, window=len(run_ids)), batch_size=_BATCH
             )
+        _recent_tables_store(suite_id=suite_id)
     return True
+
+
+def _recent_tables_store(*, suite_id: int) -> None:
+    """The suite page's slowest and most failing tests over its last finished runs, kept for
+    the page (runs.SuiteRecentTables), in the rebuild's transaction."""
+    suite = Suite(pk=suite_id)
+    recent = suite_selectors.recent_runs(suite=suite)
+    SuiteRecentTables.objects.update_or_create(
+        suite_id=suite_id,
+        defaults={
+            "run_ids": recent,
+            "slowest": suite_selectors.slowest_tests_in(run_ids=recent),
+            "failing": suite_selectors.most_failing_tests_in(run_ids=recent),
+        },
+    )
 
 
 def suite_tree_refresh(*, run_id: int) -> None:

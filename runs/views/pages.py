@@ -158,8 +158,7 @@ def _suite_charts(*, suite: Suite, span: TimeRange, markers: list) -> dict:
                 series.points, bucket=series.bucket, x_range=(span.start, span.end)
             )
         ),
-        "slowest": suites.slowest_tests(suite=suite, span=span),
-        "failing": suites.most_failing_tests(suite=suite, span=span),
+        **suites.recent_tables(suite=suite, span=span),
     }
 
 
